@@ -1,0 +1,33 @@
+# The demo: NORM-TR on the synthetic IEMOCAP-shaped task (3 modalities,
+# T = 8, four binary emotions), generated on first use. Trains, validates
+# and tests in a few minutes on 2 CPU cores.
+_base_ = [
+    './_base_/models/normtr.py', './_base_/datasets/synthetic_iemocap.py',
+    './_base_/default_runtime.py'
+]
+
+model = dict(
+    modalities={{_base_.modalities}},
+    seq_len={{_base_.seq_len}},
+    embed_dim=128,
+    fusion=dict(depth=2),
+    head=dict(type='MultiBinaryHead', num_tasks=4),
+    loss_weights=dict(adv1=0.005, adv2=0.005, er=1.0))
+
+max_epochs = 6
+warmup_epochs = 0.3
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
+         end=warmup_epochs, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs,
+         eta_min=0.0, by_epoch=True, begin=warmup_epochs, end=max_epochs,
+         convert_to_iter_based=True),
+]
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
+val_cfg = dict()
+test_cfg = dict()
+
+default_hooks = dict(
+    logger=dict(interval=25),
+    checkpoint=dict(save_best='Acc-2_mean', rule='greater'))

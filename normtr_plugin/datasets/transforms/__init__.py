@@ -1,0 +1,5 @@
+from .pack_multimodal_inputs import PackMultimodalInputs
+from .segment_sample import SegmentSample
+from .truncate_pad import TruncatePad
+
+__all__ = ['PackMultimodalInputs', 'SegmentSample', 'TruncatePad']

@@ -1,0 +1,46 @@
+"""What tools/train.py and tools/test.py share: config loading and options."""
+import os.path as osp
+
+import torch
+from mmengine.config import Config
+
+DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def load_config(path: str, cfg_options: dict = None, work_dir: str = None,
+                launcher: str = 'none') -> Config:
+    """Load a config, merge ``--cfg-options`` and set work_dir/launcher.
+
+    ``data_root`` is the one setting that says where the data lives:
+    ``--cfg-options data_root=DIR`` reaches every dataloader's dataset.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file {path!r} not found')
+    cfg = Config.fromfile(path)
+    cfg_options = dict(cfg_options or {})
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if 'data_root' in cfg_options:
+        for name in DATALOADERS:
+            if cfg.get(name):
+                cfg[name]['dataset']['data_root'] = cfg_options['data_root']
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join(
+            './work_dirs', osp.splitext(osp.basename(path))[0])
+    return cfg
+
+
+def enable_amp(cfg: Config) -> None:
+    """``--amp``: mmengine's AmpOptimWrapper on GPU, bf16 autocast on CPU."""
+    wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if wrapper not in ('OptimWrapper', 'AmpOptimWrapper',
+                       'AutocastOptimWrapper'):
+        raise ValueError(f'--amp needs OptimWrapper, found {wrapper}')
+    if torch.cuda.is_available():
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    else:
+        cfg.optim_wrapper.type = 'AutocastOptimWrapper'

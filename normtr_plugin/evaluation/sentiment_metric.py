@@ -1,0 +1,33 @@
+"""MOSI/MOSEI regression metric (MMSA ``metricsTop``)."""
+from typing import Any, Dict, List, Sequence
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+
+from ..registry import METRICS
+from .functional import sentiment_metrics, to_numpy
+
+
+@METRICS.register_module()
+class SentimentMetric(BaseMetric):
+    """Acc-7, Acc-5, Acc-2/F1 (has0, non0), MAE, Corr on sentiment scores.
+
+    Each data sample holds ``pred_score`` (regression output) and
+    ``gt_label`` (float in [-3, 3]), both of shape () or (1,). Keys are bare
+    (no prefix), e.g. ``'MAE'``; see :func:`sentiment_metrics`.
+    """
+    default_prefix = None
+
+    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
+        for sample in data_samples:
+            pred = to_numpy(sample['pred_score']).reshape(-1)
+            gt = to_numpy(sample['gt_label']).reshape(-1)
+            if pred.size != 1 or gt.size != 1:
+                raise ValueError('SentimentMetric expects one score per '
+                                 f'sample, found pred_score {pred.shape}, '
+                                 f'gt_label {gt.shape}')
+            self.results.append((float(pred[0]), float(gt[0])))
+
+    def compute_metrics(self, results: List) -> Dict[str, float]:
+        arr = np.asarray(results, dtype=np.float64).reshape(-1, 2)
+        return sentiment_metrics(arr[:, 0], arr[:, 1])

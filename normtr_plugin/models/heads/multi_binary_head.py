@@ -1,0 +1,29 @@
+import torch.nn.functional as F
+
+from ...registry import MODELS
+from .base_head import BaseEmotionHead
+
+
+@MODELS.register_module()
+class MultiBinaryHead(BaseEmotionHead):
+    """K binary classifiers (IEMOCAP's four emotions, as in MulT).
+
+    L_er = cross-entropy over the ``(B * K, 2)`` logits.
+
+    Shapes: ``(B, L, D) -> (B, K, 2)``; targets ``(B, K)`` in {0, 1}.
+    """
+
+    def __init__(self, in_dim: int, num_tasks: int = 4):
+        super().__init__(in_dim, num_tasks * 2)
+        self.num_tasks = num_tasks
+
+    def forward(self, tokens):
+        return super().forward(tokens).view(-1, self.num_tasks, 2)
+
+    def loss(self, logits, target):
+        self.check_class_range(target, 2, 'binary')
+        return F.cross_entropy(logits.reshape(-1, 2), target.reshape(-1).long())
+
+    def predict(self, logits):
+        score = logits.float().softmax(-1)
+        return dict(pred_score=score, pred_label=score.argmax(-1))

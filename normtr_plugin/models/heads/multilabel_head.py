@@ -1,0 +1,27 @@
+import torch.nn.functional as F
+
+from ...registry import MODELS
+from .base_head import BaseEmotionHead
+
+
+@MODELS.register_module()
+class MultiLabelHead(BaseEmotionHead):
+    """Multi-label emotions (MOSEI's six), L_er = BCE with logits.
+
+    Shapes: ``(B, L, D) -> (B, K)``; targets ``(B, K)`` in {0, 1}.
+    """
+
+    def __init__(self, in_dim: int, num_labels: int = 6,
+                 threshold: float = 0.5):
+        super().__init__(in_dim, num_labels)
+        self.threshold = threshold
+
+    def loss(self, logits, target):
+        self.check_class_range(target, 2, 'multi-label')
+        return F.binary_cross_entropy_with_logits(
+            logits, target.to(logits.dtype))
+
+    def predict(self, logits):
+        score = logits.float().sigmoid()
+        return dict(pred_score=score,
+                    pred_label=(score > self.threshold).long())

@@ -1,0 +1,25 @@
+import torch
+import torch.nn.functional as F
+
+from ...registry import MODELS
+from .base_head import BaseEmotionHead
+
+
+@MODELS.register_module()
+class RegressionHead(BaseEmotionHead):
+    """Sentiment regression (MOSI/MOSEI), L_er = MSE (Eq. 8).
+
+    Shapes: ``(B, L, D) -> (B,)``; targets ``(B,)`` float.
+    """
+
+    def __init__(self, in_dim: int):
+        super().__init__(in_dim, 1)
+
+    def forward(self, tokens):
+        return super().forward(tokens).squeeze(-1)
+
+    def loss(self, logits, target):
+        return F.mse_loss(logits, target.to(logits.dtype))
+
+    def predict(self, logits):
+        return dict(pred_score=logits.float())

@@ -1,0 +1,61 @@
+"""Evaluate a checkpoint on a config's test split.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR]
+        [--out metrics.json] [--cfg-options k=v ...] [--launcher ...]
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import tempfile
+
+from mmengine.config import DictAction
+from mmengine.dist import is_main_process
+from mmengine.runner import Runner
+
+from normtr_plugin.engine import load_config
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test NORM-TR')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where logs go')
+    parser.add_argument('--out', help='write the test metrics as JSON')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. data_root=DIR')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'])
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def write_json(path: str, data: dict) -> None:
+    """Write via a temporary file and rename: never a half-written file."""
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
+    with os.fdopen(fd, 'w') as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
+
+
+def main():
+    args = parse_args()
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint!r} not found')
+    cfg = load_config(args.config, args.cfg_options, args.work_dir,
+                      args.launcher)
+    cfg.load_from = args.checkpoint
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if is_main_process():
+        print(json.dumps(metrics, indent=2))
+        if args.out:
+            write_json(args.out, metrics)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,60 @@
+"""Train a NORM-TR config with mmengine's Runner, then test the best model.
+
+    python tools/train.py configs/normtr_demo.py [--work-dir DIR]
+        [--resume [CKPT]] [--amp] [--cfg-options k=v ...] [--launcher ...]
+"""
+import argparse
+import os
+
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+
+from normtr_plugin.engine import enable_amp, load_config
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train NORM-TR')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from CKPT, or from the latest checkpoint in work_dir '
+        'when no path is given')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision (fp16 on GPU, bf16 on CPU)')
+    parser.add_argument('--no-test', action='store_true',
+                        help='skip testing the best checkpoint after training')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. data_root=DIR')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'])
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = load_config(args.config, args.cfg_options, args.work_dir,
+                      args.launcher)
+    if args.amp:
+        enable_amp(cfg)
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    if args.no_test or not cfg.get('test_dataloader'):
+        return
+    best = runner.message_hub.get_info('best_ckpt')
+    if best:
+        runner.load_checkpoint(best)
+    metrics = runner.test()
+    runner.logger.info(f'test metrics ({best or "last"} checkpoint): '
+                       f'{metrics}')
+
+
+if __name__ == '__main__':
+    main()
