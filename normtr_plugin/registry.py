@@ -29,3 +29,11 @@ FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, scope=SCOPE,
                      locations=['normtr_plugin.datasets'])
 OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS,
                          scope=SCOPE, locations=['normtr_plugin.engine'])
+
+
+def build_in_scope(registry: Registry, cfg: dict):
+    """Build ``cfg`` from ``registry`` with this plugin as the default scope,
+    so plain type names resolve even inside another project's Runner."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope(SCOPE):
+        return registry.build(cfg)

@@ -10,7 +10,7 @@ from normtr_plugin.evaluation import (ClassificationMetric, MultiBinaryMetric,
                                       classification_metrics,
                                       multi_binary_metrics, multilabel_metrics,
                                       sentiment_metrics, weighted_accuracy)
-from normtr_plugin.registry import METRICS
+from normtr_plugin.registry import METRICS, build_in_scope
 
 SENT_KEYS = ['Acc-7', 'Acc-5', 'Acc-2_has0', 'Acc-2_non0', 'F1_has0',
              'F1_non0', 'MAE', 'Corr']
@@ -201,7 +201,7 @@ def test_empty_and_bad_inputs():
 def test_sentiment_metric_end_to_end():
     pred = [-0.5, 0.3, 0.8, 0.2, -1.0]
     truth = [0.0, 0.0, 1.0, -1.0, 2.0]
-    metric = METRICS.build(dict(type='SentimentMetric'))
+    metric = build_in_scope(METRICS, dict(type='SentimentMetric'))
     assert isinstance(metric, SentimentMetric)
     samples = [dict(pred_score=torch.tensor(p), gt_label=torch.tensor(t))
                for p, t in zip(pred, truth)]

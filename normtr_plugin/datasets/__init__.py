@@ -1,3 +1,4 @@
+from .feature_format import feature_schema, save_feature_dataset
 from .multimodal_feature_dataset import MultimodalFeatureDataset
 from .synthetic import (EMOTIONS, SyntheticIEMOCAPDataset,
                         make_synthetic_iemocap)
@@ -5,4 +6,5 @@ from .transforms import PackMultimodalInputs, SegmentSample, TruncatePad
 
 __all__ = ['EMOTIONS', 'MultimodalFeatureDataset', 'PackMultimodalInputs',
            'SegmentSample', 'SyntheticIEMOCAPDataset', 'TruncatePad',
-           'make_synthetic_iemocap']
+           'feature_schema', 'make_synthetic_iemocap',
+           'save_feature_dataset']

@@ -6,7 +6,7 @@ import numpy as np
 from mmengine.dataset import Compose
 from torch.utils.data import Dataset
 
-from ..registry import DATASETS, TRANSFORMS
+from ..registry import DATASETS, TRANSFORMS, build_in_scope
 
 TASKS = ('regression', 'classification', 'multi_binary', 'multi_label')
 PREPARE_HINT = ('prepare it in the project\'s feature format (docs/'
@@ -60,7 +60,7 @@ class MultimodalFeatureDataset(Dataset):
         if check_finite:
             self._check_finite()
         self.pipeline = Compose([
-            TRANSFORMS.build(t) if isinstance(t, dict) else t
+            build_in_scope(TRANSFORMS, t) if isinstance(t, dict) else t
             for t in pipeline])
 
     @property

@@ -8,16 +8,14 @@ directions plus Gaussian noise. So no single modality holds the label
 (about 70% accuracy alone, by construction), fusion recovers it, and
 erasing time steps removes evidence.
 """
-import os
 import os.path as osp
-import shutil
-import tempfile
 from typing import Dict
 
 import datasets as hf
 import numpy as np
 
 from ..registry import DATASETS
+from .feature_format import feature_schema, save_feature_dataset
 from .multimodal_feature_dataset import MultimodalFeatureDataset
 
 EMOTIONS = ('Neutral', 'Happy', 'Sad', 'Angry')
@@ -60,29 +58,11 @@ def make_synthetic_iemocap(out_dir: str, seed: int = 0, seq_len: int = 8,
     for name, dim in dims.items():
         d = rng.standard_normal((len(EMOTIONS), dim)).astype(np.float32)
         directions[name] = d / np.linalg.norm(d, axis=1, keepdims=True)
-    features = hf.Features({
-        'id': hf.Value('string'),
-        **{m: hf.Array2D((None, d), 'float32') for m, d in dims.items()},
-        **{e: hf.ClassLabel(names=['absent', 'present']) for e in EMOTIONS},
-    })
-    splits = hf.DatasetDict({
-        split: hf.Dataset.from_dict(
-            make_synthetic_split(n, rng, directions, seq_len),
-            features=features)
-        for split, n in sizes.items()})
-    parent = osp.dirname(osp.abspath(out_dir))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix='.synthetic-', dir=parent)
-    try:
-        splits.save_to_disk(tmp)
-        if osp.isdir(out_dir):  # another process finished first
-            shutil.rmtree(tmp)
-        else:
-            os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+    features = feature_schema(dims, {
+        e: hf.ClassLabel(names=['absent', 'present']) for e in EMOTIONS})
+    splits = {split: make_synthetic_split(n, rng, directions, seq_len)
+              for split, n in sizes.items()}
+    return save_feature_dataset(splits, out_dir, features)
 
 
 @DATASETS.register_module()
@@ -94,7 +74,10 @@ class SyntheticIEMOCAPDataset(MultimodalFeatureDataset):
         kwargs.setdefault('modalities', DIMS)
         kwargs.setdefault('label_columns', EMOTIONS)
         kwargs.setdefault('task', 'multi_binary')
-        if not osp.isdir(data_root):
-            make_synthetic_iemocap(data_root, seed=seed, sizes=sizes,
-                                   dims=kwargs['modalities'])
+        if not osp.isdir(data_root):  # generated once, then reused
+            try:
+                make_synthetic_iemocap(data_root, seed=seed, sizes=sizes,
+                                       dims=kwargs['modalities'])
+            except FileExistsError:  # another process wrote it meanwhile
+                pass
         super().__init__(data_root, split, **kwargs)

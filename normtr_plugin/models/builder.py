@@ -2,7 +2,7 @@ from typing import Optional
 
 import torch.nn as nn
 
-from ..registry import MODELS
+from ..registry import MODELS, build_in_scope
 
 
 def build_component(cfg: Optional[dict], **defaults) -> Optional[nn.Module]:
@@ -21,4 +21,4 @@ def build_component(cfg: Optional[dict], **defaults) -> Optional[nn.Module]:
         names = sorted(MODELS.module_dict)
         raise KeyError(f'unknown component type {type_!r}; registered in '
                        f'{MODELS.scope}: {names}')
-    return MODELS.build(cfg)
+    return build_in_scope(MODELS, cfg)

@@ -1,0 +1,404 @@
+"""Training throughput: mmengine Runner path vs. a plain PyTorch loop.
+
+Same model (``configs/normtr_mosi.py``, modalities audio=74, video=35,
+text=768, T = 50, regression head), batch 16, Adam lr 1e-4, same seed.
+
+* runner: ``Runner.from_cfg(load_config(...))`` + ``runner.train()`` over a
+  synthetic dataset written in the project's format (HF ``DatasetDict``
+  saved with ``save_to_disk``) to a temporary folder. No validation or
+  test, checkpoint hook off, logger interval huge. Everything the Runner
+  does per iteration is timed: data loading (sampler, ``__getitems__``,
+  pipeline, ``default_collate``), hooks, ``train_step`` (data
+  preprocessor, forward, ``parse_losses``, optimizer wrapper) and the
+  param scheduler.
+* plain: ``MODELS.build`` of the same model config, batches pre-stacked in
+  memory (``{m: (16, T, N_m)}`` tensor slices plus prebuilt
+  ``BaseDataElement(gt_label=...)`` lists), then
+  ``model(inputs, data_samples, 'loss')`` / sum of losses /
+  ``zero_grad`` / ``backward`` / ``step``.
+
+Both are timed over the steady-state iterations only: a timestamp is taken
+at the end of every iteration (for the Runner by a lowest-priority
+``after_train_iter`` hook), the first ``--warmup`` iterations are dropped.
+Runs alternate (plain, runner, plain, runner, ...) and the median of each
+is reported. For the Runner a per-phase breakdown is printed too, from a
+highest- and a lowest-priority hook:
+
+    data          end of iter i-1 (last after_train_iter hook) -> first
+                  before_train_iter hook of iter i: dataloader ``next``
+    before_hooks  first -> last before_train_iter hook
+    train_step    last before_train_iter hook -> first after_train_iter hook
+    after_hooks   first -> last after_train_iter hook
+
+Epoch boundaries (``after_train_epoch``/``before_train_epoch`` hooks, a new
+dataloader iterator) fall into ``data`` of the first iteration of an epoch.
+
+    python benchmarks/runner_throughput.py [--num-samples 1600] [--epochs 1]
+        [--warmup 10] [--repeats 3] [--threads N] [--profile] [--out X.json]
+"""
+import argparse
+import cProfile
+import io
+import json
+import os
+import os.path as osp
+import pstats
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from typing import Dict, List
+
+import numpy as np
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIG = osp.join(REPO, 'configs', 'normtr_mosi.py')
+MODALITIES = dict(audio=74, video=35, text=768)
+SEQ_LEN = 50
+BATCH = 16
+LR = 1e-4
+SEED = 0
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--num-samples', type=int, default=1600,
+                   help='training samples in the synthetic dataset')
+    p.add_argument('--epochs', type=int, default=1,
+                   help='Runner epochs; the plain loop runs as many '
+                   'iterations (epochs * ceil(num_samples / 16))')
+    p.add_argument('--warmup', type=int, default=10,
+                   help='iterations excluded from the timing')
+    p.add_argument('--repeats', type=int, default=3,
+                   help='alternating (plain, runner) pairs; medians reported')
+    p.add_argument('--threads', type=int, default=0,
+                   help='torch.set_num_threads (default: all cores)')
+    p.add_argument('--profile', action='store_true',
+                   help='also run the Runner path once under cProfile and '
+                   'print the top functions')
+    p.add_argument('--profile-top', type=int, default=30)
+    p.add_argument('--out', help='write the results as JSON here')
+    p.add_argument('--keep-data', help='write the dataset here and keep it '
+                   '(default: a temporary folder, removed at the end)')
+    args = p.parse_args()
+    if args.num_samples < BATCH:
+        p.error(f'--num-samples must be >= {BATCH}')
+    iters = args.epochs * -(-args.num_samples // BATCH)
+    if args.warmup < 1 or args.warmup >= iters - 1:
+        p.error(f'--warmup must be in [1, {iters - 2}] for {iters} iters')
+    return args
+
+
+# ---------------------------------------------------------------- data
+def make_arrays(num_samples: int, seed: int = SEED) -> Dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    arrays = {m: rng.standard_normal((num_samples, SEQ_LEN, d),
+                                     dtype=np.float32)
+              for m, d in MODALITIES.items()}
+    arrays['label'] = rng.uniform(-3, 3, num_samples).astype(np.float32)
+    return arrays
+
+
+def write_dataset(arrays: Dict[str, np.ndarray], out_dir: str) -> None:
+    """The project's format: DatasetDict(train=...) saved with save_to_disk."""
+    import datasets as hf
+    n = len(arrays['label'])
+    features = hf.Features({
+        'id': hf.Value('string'),
+        **{m: hf.Array2D((None, d), 'float32')
+           for m, d in MODALITIES.items()},
+        'label': hf.Value('float32'),
+    })
+    columns = dict(id=[f'bench_{i:06d}' for i in range(n)],
+                   **{m: arrays[m] for m in MODALITIES},
+                   label=arrays['label'])
+    hf.DatasetDict(train=hf.Dataset.from_dict(
+        columns, features=features)).save_to_disk(out_dir)
+
+
+# -------------------------------------------------------------- runner
+def build_cfg(data_root: str, work_dir: str, epochs: int, name: str):
+    from normtr_plugin.engine import load_config
+    cfg = load_config(CONFIG, dict(data_root=data_root), work_dir=work_dir)
+    cfg.model.modalities = dict(MODALITIES)
+    cfg.model.seq_len = SEQ_LEN
+    cfg.train_dataloader.dataset.modalities = dict(MODALITIES)
+    cfg.train_dataloader.batch_size = BATCH
+    cfg.train_cfg = dict(by_epoch=True, max_epochs=epochs, val_interval=10**9)
+    for key in ('val_cfg', 'val_dataloader', 'val_evaluator', 'test_cfg',
+                'test_dataloader', 'test_evaluator'):
+        cfg[key] = None
+    cfg.default_hooks.checkpoint = None
+    cfg.default_hooks.logger.interval = 10**9
+    cfg.optim_wrapper.optimizer.lr = LR
+    cfg.randomness = dict(seed=SEED, deterministic=False)
+    cfg.log_level = 'WARNING'
+    cfg.experiment_name = name
+    return cfg
+
+
+def make_timing_hooks(record: Dict[str, List[float]]):
+    from mmengine.hooks import Hook
+
+    class First(Hook):  # HIGHEST: runs before every other hook
+        priority = 'HIGHEST'
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            record['before_first'].append(time.perf_counter())
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            record['after_first'].append(time.perf_counter())
+
+    class Last(Hook):  # LOWEST: runs after every other hook
+        priority = 'LOWEST'
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            record['before_last'].append(time.perf_counter())
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            record['after_last'].append(time.perf_counter())
+
+        def before_train(self, runner):
+            record['start'].append(time.perf_counter())
+
+    return First(), Last()
+
+
+def run_runner(data_root: str, epochs: int, warmup: int, threads: int,
+               tag: str, profile: bool = False) -> dict:
+    from mmengine.runner import Runner
+    record = {k: [] for k in ('start', 'before_first', 'before_last',
+                              'after_first', 'after_last')}
+    work_dir = tempfile.mkdtemp(prefix='normtr-bench-work-')
+    try:
+        cfg = build_cfg(data_root, work_dir, epochs,
+                        f'bench_{tag}_{os.getpid()}_{time.time_ns()}')
+        runner = Runner.from_cfg(cfg)
+        torch.set_num_threads(threads)  # in case anything changed it
+        first, last = make_timing_hooks(record)
+        runner.register_hook(first)
+        runner.register_hook(last)
+        prof = cProfile.Profile() if profile else None
+        if prof:
+            prof.enable()
+        runner.train()
+        if prof:
+            prof.disable()
+        n_threads = torch.get_num_threads()
+        del runner
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    out = summarize(record['after_last'], warmup)
+    out['threads'] = n_threads
+    # Per-phase medians (ms) over the steady-state iterations.
+    a_last = np.array(record['after_last'])
+    b_first = np.array(record['before_first'])
+    b_last = np.array(record['before_last'])
+    a_first = np.array(record['after_first'])
+    s = slice(warmup, None)
+    phases = dict(
+        data=b_first[s] - a_last[warmup - 1:-1],
+        before_hooks=b_last[s] - b_first[s],
+        train_step=a_first[s] - b_last[s],
+        after_hooks=a_last[s] - a_first[s])
+    out['phases_ms'] = {k: dict(median=1e3 * float(np.median(v)),
+                                mean=1e3 * float(np.mean(v)))
+                        for k, v in phases.items()}
+    out['per_iter_ms'] = {k: [round(1e3 * x, 3) for x in v]
+                          for k, v in phases.items()}
+    if prof:
+        out['profile'] = prof
+    return out
+
+
+# --------------------------------------------------------------- plain
+def build_batches(arrays: Dict[str, np.ndarray]):
+    from mmengine.structures import BaseDataElement
+    n = len(arrays['label'])
+    tensors = {m: torch.from_numpy(arrays[m]) for m in MODALITIES}
+    labels = torch.from_numpy(arrays['label'])
+    batches = []
+    for start in range(0, n, BATCH):
+        sl = slice(start, min(start + BATCH, n))
+        inputs = {m: t[sl] for m, t in tensors.items()}
+        samples = [BaseDataElement(gt_label=labels[i].clone())
+                   for i in range(sl.start, sl.stop)]
+        batches.append((inputs, samples))
+    return batches
+
+
+def build_plain_model():
+    from mmengine.logging import MMLogger
+    from mmengine.runner import set_random_seed
+    from normtr_plugin.engine import load_config
+    from normtr_plugin.registry import MODELS, build_in_scope
+    model_cfg = load_config(CONFIG).model.copy()
+    model_cfg.modalities = dict(MODALITIES)
+    model_cfg.seq_len = SEQ_LEN
+    set_random_seed(SEED)
+    model = build_in_scope(MODELS, model_cfg)  # MODELS.build, plugin scope
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel('WARNING')  # init_weights reports every parameter
+    try:
+        model.init_weights()  # as Runner.train() does
+    finally:
+        logger.setLevel(level)
+    return model
+
+
+def run_plain(batches, epochs: int, warmup: int, threads: int) -> dict:
+    torch.set_num_threads(threads)
+    model = build_plain_model()
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    stamps = []
+    for _ in range(epochs):
+        for inputs, data_samples in batches:
+            losses = model(inputs, data_samples, 'loss')
+            loss = sum(v for k, v in losses.items() if 'loss' in k)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            stamps.append(time.perf_counter())
+    out = summarize(stamps, warmup)
+    out['threads'] = torch.get_num_threads()
+    return out
+
+
+# ------------------------------------------------------------- helpers
+def summarize(stamps: List[float], warmup: int) -> dict:
+    n = len(stamps) - warmup
+    elapsed = stamps[-1] - stamps[warmup - 1]
+    per_iter = np.diff(np.asarray(stamps[warmup - 1:]))
+    return dict(iters=n, seconds=elapsed,
+                ms_per_iter=1e3 * elapsed / n,
+                ms_per_iter_median=1e3 * float(np.median(per_iter)),
+                samples_per_s=n * BATCH / elapsed)
+
+
+def print_profile(prof: cProfile.Profile, top: int) -> str:
+    buf = io.StringIO()
+    stats = pstats.Stats(prof, stream=buf).strip_dirs()
+    buf.write('\n== cProfile of runner.train(), by cumulative time ==\n')
+    stats.sort_stats('cumulative').print_stats(top)
+    buf.write('\n== by own (tot) time ==\n')
+    stats.sort_stats('tottime').print_stats(top)
+    text = buf.getvalue()
+    print(text)
+    return text
+
+
+def write_json(path: str, payload: dict) -> None:
+    path = osp.abspath(path)
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.',
+                               dir=osp.dirname(path))
+    try:
+        with os.fdopen(fd, 'w') as f:
+            json.dump(payload, f, indent=2)
+            f.write('\n')
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def main():
+    args = parse_args()
+    threads = args.threads or os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    import normtr_plugin  # noqa: F401
+
+    t0 = time.perf_counter()
+    arrays = make_arrays(args.num_samples)
+    data_parent = None
+    if args.keep_data:
+        data_root = args.keep_data
+        if not osp.isdir(data_root):
+            write_dataset(arrays, data_root)
+    else:
+        data_parent = tempfile.mkdtemp(prefix='normtr-bench-data-')
+        data_root = osp.join(data_parent, 'mosi_shape')
+        write_dataset(arrays, data_root)
+    batches = build_batches(arrays)
+    print(f'dataset: {args.num_samples} samples, T={SEQ_LEN}, dims '
+          f'{MODALITIES}, batch {BATCH}, written in '
+          f'{time.perf_counter() - t0:.1f}s to {data_root}', flush=True)
+    iters = args.epochs * len(batches)
+    print(f'{args.epochs} epochs = {iters} iters per run, {args.warmup} '
+          f'warm-up iters excluded, {args.repeats} alternating pairs, '
+          f'{threads} threads (torch {torch.__version__})', flush=True)
+
+    plain, runner = [], []
+    try:
+        for rep in range(args.repeats):
+            for kind in ('plain', 'runner'):
+                if kind == 'plain':
+                    r = run_plain(batches, args.epochs, args.warmup, threads)
+                    plain.append(r)
+                else:
+                    r = run_runner(data_root, args.epochs, args.warmup,
+                                   threads, f'{rep}')
+                    runner.append(r)
+                print(f'  rep {rep} {kind:6s}: {r["samples_per_s"]:7.1f} '
+                      f'samples/s  {r["ms_per_iter"]:7.2f} ms/iter '
+                      f'(median {r["ms_per_iter_median"]:.2f})', flush=True)
+        profile_text = None
+        if args.profile:
+            r = run_runner(data_root, args.epochs, args.warmup, threads,
+                           'profile', profile=True)
+            profile_text = print_profile(r.pop('profile'), args.profile_top)
+    finally:
+        if data_parent:
+            shutil.rmtree(data_parent, ignore_errors=True)
+
+    def med(runs, key):
+        return statistics.median(r[key] for r in runs)
+
+    p_sps, r_sps = med(plain, 'samples_per_s'), med(runner, 'samples_per_s')
+    ratios = [r['samples_per_s'] / p['samples_per_s']
+              for p, r in zip(plain, runner)]
+    ratio = r_sps / p_sps
+    phases = {k: statistics.median(r['phases_ms'][k]['mean'] for r in runner)
+              for k in runner[0]['phases_ms']}
+
+    print()
+    print(f'{"path":8s} {"samples/s":>10s} {"ms/iter":>9s} '
+          f'{"ms/iter (median iter)":>22s}')
+    for name, runs in (('plain', plain), ('runner', runner)):
+        print(f'{name:8s} {med(runs, "samples_per_s"):10.1f} '
+              f'{med(runs, "ms_per_iter"):9.2f} '
+              f'{med(runs, "ms_per_iter_median"):22.2f}')
+    print(f'ratio runner/plain (median of medians): {ratio:.3f}  '
+          f'(per pair: {", ".join(f"{x:.3f}" for x in ratios)}; '
+          f'target >= 0.9: {"met" if ratio >= 0.9 else "NOT met"})')
+    print('runner per-iter breakdown (ms, mean over steady iters, median '
+          'over runs): ' + ', '.join(f'{k} {v:.2f}'
+                                      for k, v in phases.items()))
+
+    if args.out:
+        write_json(args.out, dict(
+            config=dict(num_samples=args.num_samples, epochs=args.epochs,
+                        iters_per_run=iters, warmup=args.warmup,
+                        repeats=args.repeats, threads=threads, batch=BATCH,
+                        seq_len=SEQ_LEN, modalities=MODALITIES,
+                        torch=torch.__version__, python=sys.version.split()[0]),
+            plain=plain, runner=runner,
+            median=dict(plain_samples_per_s=p_sps,
+                        runner_samples_per_s=r_sps,
+                        plain_ms_per_iter=med(plain, 'ms_per_iter'),
+                        runner_ms_per_iter=med(runner, 'ms_per_iter'),
+                        ratio=ratio, ratios_per_pair=ratios,
+                        runner_phases_ms=phases),
+            profile=profile_text))
+        print(f'wrote {args.out}')
+
+
+if __name__ == '__main__':
+    main()

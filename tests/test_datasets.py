@@ -1,0 +1,153 @@
+"""The feature-format dataset, its checks, and the sequence transforms."""
+import datasets as hf
+import numpy as np
+import pytest
+import torch
+
+from conftest import write_dataset
+from normtr_plugin.datasets import (MultimodalFeatureDataset,
+                                    SegmentSample, SyntheticIEMOCAPDataset,
+                                    TruncatePad, feature_schema,
+                                    make_synthetic_iemocap,
+                                    save_feature_dataset)
+
+DIMS = dict(audio=5, video=7, text=9)
+PIPE = [dict(type='TruncatePad', keys=['audio', 'text'], seq_len=4),
+        dict(type='SegmentSample', keys=['video'], seq_len=4),
+        dict(type='PackMultimodalInputs')]
+
+
+def test_truncate_pad():
+    x = np.arange(12, dtype=np.float32).reshape(6, 2)
+    out = TruncatePad(['a'], 4)({'a': x})['a']
+    np.testing.assert_array_equal(out, x[:4])
+    out = TruncatePad(['a'], 8)({'a': x})['a']
+    assert out.shape == (8, 2)
+    np.testing.assert_array_equal(out[:6], x)
+    assert not out[6:].any()
+    with pytest.raises(ValueError, match='T must be >= 1'):
+        TruncatePad(['a'], 0)
+
+
+def test_segment_sample_middle_random_and_short():
+    x = np.arange(20, dtype=np.float32)[:, None]
+    mid = SegmentSample(['v'], 4)({'v': x})['v'][:, 0]
+    np.testing.assert_array_equal(mid, [2, 7, 12, 17])  # segments of 5
+    np.random.seed(0)
+    for _ in range(20):
+        rnd = SegmentSample(['v'], 4, random=True)({'v': x})['v'][:, 0]
+        assert all(5 * k <= v < 5 * (k + 1) for k, v in enumerate(rnd))
+    short = SegmentSample(['v'], 8)({'v': x[:3]})['v'][:, 0]
+    assert short.shape == (8,) and set(short) == {0, 1, 2}
+    assert list(short) == sorted(short)
+
+
+def test_reads_rows_and_batches(tmp_path):
+    root = write_dataset(tmp_path / 'd', DIMS, seq_len=10)
+    ds = MultimodalFeatureDataset(root, 'train', DIMS, pipeline=PIPE)
+    raw = hf.load_from_disk(root)['train'].with_format('numpy')
+    assert len(ds) == 12
+    item = ds[3]
+    np.testing.assert_allclose(item['inputs']['audio'].numpy(),
+                               raw[3]['audio'][:4])
+    np.testing.assert_allclose(item['inputs']['video'].numpy(),
+                               raw[3]['video'][[1, 3, 6, 8]])
+    assert item['data_samples'].id == 'train_3'
+    torch.testing.assert_close(item['data_samples'].gt_label,
+                               torch.tensor(raw[3]['label']))
+    items = ds.__getitems__([5, 1, 3])
+    torch.testing.assert_close(items[2]['inputs']['text'],
+                               item['inputs']['text'])
+    assert [i['data_samples'].id for i in items] == \
+        ['train_5', 'train_1', 'train_3']
+    assert ds.metainfo['modalities'] == ['audio', 'video', 'text']
+
+
+def test_classification_and_multi_binary_labels(tmp_path):
+    root = write_dataset(tmp_path / 'c', DIMS, task='classification')
+    ds = MultimodalFeatureDataset(root, 'test', DIMS, task='classification',
+                                  pipeline=PIPE)
+    assert ds.metainfo['classes'] == [f'class{i}' for i in range(6)]
+    assert ds[0]['data_samples'].gt_label.dtype == torch.int64
+    cols = ['Neutral', 'Happy', 'Sad', 'Angry']
+    root = write_dataset(tmp_path / 'm', DIMS, task='multi_binary',
+                         label_columns=cols)
+    ds = MultimodalFeatureDataset(root, 'test', DIMS, label_columns=cols,
+                                  task='multi_binary', pipeline=PIPE)
+    raw = hf.load_from_disk(root)['test']
+    assert ds[2]['data_samples'].gt_label.tolist() == \
+        [raw[2][c] for c in cols]
+
+
+def test_errors_name_the_problem(tmp_path):
+    root = write_dataset(tmp_path / 'd', DIMS)
+    with pytest.raises(ValueError, match=r"modality 'video': the config "
+                       r"expects feature dim 8, the data .* has 7"):
+        MultimodalFeatureDataset(root, 'train', dict(DIMS, video=8))
+    with pytest.raises(KeyError, match=r"\['depth'\].*missing"):
+        MultimodalFeatureDataset(root, 'train', dict(DIMS, depth=3))
+    with pytest.raises(KeyError, match=r"split 'dev' not in .*found"):
+        MultimodalFeatureDataset(root, 'dev', DIMS)
+    with pytest.raises(FileNotFoundError, match=r"'/no/such' not found.*"
+                       r"data_root"):
+        MultimodalFeatureDataset('/no/such', 'train', DIMS)
+    with pytest.raises(ValueError, match='task must be one of'):
+        MultimodalFeatureDataset(root, 'train', DIMS, task='ranking')
+
+
+def _write_columns(root, columns, labels):
+    features = feature_schema(dict(audio=2), labels)
+    return save_feature_dataset(dict(train=columns), str(root), features)
+
+
+def test_non_finite_features_are_reported(tmp_path):
+    audio = np.ones((5, 3, 2), np.float32)
+    audio[1, 0, 0] = np.nan
+    audio[3, 2, 1] = -np.inf
+    root = _write_columns(tmp_path / 'nan', dict(
+        id=list('abcde'), audio=audio, label=np.zeros(5, np.float32)),
+        {'label': hf.Value('float32')})
+    with pytest.raises(ValueError, match=r"column 'audio' .*: 2 of 5 samples"
+                       r" contain NaN or Inf \(first at index 1\)"):
+        MultimodalFeatureDataset(root, 'train', dict(audio=2))
+
+
+def test_bad_labels_are_reported(tmp_path):
+    audio = np.ones((4, 3, 2), np.float32)
+    root = _write_columns(tmp_path / 'range', dict(
+        id=list('abcd'), audio=audio, label=[0, 1, 7, 2]),
+        {'label': hf.Value('int64')})
+    with pytest.raises(ValueError, match=r"'label'.*1 labels out of range; "
+                       r"expected integers 0\.\.5, found e\.g\. 7"):
+        MultimodalFeatureDataset(root, 'train', dict(audio=2),
+                                 task='classification', num_classes=6)
+    root = _write_columns(tmp_path / 'nanlabel', dict(
+        id=list('abcd'), audio=audio, label=[0.5, np.nan, 1, 2]),
+        {'label': hf.Value('float32')})
+    with pytest.raises(ValueError, match="'label' .* 1 NaN/Inf"):
+        MultimodalFeatureDataset(root, 'train', dict(audio=2))
+
+
+def test_synthetic_task_is_deterministic_and_needs_fusion(tmp_path):
+    sizes = dict(train=3000, validation=10, test=10)
+    a = make_synthetic_iemocap(str(tmp_path / 'a'), seed=0, sizes=sizes)
+    b = make_synthetic_iemocap(str(tmp_path / 'b'), seed=0, sizes=sizes)
+    ta = hf.load_from_disk(a)['train'].with_format('numpy')
+    tb = hf.load_from_disk(b)['train'].with_format('numpy')
+    np.testing.assert_array_equal(ta['text'], tb['text'])
+    # A linear probe on mean-pooled features: one modality alone is clearly
+    # worse than all three together (the planted signal is multimodal).
+    from sklearn.linear_model import LogisticRegression
+    y = np.asarray(ta['Happy'])
+    feats = {m: np.asarray(ta[m]).mean(1) for m in ('audio', 'video', 'text')}
+
+    def probe(x):
+        clf = LogisticRegression(max_iter=2000).fit(x[:2000], y[:2000])
+        return clf.score(x[2000:], y[2000:])
+    single = max(probe(f) for f in feats.values())
+    fused = probe(np.concatenate(list(feats.values()), 1))
+    assert single < 0.8 and fused > single + 0.1
+    with pytest.raises(FileExistsError, match='exists'):
+        make_synthetic_iemocap(a, sizes=sizes)
+    ds = SyntheticIEMOCAPDataset(a, 'validation', pipeline=PIPE[2:])
+    assert ds.metainfo['label_names'] == ['Neutral', 'Happy', 'Sad', 'Angry']
