@@ -7,13 +7,12 @@ import argparse
 import json
 import os
 import os.path as osp
-import tempfile
 
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
-from normtr_plugin.engine import load_config
+from normtr_plugin.engine import load_config, write_json
 
 
 def parse_args():
@@ -30,16 +29,6 @@ def parse_args():
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
-
-
-def write_json(path: str, data: dict) -> None:
-    """Write via a temporary file and rename: never a half-written file."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
-    with os.fdopen(fd, 'w') as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
 
 
 def main():

@@ -5,11 +5,13 @@
 """
 import argparse
 import os
+import os.path as osp
 
 from mmengine.config import DictAction
+from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
-from normtr_plugin.engine import enable_amp, load_config
+from normtr_plugin.engine import enable_amp, load_config, write_json
 
 
 def parse_args():
@@ -54,6 +56,9 @@ def main():
     metrics = runner.test()
     runner.logger.info(f'test metrics ({best or "last"} checkpoint): '
                        f'{metrics}')
+    if is_main_process():
+        write_json(osp.join(cfg.work_dir, 'test_metrics.json'),
+                   dict(checkpoint=best, metrics=metrics))
 
 
 if __name__ == '__main__':
