@@ -251,22 +251,25 @@ def build_plain_model():
     return model
 
 
-def run_plain(batches, epochs: int, warmup: int, threads: int) -> dict:
+def run_plain(batches, epochs: int, warmup: int, threads: int,
+              max_iters: int = None) -> dict:
     torch.set_num_threads(threads)
     model = build_plain_model()
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     stamps = []
-    for _ in range(epochs):
-        for inputs, data_samples in batches:
-            losses = model(inputs, data_samples, 'loss')
-            loss = sum(v for k, v in losses.items() if 'loss' in k)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            stamps.append(time.perf_counter())
+    todo = [b for _ in range(epochs) for b in batches][:max_iters]
+    for inputs, data_samples in todo:
+        losses = model(inputs, data_samples, 'loss')
+        loss = sum(v for k, v in losses.items() if 'loss' in k)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        stamps.append(time.perf_counter())
     out = summarize(stamps, warmup)
     out['threads'] = torch.get_num_threads()
+    out['per_iter_ms'] = [round(1e3 * x, 3)
+                          for x in np.diff(stamps[warmup - 1:])]
     return out
 
 
@@ -335,6 +338,10 @@ def main():
           f'warm-up iters excluded, {args.repeats} alternating pairs, '
           f'{threads} threads (torch {torch.__version__})', flush=True)
 
+    # Untimed primer: the first training run in a fresh process is slower
+    # (allocator and page-fault warm-up) beyond the per-run warm-up iters.
+    run_plain(batches, args.epochs, 1, threads, max_iters=2 * args.warmup + 2)
+
     plain, runner = [], []
     try:
         for rep in range(args.repeats):
@@ -381,6 +388,13 @@ def main():
     print('runner per-iter breakdown (ms, mean over steady iters, median '
           'over runs): ' + ', '.join(f'{k} {v:.2f}'
                                       for k, v in phases.items()))
+    outside = phases['data'] + phases['before_hooks'] + phases['after_hooks']
+    plain_ms = med(plain, 'ms_per_iter')
+    est = plain_ms / (plain_ms + outside)
+    print(f'runner time outside train_step: {outside:.2f} ms/iter = '
+          f'{100 * outside / plain_ms:.1f}% of a plain iter -> ratio '
+          f'{est:.3f} if train_step cost the same as a plain iter '
+          f'(less noisy than the measured ratio)')
 
     if args.out:
         write_json(args.out, dict(
@@ -395,6 +409,8 @@ def main():
                         plain_ms_per_iter=med(plain, 'ms_per_iter'),
                         runner_ms_per_iter=med(runner, 'ms_per_iter'),
                         ratio=ratio, ratios_per_pair=ratios,
+                        runner_outside_train_step_ms=outside,
+                        ratio_estimate_from_overhead=est,
                         runner_phases_ms=phases),
             profile=profile_text))
         print(f'wrote {args.out}')

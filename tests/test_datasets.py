@@ -9,6 +9,7 @@ from normtr_plugin.datasets import (MultimodalFeatureDataset,
                                     SegmentSample, SyntheticIEMOCAPDataset,
                                     TruncatePad, feature_schema,
                                     make_synthetic_iemocap,
+                                    load_feature_stats,
                                     save_feature_dataset)
 
 DIMS = dict(audio=5, video=7, text=9)
@@ -96,8 +97,11 @@ def test_errors_name_the_problem(tmp_path):
 
 
 def _write_columns(root, columns, labels):
+    """Write without the project's writer (which would clean NaN/Inf)."""
     features = feature_schema(dict(audio=2), labels)
-    return save_feature_dataset(dict(train=columns), str(root), features)
+    hf.DatasetDict(train=hf.Dataset.from_dict(
+        columns, features=features)).save_to_disk(str(root))
+    return str(root)
 
 
 def test_non_finite_features_are_reported(tmp_path):
@@ -110,6 +114,41 @@ def test_non_finite_features_are_reported(tmp_path):
     with pytest.raises(ValueError, match=r"column 'audio' .*: 2 of 5 samples"
                        r" contain NaN or Inf \(first at index 1\)"):
         MultimodalFeatureDataset(root, 'train', dict(audio=2))
+
+
+def test_writer_zeroes_non_finite_and_reports_counts(tmp_path):
+    audio = np.ones((5, 3, 2), np.float32)
+    audio[1, 0, 0], audio[3, 2, 1], audio[3, 0, 0] = np.nan, np.inf, -np.inf
+    features = feature_schema(dict(audio=2), {'label': hf.Value('float32')})
+    root = save_feature_dataset(dict(train=dict(
+        id=list('abcde'), audio=audio, label=np.zeros(5))),
+        str(tmp_path / 'clean'), features)
+    stats = load_feature_stats(root)
+    assert stats['non_finite']['train']['non_finite_samples'] == {'audio': 2}
+    ds = MultimodalFeatureDataset(root, 'train', dict(audio=2))
+    row = ds._rows[3]['audio']
+    assert row[2, 1] == 0 and row[0, 0] == 0 and row[1, 1] == 1
+    # mean/std over the 15 frames after cleaning
+    frames = np.nan_to_num(audio, nan=0, posinf=0, neginf=0).reshape(-1, 2)
+    np.testing.assert_allclose(stats['modalities']['audio']['mean'],
+                               frames.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(stats['modalities']['audio']['std'],
+                               frames.std(0), rtol=1e-6)
+
+
+def test_interrupted_write_leaves_nothing(tmp_path):
+    features = feature_schema(dict(audio=2), {'label': hf.Value('float32')})
+
+    def batches():
+        yield dict(id=['a'], audio=np.ones((1, 3, 2)), label=[0.0])
+        raise KeyboardInterrupt
+
+    from normtr_plugin.datasets import FeatureDatasetWriter
+    with pytest.raises(KeyboardInterrupt):
+        with FeatureDatasetWriter(str(tmp_path / 'out'), dict(audio=2),
+                                  {'label': hf.Value('float32')}) as w:
+            w.write_split('train', batches())
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_bad_labels_are_reported(tmp_path):

@@ -2,20 +2,26 @@
 
 A ``datasets.DatasetDict`` saved with ``save_to_disk``; splits ``train``,
 ``validation``, ``test``; columns ``id`` (string), one
-``Array2D((None, N_m), 'float32')`` per modality, and label columns.
+``Array2D((None, N_m), 'float32')`` per modality, and label columns. Beside
+the splits: ``feature_stats.json`` (per-feature mean/std of the train
+split) and a dataset card ``README.md``.
 """
+import json
 import os
 import os.path as osp
 import shutil
 import tempfile
-from typing import Dict, Mapping
+from typing import Dict, Iterable, Mapping, Optional
 
 import datasets as hf
+import numpy as np
+from datasets.arrow_writer import ArrowWriter
+
+STATS_FILE = 'feature_stats.json'
 
 
 def feature_schema(modalities: Mapping[str, int],
-                   labels: Mapping[str, object]
-                   ) -> hf.Features:
+                   labels: Mapping[str, object]) -> hf.Features:
     """Columns: id, one Array2D per modality, then the label columns."""
     return hf.Features({
         'id': hf.Value('string'),
@@ -23,34 +29,155 @@ def feature_schema(modalities: Mapping[str, int],
         **labels})
 
 
-def save_feature_dataset(splits: Dict[str, dict], out_dir: str,
-                         features: hf.Features,
-                         overwrite: bool = False) -> str:
-    """Write ``{split: {column: values}}`` to ``out_dir`` atomically.
-
-    The data goes to a temporary folder beside ``out_dir`` that is renamed
-    at the end, so an interrupted run never leaves a complete-looking folder.
-    """
-    if osp.exists(out_dir) and not overwrite:
-        raise _exists(out_dir)
-    parent = osp.dirname(osp.abspath(out_dir))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix='.tmp-', dir=parent)
-    try:
-        hf.DatasetDict({
-            name: hf.Dataset.from_dict(columns, features=features)
-            for name, columns in splits.items()}).save_to_disk(tmp)
-        if osp.exists(out_dir):  # another writer may have finished first
-            if not overwrite:
-                raise _exists(out_dir)
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
-
-
 def _exists(out_dir: str) -> FileExistsError:
-    return FileExistsError(f'{out_dir!r} exists; pass overwrite=True to '
-                           'replace it')
+    return FileExistsError(f'{out_dir!r} exists; pass overwrite=True '
+                           '(--overwrite) to replace it')
+
+
+class RunningStats:
+    """Per-feature mean and std over every time step of every sample."""
+
+    def __init__(self):
+        self.count, self.total, self.squares = 0, 0.0, 0.0
+
+    def update(self, batch) -> None:
+        for x in (batch if isinstance(batch, list) else [batch]):
+            frames = np.asarray(x, np.float64).reshape(-1, np.shape(x)[-1])
+            self.count += len(frames)
+            self.total = self.total + frames.sum(0)
+            self.squares = self.squares + (frames ** 2).sum(0)
+
+    def result(self) -> dict:
+        mean = self.total / max(self.count, 1)
+        var = np.maximum(self.squares / max(self.count, 1) - mean ** 2, 0)
+        return dict(mean=np.asarray(mean).tolist(),
+                    std=np.sqrt(var).tolist(), frames=self.count)
+
+
+def clean_features(x):
+    """float32 copy with NaN/Inf set to 0; also the number of samples hit.
+
+    ``x`` is an array (N, T, D) or a list of (T_i, D) arrays.
+    """
+    if isinstance(x, np.ndarray) and x.ndim == 3:
+        x = x.astype(np.float32)
+        bad = ~np.isfinite(x)
+        hit = int(bad.any(axis=(1, 2)).sum())
+        x[bad] = 0.0
+        return x, hit
+    cleaned = [clean_features(np.asarray(a)[None])[0][0] for a in x]
+    hit = sum(int(not np.isfinite(np.asarray(a, np.float32)).all())
+              for a in x)
+    return cleaned, hit
+
+
+class FeatureDatasetWriter:
+    """Write the format split by split, in batches, atomically.
+
+    Memory stays bounded: each batch goes straight to an Arrow file. NaN/Inf
+    become 0 and are counted per split and modality (``report``). The train
+    split's per-feature statistics go to ``feature_stats.json``. Everything
+    is written under a temporary folder that is renamed on ``finish``.
+
+    Usage::
+
+        with FeatureDatasetWriter(out_dir, dict(audio=74, video=35),
+                                  {'label': hf.Value('float32')}) as w:
+            w.write_split('train', batches)   # iterable of column dicts
+            ...
+            w.finish(card_text)
+    """
+
+    def __init__(self, out_dir: str, modalities: Mapping[str, int],
+                 labels: Mapping[str, object], overwrite: bool = False,
+                 stats_split: str = 'train'):
+        if osp.exists(out_dir) and not overwrite:
+            raise _exists(out_dir)
+        self.out_dir, self.overwrite = out_dir, overwrite
+        self.modalities, self.labels = dict(modalities), dict(labels)
+        self.stats_split = stats_split
+        self.splits, self.report, self.stats = [], {}, None
+        parent = osp.dirname(osp.abspath(out_dir))
+        os.makedirs(parent, exist_ok=True)
+        self.tmp = tempfile.mkdtemp(prefix='.tmp-', dir=parent)
+
+    def write_split(self, name: str, batches: Iterable[dict],
+                    modalities: Optional[Iterable[str]] = None) -> int:
+        """Write one split; ``modalities`` lists those this split has."""
+        present = list(modalities or self.modalities)
+        features = feature_schema(
+            {m: self.modalities[m] for m in present}, self.labels)
+        stats = {m: RunningStats() for m in present}
+        hits = dict.fromkeys(present, 0)
+        staging = osp.join(self.tmp, f'_{name}.arrow')
+        with ArrowWriter(features=features, path=staging) as writer:
+            for batch in batches:
+                batch = dict(batch)
+                for m in present:
+                    batch[m], hit = clean_features(batch[m])
+                    hits[m] += hit
+                    stats[m].update(batch[m])
+                writer.write_batch({k: batch[k] for k in features})
+            total, _ = writer.finalize()
+        hf.Dataset.from_file(staging).save_to_disk(osp.join(self.tmp, name))
+        os.remove(staging)
+        self.splits.append(name)
+        self.report[name] = dict(samples=total, non_finite_samples=hits)
+        if name == self.stats_split:
+            self.stats = {m: s.result() for m, s in stats.items()}
+        return total
+
+    def finish(self, card: str = '') -> str:
+        if self.stats is None:
+            raise ValueError(f"no '{self.stats_split}' split was written; "
+                             'the normalisation statistics come from it')
+        _write_json(osp.join(self.tmp, 'dataset_dict.json'),
+                    dict(splits=self.splits))
+        _write_json(osp.join(self.tmp, STATS_FILE),
+                    dict(split=self.stats_split, modalities=self.stats,
+                         non_finite=self.report))
+        with open(osp.join(self.tmp, 'README.md'), 'w') as f:
+            f.write(card)
+        if osp.exists(self.out_dir):  # another writer may have finished
+            if not self.overwrite:
+                raise _exists(self.out_dir)
+            shutil.rmtree(self.out_dir)
+        os.replace(self.tmp, self.out_dir)
+        return self.out_dir
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return False
+
+
+def _write_json(path: str, data) -> None:
+    with open(path, 'w') as f:
+        json.dump(data, f, indent=1)
+
+
+def save_feature_dataset(splits: Dict[str, dict], out_dir: str,
+                         features: hf.Features, overwrite: bool = False,
+                         card: str = '') -> str:
+    """Write in-memory ``{split: {column: values}}`` (small data, tests)."""
+    modalities = {k: f.shape[1] for k, f in features.items()
+                  if isinstance(f, hf.Array2D)}
+    labels = {k: f for k, f in features.items()
+              if k != 'id' and k not in modalities}
+    stats_split = 'train' if 'train' in splits else next(iter(splits))
+    with FeatureDatasetWriter(out_dir, modalities, labels, overwrite,
+                              stats_split) as writer:
+        for name, columns in splits.items():
+            writer.write_split(name, [columns])
+        return writer.finish(card)
+
+
+def load_feature_stats(root: str) -> Optional[dict]:
+    """The ``feature_stats.json`` of a dataset folder, or None."""
+    path = osp.join(root, STATS_FILE)
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
