@@ -2,38 +2,45 @@
 
 With ``default_scope='normtr_plugin'`` (or ``_scope_='normtr_plugin'``) in a
 config, every component is found through ``locations`` without importing
-anything by hand.
+anything by hand. Registries the plugin adds nothing to still get a child,
+so the Runner searches this scope without warnings.
 """
-from mmengine.registry import DATASETS as MMENGINE_DATASETS
-from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
-from mmengine.registry import HOOKS as MMENGINE_HOOKS
-from mmengine.registry import METRICS as MMENGINE_METRICS
-from mmengine.registry import MODELS as MMENGINE_MODELS
-from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
-from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
-from mmengine.registry import Registry
+from mmengine import registry as root
+from mmengine.registry import DefaultScope, Registry
 
 SCOPE = 'normtr_plugin'
 
-MODELS = Registry('model', parent=MMENGINE_MODELS, scope=SCOPE,
-                  locations=['normtr_plugin.models'])
-DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope=SCOPE,
-                    locations=['normtr_plugin.datasets'])
-TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope=SCOPE,
-                      locations=['normtr_plugin.datasets'])
-METRICS = Registry('metric', parent=MMENGINE_METRICS, scope=SCOPE,
-                   locations=['normtr_plugin.evaluation'])
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope=SCOPE,
-                 locations=['normtr_plugin.engine'])
-FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, scope=SCOPE,
-                     locations=['normtr_plugin.datasets'])
-OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS,
-                         scope=SCOPE, locations=['normtr_plugin.engine'])
+
+def _child(parent: Registry, *locations: str) -> Registry:
+    return Registry(parent.name, parent=parent, scope=SCOPE,
+                    locations=[f'{SCOPE}.{loc}' for loc in locations])
+
+
+MODELS = _child(root.MODELS, 'models')
+DATASETS = _child(root.DATASETS, 'datasets')
+TRANSFORMS = _child(root.TRANSFORMS, 'datasets')
+FUNCTIONS = _child(root.FUNCTIONS, 'datasets')
+METRICS = _child(root.METRICS, 'evaluation')
+HOOKS = _child(root.HOOKS, 'engine')
+OPTIM_WRAPPERS = _child(root.OPTIM_WRAPPERS, 'engine')
+
+RUNNERS = _child(root.RUNNERS)
+RUNNER_CONSTRUCTORS = _child(root.RUNNER_CONSTRUCTORS)
+LOOPS = _child(root.LOOPS)
+DATA_SAMPLERS = _child(root.DATA_SAMPLERS)
+MODEL_WRAPPERS = _child(root.MODEL_WRAPPERS)
+WEIGHT_INITIALIZERS = _child(root.WEIGHT_INITIALIZERS)
+OPTIMIZERS = _child(root.OPTIMIZERS)
+OPTIM_WRAPPER_CONSTRUCTORS = _child(root.OPTIM_WRAPPER_CONSTRUCTORS)
+PARAM_SCHEDULERS = _child(root.PARAM_SCHEDULERS)
+EVALUATOR = _child(root.EVALUATOR)
+VISUALIZERS = _child(root.VISUALIZERS)
+VISBACKENDS = _child(root.VISBACKENDS)
+LOG_PROCESSORS = _child(root.LOG_PROCESSORS)
 
 
 def build_in_scope(registry: Registry, cfg: dict):
     """Build ``cfg`` from ``registry`` with this plugin as the default scope,
     so plain type names resolve even inside another project's Runner."""
-    from mmengine.registry import DefaultScope
     with DefaultScope.overwrite_default_scope(SCOPE):
         return registry.build(cfg)
