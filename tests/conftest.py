@@ -2,15 +2,17 @@ import os
 import os.path as osp
 import sys
 
-import datasets as hf
-import numpy as np
-import pytest
+# Before datasets / huggingface_hub read them at import: no network retries.
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+os.environ.setdefault('HF_DATASETS_OFFLINE', '1')
+
+import datasets as hf  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 from normtr_plugin.datasets import feature_schema, save_feature_dataset
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-os.environ.setdefault('HF_HUB_OFFLINE', '1')
-os.environ.setdefault('HF_DATASETS_OFFLINE', '1')
 hf.disable_progress_bars()
 
 LABELS = {

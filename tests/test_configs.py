@@ -70,7 +70,7 @@ def test_paper_hyper_parameters():
 def test_missing_dataset_says_how_to_prepare(tmp_path):
     cfg = load_config(osp.join(ROOT, 'configs', 'normtr_mosi.py'),
                       dict(data_root=str(tmp_path / 'absent')))
-    with pytest.raises(FileNotFoundError, match='prepare it'):
+    with pytest.raises(FileNotFoundError, match='not found.*Prepare it with'):
         build_in_scope(DATASETS, cfg.train_dataloader.dataset)
 
 

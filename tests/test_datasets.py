@@ -1,4 +1,7 @@
 """The feature-format dataset, its checks, and the sequence transforms."""
+import os
+import os.path as osp
+
 import datasets as hf
 import numpy as np
 import pytest
@@ -190,3 +193,97 @@ def test_synthetic_task_is_deterministic_and_needs_fusion(tmp_path):
         make_synthetic_iemocap(a, sizes=sizes)
     ds = SyntheticIEMOCAPDataset(a, 'validation', pipeline=PIPE[2:])
     assert ds.metainfo['label_names'] == ['Neutral', 'Happy', 'Sad', 'Angry']
+
+
+def _batches(ds, indices):
+    return [(i['data_samples'].id, i['inputs']['audio'].numpy(),
+             i['data_samples'].gt_label.item())
+            for i in ds.__getitems__(indices)]
+
+
+def test_hub_style_folder_and_saved_folder_give_same_batches(tmp_path):
+    from normtr_plugin.datasets.hub import export_hub_folder
+    saved = write_dataset(tmp_path / 'saved', DIMS, seq_len=10)
+    hub = export_hub_folder(saved, str(tmp_path / 'hub'))
+    assert sorted(os.listdir(osp.join(hub, 'data'))) == [
+        'test-00000-of-00001.parquet', 'train-00000-of-00001.parquet',
+        'validation-00000-of-00001.parquet']
+    assert 'config_name: default' in open(osp.join(hub, 'README.md')).read()
+    for split in ('train', 'test'):
+        a = MultimodalFeatureDataset(saved, split, DIMS, pipeline=PIPE)
+        b = MultimodalFeatureDataset(hub, split, DIMS, pipeline=PIPE)
+        assert a.feature_stats == b.feature_stats is not None
+        for (ia, xa, ya), (ib, xb, yb) in zip(_batches(a, [4, 0, 2]),
+                                              _batches(b, [4, 0, 2])):
+            assert ia == ib and ya == yb
+            np.testing.assert_array_equal(xa, xb)
+
+
+def test_hub_export_fills_modalities_missing_from_a_split(tmp_path):
+    from normtr_plugin.datasets import FeatureDatasetWriter
+    from normtr_plugin.datasets.hub import export_hub_folder
+    labels = {'label': hf.Value('float32')}
+    with FeatureDatasetWriter(str(tmp_path / 's'), dict(audio=2, text=3),
+                              labels) as w:
+        w.write_split('train', [dict(id=['a'], audio=np.ones((1, 4, 2)),
+                                     label=[1.0])], modalities=['audio'])
+        w.write_split('test', [dict(id=['b'], audio=np.ones((1, 4, 2)),
+                                    text=np.ones((1, 4, 3)), label=[2.0])])
+        saved = w.finish()
+    hub = export_hub_folder(saved, str(tmp_path / 'h'))
+    ds = MultimodalFeatureDataset(hub, 'train', dict(audio=2))
+    assert len(ds) == 1
+    with pytest.raises(ValueError, match="column 'text'.*1 of 1 samples"):
+        MultimodalFeatureDataset(hub, 'train', dict(audio=2, text=3))
+
+
+def test_hub_id_offline_fails_at_once_and_says_what_was_tried():
+    import time
+    assert os.environ['HF_HUB_OFFLINE'] == '1'  # set by conftest
+    start = time.perf_counter()
+    with pytest.raises(FileNotFoundError) as err:
+        MultimodalFeatureDataset('no-such-org/no-such-dataset', 'train',
+                                 DIMS, revision='v1')
+    msg = str(err.value)
+    assert "Hub dataset 'no-such-org/no-such-dataset' at revision 'v1'" in msg
+    assert 'only the local cache was tried' in msg
+    assert 'tools/convert_dataset.py' in msg
+    assert time.perf_counter() - start < 5  # no retries
+
+
+def test_normalize_features_uses_train_statistics(tmp_path):
+    root = write_dataset(tmp_path / 'n', DIMS, seq_len=10)
+    pipe = [dict(type='NormalizeFeatures')] + PIPE
+    train = MultimodalFeatureDataset(root, 'train', DIMS, pipeline=pipe)
+    raw = hf.load_from_disk(root)['train'].with_format('numpy')
+    frames = np.asarray(raw['audio']).reshape(-1, 5)
+    mean, std = frames.mean(0), frames.std(0)
+    np.testing.assert_allclose(train[0]['inputs']['audio'].numpy(),
+                               ((raw[0]['audio'] - mean) / std)[:4],
+                               rtol=1e-4, atol=1e-5)
+    # the validation split is normalised with the TRAIN statistics
+    val = MultimodalFeatureDataset(root, 'validation', DIMS, pipeline=pipe)
+    vraw = hf.load_from_disk(root)['validation'].with_format('numpy')
+    np.testing.assert_allclose(val[1]['inputs']['text'].numpy(),
+                               ((vraw[1]['text'][:4] -
+                                 np.asarray(train.feature_stats['text']
+                                            ['mean'])) /
+                                np.asarray(train.feature_stats['text']
+                                           ['std'])), rtol=1e-4, atol=1e-5)
+    assert val.metainfo['feature_stats']['audio']['mean'] == \
+        pytest.approx(mean.tolist(), rel=1e-5)
+
+
+def test_normalize_features_errors(tmp_path):
+    from normtr_plugin.datasets import NormalizeFeatures
+    root = write_dataset(tmp_path / 'n', DIMS)
+    os.remove(osp.join(root, 'feature_stats.json'))
+    with pytest.raises(ValueError, match='has no feature_stats.json'):
+        MultimodalFeatureDataset(root, 'train', DIMS,
+                                 pipeline=[dict(type='NormalizeFeatures')])
+    norm = NormalizeFeatures(stats=dict(audio=dict(mean=[0, 0], std=[1, 2])))
+    with pytest.raises(KeyError, match="modality 'video'"):
+        norm(dict(modalities=['audio', 'video'], audio=np.ones((3, 2)),
+                  video=np.ones((3, 2))))
+    out = norm(dict(modalities=['audio'], audio=np.ones((3, 2), np.float32)))
+    np.testing.assert_allclose(out['audio'], [[1, 0.5]] * 3)

@@ -1,11 +1,16 @@
 from .feature_format import (FeatureDatasetWriter, feature_schema,
                              load_feature_stats, save_feature_dataset)
 from .multimodal_feature_dataset import MultimodalFeatureDataset
+from .sources import load_splits
 from .synthetic import (EMOTIONS, SyntheticIEMOCAPDataset,
                         make_synthetic_iemocap)
-from .transforms import PackMultimodalInputs, SegmentSample, TruncatePad
+from .transforms import (NormalizeFeatures, PackMultimodalInputs,
+                         SegmentSample, TruncatePad)
 
-__all__ = ['EMOTIONS', 'FeatureDatasetWriter', 'load_feature_stats', 'MultimodalFeatureDataset', 'PackMultimodalInputs',
-           'SegmentSample', 'SyntheticIEMOCAPDataset', 'TruncatePad',
-           'feature_schema', 'make_synthetic_iemocap',
-           'save_feature_dataset']
+__all__ = [
+    'EMOTIONS', 'FeatureDatasetWriter', 'MultimodalFeatureDataset',
+    'NormalizeFeatures', 'PackMultimodalInputs', 'SegmentSample',
+    'SyntheticIEMOCAPDataset', 'TruncatePad', 'feature_schema',
+    'load_feature_stats', 'load_splits', 'make_synthetic_iemocap',
+    'save_feature_dataset'
+]

@@ -7,27 +7,27 @@ from mmengine.dataset import Compose
 from torch.utils.data import Dataset
 
 from ..registry import DATASETS, TRANSFORMS, build_in_scope
+from .sources import load_splits
 
 TASKS = ('regression', 'classification', 'multi_binary', 'multi_label')
-PREPARE_HINT = ('prepare it in the project\'s feature format (docs/'
-                'dataset_format.md) and point data_root at it, e.g. '
-                '`--cfg-options data_root=/path/to/dataset`')
 
 
 @DATASETS.register_module()
 class MultimodalFeatureDataset(Dataset):
     """Pre-computed multimodal features in the project's format.
 
-    The format is a Hugging Face ``datasets.DatasetDict`` saved with
-    ``save_to_disk`` (splits ``train``/``validation``/``test``): one row per
-    sample, an ``id`` string column, one ``Array2D(shape=(None, N_m),
-    dtype='float32')`` column per modality (named after the modality) and
-    label columns. Data stays memory-mapped (Arrow); a batch is read with
-    one slice (``__getitems__``), then each sample runs ``pipeline``.
+    The format (docs/datasets.md): one row per sample, an ``id`` string
+    column, one ``Array2D(shape=(None, N_m), dtype='float32')`` column per
+    modality (named after the modality) and label columns, in splits
+    ``train``/``validation``/``test``. Data stays memory-mapped (Arrow); a
+    batch is read with one slice (``__getitems__``), then each sample runs
+    ``pipeline``.
 
     Args:
-        data_root: the saved dataset folder.
+        data_root: a folder (saved with ``save_to_disk``, or a Hub-style
+            folder of parquet files) or a Hub dataset id ``org/name``.
         split: split name.
+        revision: Hub revision (branch, tag or commit) for a Hub id.
         modalities: modality name -> feature dim expected by the config.
         label_columns: label column(s); several are stacked into a vector.
         task: one of 'regression', 'classification', 'multi_binary',
@@ -44,10 +44,12 @@ class MultimodalFeatureDataset(Dataset):
                  task: str = 'regression',
                  num_classes: Optional[int] = None,
                  pipeline: Sequence = (),
-                 check_finite: bool = True):
+                 check_finite: bool = True,
+                 revision: Optional[str] = None):
         if task not in TASKS:
             raise ValueError(f'task must be one of {TASKS}, got {task!r}')
         self.data_root, self.split, self.task = data_root, split, task
+        self.revision = revision
         self.modalities = dict(modalities)
         self.label_columns = list(label_columns)
         table = self._load_split()
@@ -62,32 +64,25 @@ class MultimodalFeatureDataset(Dataset):
         self.pipeline = Compose([
             build_in_scope(TRANSFORMS, t) if isinstance(t, dict) else t
             for t in pipeline])
+        for transform in self.pipeline.transforms:
+            if hasattr(transform, 'bind_stats'):
+                transform.bind_stats(self.feature_stats, self._where())
 
     @property
     def metainfo(self) -> dict:
         return dict(modalities=list(self.modalities), task=self.task,
-                    label_names=self.label_columns, classes=self.classes)
+                    label_names=self.label_columns, classes=self.classes,
+                    feature_stats=self.feature_stats)
 
     def _where(self) -> str:
         return f"split '{self.split}' of {self.data_root}"
 
     def _load_split(self) -> hf.Dataset:
-        if not osp.isdir(self.data_root):
-            raise FileNotFoundError(
-                f'dataset folder {self.data_root!r} not found: '
-                + PREPARE_HINT)
-        try:
-            splits = hf.load_from_disk(self.data_root)
-        except FileNotFoundError as err:
-            raise FileNotFoundError(
-                f'{self.data_root!r} is not a saved dataset ({err}): '
-                + PREPARE_HINT) from None
-        if not isinstance(splits, hf.DatasetDict):
-            raise ValueError(f'{self.data_root!r} holds a single Dataset; '
-                             'expected a DatasetDict with named splits')
+        splits, stats = load_splits(self.data_root, self.revision)
         if self.split not in splits:
             raise KeyError(f"split '{self.split}' not in {self.data_root}; "
                            f'found {sorted(splits)}')
+        self.feature_stats = stats['modalities'] if stats else None
         return splits[self.split]
 
     def _check_columns(self, table: hf.Dataset) -> None:

@@ -1,5 +1,6 @@
+from .normalize_features import NormalizeFeatures
 from .pack_multimodal_inputs import PackMultimodalInputs
 from .segment_sample import SegmentSample
 from .truncate_pad import TruncatePad
 
-__all__ = ['PackMultimodalInputs', 'SegmentSample', 'TruncatePad']
+__all__ = ['NormalizeFeatures', 'PackMultimodalInputs', 'SegmentSample', 'TruncatePad']

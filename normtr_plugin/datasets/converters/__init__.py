@@ -1,0 +1,286 @@
+"""Converters from the feature files users already have (SPEC section 8)
+into the project's format (``normtr_plugin.datasets.feature_format``).
+
+    from normtr_plugin.datasets.converters import convert
+    report = convert('mmsa', 'MOSI/Processed/aligned_50.pkl', 'data/mosi')
+
+Formats (``FORMATS``):
+
+- ``mmsa``: MMSA pickles (``aligned_50.pkl``, ``unaligned_50.pkl``).
+- ``mult``: MulT pickles (``iemocap_data.pkl``, ``mosei_senti_data.pkl``).
+- ``cmu-h5``: a folder of CMU-SDK derived HDF5 files (MFN release).
+
+Every converter writes through ``FeatureDatasetWriter`` (batched, atomic,
+NaN/Inf set to 0 and counted, train statistics) and returns a report::
+
+    dict(format=..., source=..., out_dir=...,
+         splits={split: dict(samples=n, non_finite_samples={modality: n})},
+         modalities={modality: dim})
+
+This module also holds what the three converters share (input checks,
+the write job); the converters themselves are imported on first use.
+"""
+import importlib
+import os.path as osp
+import pickle
+import re
+from typing import Dict, Iterable, Iterator, List, Optional
+
+import datasets as hf
+import numpy as np
+
+from ..feature_format import FeatureDatasetWriter, _exists
+from .dataset_card import render_card
+
+FORMATS = ('mmsa', 'mult', 'cmu-h5')
+_MODULES = {'mmsa': 'mmsa', 'mult': 'mult', 'cmu-h5': 'cmu_h5'}
+BATCH_SIZE = 256
+# (name in the source files, name in the project's format)
+SPLITS = (('train', 'train'), ('valid', 'validation'), ('test', 'test'))
+SPLIT_ALIASES = {'valid': ('valid', 'validation'), 'train': ('train',),
+                 'test': ('test',)}
+_URL = re.compile(r'^[a-zA-Z][a-zA-Z0-9+.-]*://')
+
+__all__ = ['FORMATS', 'ConversionError', 'convert']
+
+
+class ConversionError(ValueError):
+    """The source files are not in the expected format."""
+
+
+def convert(format: str, src: str, out_dir: str, overwrite: bool = False,
+            **kwargs) -> dict:
+    """Convert ``src`` (file or folder, see ``FORMATS``) into ``out_dir``.
+
+    Returns the report (see the module docstring). ``kwargs`` go to the
+    converter (e.g. ``batch_size``).
+    """
+    if format not in _MODULES:
+        raise ValueError(f'unknown format {format!r}; known formats: '
+                         f'{", ".join(FORMATS)}')
+    module = importlib.import_module(f'.{_MODULES[format]}', __name__)
+    return module.convert(src, out_dir, overwrite=overwrite, **kwargs)
+
+
+# ---------------------------------------------------------------- inputs
+def check_source(src, kind: str = 'file') -> str:
+    """``src`` as a local path that exists (``kind``: 'file' or 'folder')."""
+    src = str(src)
+    if _URL.match(src):
+        raise ValueError(f'{src!r} looks like a URL; the converters read '
+                         'local files only: download it first')
+    exists = osp.isfile if kind == 'file' else osp.isdir
+    if not exists(src):
+        what = 'is not a file' if osp.exists(src) else 'not found'
+        raise FileNotFoundError(f'source {kind} {src!r} {what}')
+    return src
+
+
+def check_out_dir(out_dir, overwrite: bool) -> str:
+    """Refuse an existing output folder early (before reading the source);
+    the writer checks again with the same message."""
+    out_dir = str(out_dir)
+    if osp.exists(out_dir) and not overwrite:
+        raise _exists(out_dir)
+    return out_dir
+
+
+def load_pickle(path: str, what: str) -> dict:
+    """Load a local pickle (the user's own file) holding a dict."""
+    try:
+        with open(path, 'rb') as f:
+            try:
+                data = pickle.load(f)
+            except UnicodeDecodeError:  # written by Python 2
+                f.seek(0)
+                data = pickle.load(f, encoding='latin1')
+    except (pickle.UnpicklingError, EOFError, AttributeError,
+            ImportError, ValueError) as err:
+        raise ConversionError(f'{path!r} is not a readable {what} pickle: '
+                              f'{type(err).__name__}: {err}') from None
+    if not isinstance(data, dict):
+        raise ConversionError(f'{what} pickle {path!r} must hold a dict of '
+                              f'splits, found {type(data).__name__}')
+    return data
+
+
+def find_splits(data: dict, path: str, what: str) -> List[tuple]:
+    """[(key in ``data``, output split name)] for train/valid/test."""
+    found = []
+    for source, name in SPLITS:
+        key = next((k for k in SPLIT_ALIASES[source] if k in data), None)
+        if key is None:
+            raise ConversionError(
+                f"{what} pickle {path!r} has no split '{source}'; "
+                f'found keys {sorted(map(str, data))}')
+        if not isinstance(data[key], dict):
+            raise ConversionError(
+                f"split '{key}' of {what} pickle {path!r} must be a dict of "
+                f'arrays, found {type(data[key]).__name__}')
+        found.append((key, name))
+    return found
+
+
+def require_keys(part: dict, keys: Iterable[str], split: str,
+                 path: str, what: str) -> None:
+    missing = [k for k in keys if k not in part]
+    if missing:
+        raise ConversionError(
+            f"split '{split}' of {what} file {path!r} lacks required "
+            f'key(s) {missing}; found keys {sorted(map(str, part))}')
+
+
+def features_array(values, split: str, key: str) -> np.ndarray:
+    """A numeric (N, T, D) array (no copy when it already is one)."""
+    if hasattr(values, 'detach'):  # a torch tensor
+        values = values.detach().cpu().numpy()
+    arr = np.asarray(values)
+    if arr.ndim != 3 or not np.issubdtype(arr.dtype, np.number):
+        raise ConversionError(
+            f"split '{split}': '{key}' must be a numeric array (N, T, D), "
+            f'found shape {arr.shape} dtype {arr.dtype}')
+    return arr
+
+
+def check_lengths(split: str, sizes: Dict[str, int],
+                  reference: str) -> None:
+    """Every column in ``sizes`` must have as many samples as ``reference``.
+    """
+    n = sizes[reference]
+    for key, m in sizes.items():
+        if m != n:
+            raise ConversionError(
+                f"split '{split}': '{key}' has N={m} samples but "
+                f"'{reference}' has N={n}")
+
+
+def check_labels(values: np.ndarray, split: str, key: str) -> None:
+    bad = int((~np.isfinite(np.asarray(values, np.float64))).sum())
+    if bad:
+        raise ConversionError(
+            f"split '{split}': {bad} NaN/Inf value(s) in labels '{key}'; "
+            'fix or drop those samples in the source before converting')
+
+
+def check_dims(dims: Dict[str, int], column: str, dim: int, split: str,
+               key: str) -> None:
+    if dims.setdefault(column, dim) != dim:
+        raise ConversionError(
+            f"split '{split}': '{key}' has feature dim {dim}, another split "
+            f'has {dims[column]}')
+
+
+def as_strings(values) -> List[str]:
+    """str of each element; bytes decoded as UTF-8."""
+    return [v.decode('utf-8', 'replace') if isinstance(v, bytes) else str(v)
+            for v in np.asarray(values, dtype=object).reshape(-1)]
+
+
+def batch_ranges(n: int, batch_size: int) -> Iterator[slice]:
+    for start in range(0, n, batch_size):
+        yield slice(start, min(start + batch_size, n))
+
+
+# ------------------------------------------------------------- the job
+def _type_name(feature) -> str:
+    if isinstance(feature, hf.ClassLabel):
+        return f'ClassLabel ({", ".join(feature.names)})'
+    if isinstance(feature, hf.Value):
+        return feature.dtype
+    return type(feature).__name__
+
+
+class ConversionJob:
+    """A ``FeatureDatasetWriter`` that also notes what the card needs.
+
+    ``labels`` maps every non-feature column (labels, raw text) to its
+    ``datasets`` feature; ``label_notes`` describes the label columns.
+    """
+
+    def __init__(self, fmt: str, src: str, out_dir: str,
+                 modalities: Dict[str, int], labels: Dict[str, object],
+                 overwrite: bool, source_format: str,
+                 source_files: List[str],
+                 label_notes: Dict[str, str],
+                 notes: Iterable[str] = ()):
+        order = [m for m in ('audio', 'video', 'text') if m in modalities]
+        order += [m for m in modalities if m not in order]
+        self.modalities = {m: int(modalities[m]) for m in order}
+        self.labels = dict(labels)
+        self.fmt, self.src, self.out_dir = fmt, src, out_dir
+        self.source_format, self.source_files = source_format, source_files
+        self.label_notes, self.notes = dict(label_notes), list(notes)
+        self.steps = {m: {} for m in self.modalities}  # split -> [min, max]
+        self.split_modalities = {}
+        self.writer = FeatureDatasetWriter(out_dir, self.modalities,
+                                           self.labels, overwrite)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return self.writer.__exit__(*exc)
+
+    def write_split(self, name: str, batches: Iterable[dict],
+                    modalities: Optional[List[str]] = None) -> int:
+        present = [m for m in self.modalities
+                   if modalities is None or m in modalities]
+        self.split_modalities[name] = present
+        return self.writer.write_split(
+            name, self._track(name, batches, present), modalities=present)
+
+    def _track(self, name, batches, present) -> Iterator[dict]:
+        for batch in batches:
+            for m in present:
+                lengths = [len(x) for x in batch[m]]
+                if lengths:
+                    seen = self.steps[m].setdefault(
+                        name, [min(lengths), max(lengths)])
+                    seen[0] = min(seen[0], min(lengths))
+                    seen[1] = max(seen[1], max(lengths))
+            yield batch
+
+    def _shape(self, m: str) -> str:
+        spans = list(self.steps[m].values())
+        dim = self.modalities[m]
+        if not spans:
+            return f'(T, {dim})'
+        low, high = min(s[0] for s in spans), max(s[1] for s in spans)
+        if low == high:
+            return f'({low}, {dim})'
+        return f'(T, {dim}), T from {low} to {high}'
+
+    def finish(self) -> dict:
+        report = self.writer.report
+        splits = list(self.split_modalities)
+        columns = [dict(column='id', type='string', shape='()',
+                        splits=splits)]
+        for m, dim in self.modalities.items():
+            columns.append(dict(
+                column=m, type='Array2D float32', shape=self._shape(m),
+                splits=[s for s in splits if m in self.split_modalities[s]]))
+        for key, feature in self.labels.items():
+            columns.append(dict(column=key, type=_type_name(feature),
+                                shape='()', splits=splits))
+        card = render_card(
+            pretty_name=_pretty_name(self.out_dir, self.fmt),
+            source_format=self.source_format,
+            source_files=self.source_files,
+            splits={s: report[s]['samples'] for s in splits},
+            columns=columns, labels=self.label_notes,
+            non_finite={s: report[s]['non_finite_samples'] for s in splits},
+            modalities=list(self.modalities), notes=self.notes)
+        self.writer.finish(card)
+        return dict(
+            format=self.fmt, source=osp.abspath(self.src),
+            out_dir=osp.abspath(self.out_dir),
+            splits={s: dict(samples=report[s]['samples'],
+                            non_finite_samples=dict(
+                                report[s]['non_finite_samples']))
+                    for s in splits},
+            modalities=dict(self.modalities))
+
+
+def _pretty_name(out_dir: str, fmt: str) -> str:
+    name = osp.basename(osp.normpath(osp.abspath(out_dir)))
+    return f'{name} (multimodal features converted from {fmt})'

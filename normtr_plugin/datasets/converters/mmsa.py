@@ -1,0 +1,145 @@
+"""MMSA pickles (MOSI / MOSEI / CH-SIMS ``aligned_50.pkl``,
+``unaligned_50.pkl``) -> the project's format.
+
+Each split (``train``/``valid``/``test``) is a dict of arrays: ``text``
+(N, L, 768) BERT features, ``text_bert`` (dropped), ``audio`` (N, Ta, Da),
+``vision`` (N, Tv, Dv), ``regression_labels`` (N,), ``id`` (N,),
+``raw_text``, ``annotations``; unaligned files add ``audio_lengths`` and
+``vision_lengths``, used to trim each sample.
+
+Columns: ``id``, ``audio``, ``video`` (from ``vision``), ``text``,
+``label`` (float32), ``raw_text`` and ``annotation`` (strings, when every
+split has them).
+"""
+import os.path as osp
+
+import datasets as hf
+import numpy as np
+
+from . import (BATCH_SIZE, ConversionError, ConversionJob, as_strings,
+               batch_ranges, check_dims, check_labels, check_lengths,
+               check_out_dir, check_source, features_array, find_splits,
+               load_pickle, require_keys)
+
+WHAT = 'MMSA'
+SOURCE_FORMAT = ('MMSA pickle (MOSI/MOSEI/CH-SIMS `aligned_50.pkl` / '
+                 '`unaligned_50.pkl`: splits train/valid/test of BERT text, '
+                 'audio and vision features)')
+MODALITIES = (('audio', 'audio'), ('vision', 'video'), ('text', 'text'))
+LENGTHS = {'audio': 'audio_lengths', 'vision': 'vision_lengths'}
+LABEL = 'regression_labels'
+REQUIRED = ('text', 'audio', 'vision', LABEL, 'id')
+OPTIONAL = {'raw_text': 'raw_text', 'annotations': 'annotation'}
+DROPPED = ('text_bert',)
+
+
+def _lengths(part: dict, key: str, split: str, steps: int) -> np.ndarray:
+    lengths = np.asarray(part[key]).reshape(-1)
+    if not np.issubdtype(lengths.dtype, np.number) or (
+            lengths % 1 != 0).any():
+        raise ConversionError(f"split '{split}': '{key}' must hold integer "
+                              f'lengths, found dtype {lengths.dtype}')
+    wrong = (lengths < 0) | (lengths > steps)
+    if wrong.any():
+        raise ConversionError(
+            f"split '{split}': {int(wrong.sum())} value(s) of '{key}' are "
+            f'outside 0..{steps} (the sequence length), e.g. '
+            f'{lengths[wrong][0]}')
+    return lengths.astype(np.int64)
+
+
+def _validate(part: dict, split: str, path: str, dims: dict) -> dict:
+    require_keys(part, REQUIRED, split, path, WHAT)
+    arrays, sizes = {}, {}
+    labels = np.asarray(part[LABEL], dtype=np.float64)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise ConversionError(f"split '{split}': '{LABEL}' must have shape "
+                              f'(N,), found {labels.shape}')
+    sizes[LABEL] = len(labels)
+    for key, column in MODALITIES:
+        arrays[column] = features_array(part[key], split, key)
+        sizes[key] = len(arrays[column])
+        check_dims(dims, column, arrays[column].shape[2], split, key)
+    lengths = {}
+    for key, length_key in LENGTHS.items():
+        if length_key in part:
+            column = dict(MODALITIES)[key]
+            lengths[column] = _lengths(part, length_key, split,
+                                       arrays[column].shape[1])
+            sizes[length_key] = len(lengths[column])
+    extra = {'id': as_strings(part['id'])}
+    sizes['id'] = len(extra['id'])
+    for key, column in OPTIONAL.items():
+        if key in part:
+            extra[column] = as_strings(part[key])
+            sizes[key] = len(extra[column])
+    check_lengths(split, sizes, LABEL)
+    check_labels(labels, split, LABEL)
+    return dict(arrays=arrays, lengths=lengths, labels=labels, extra=extra)
+
+
+def _batches(info: dict, string_columns, batch_size: int):
+    n = len(info['labels'])
+    for rows in batch_ranges(n, batch_size):
+        batch = {'id': info['extra']['id'][rows],
+                 'label': info['labels'][rows].astype(np.float32)}
+        for column in string_columns:
+            batch[column] = info['extra'][column][rows]
+        for column, arr in info['arrays'].items():
+            if column in info['lengths']:
+                batch[column] = [
+                    arr[i, :length] for i, length in zip(
+                        range(rows.start, rows.stop),
+                        info['lengths'][column][rows])]
+            else:
+                batch[column] = arr[rows]
+        yield batch
+
+
+def convert(src, out_dir, overwrite: bool = False,
+            batch_size: int = BATCH_SIZE) -> dict:
+    """Convert an MMSA pickle; returns the report (see the package)."""
+    src = check_source(src, 'file')
+    out_dir = check_out_dir(out_dir, overwrite)
+    data = load_pickle(src, WHAT)
+    splits = find_splits(data, src, WHAT)
+    dims, infos = {}, {}
+    for key, name in splits:
+        infos[key] = _validate(data[key], key, src, dims)
+    string_columns = [c for c in OPTIONAL.values()
+                      if all(c in infos[k]['extra'] for k, _ in splits)]
+    unaligned = sorted({c for info in infos.values()
+                        for c in info['lengths']})
+    labels = {'label': hf.Value('float32'),
+              **{c: hf.Value('string') for c in string_columns}}
+    label_notes = {'label': f'sentiment score (float32) from MMSA '
+                            f'`{LABEL}`; regression target'}
+    if 'raw_text' in string_columns:
+        label_notes['raw_text'] = 'the transcript (string), not a label'
+    if 'annotation' in string_columns:
+        label_notes['annotation'] = ('MMSA `annotations` (string, e.g. '
+                                     'Positive/Negative/Neutral)')
+    ignored = sorted({str(k) for key, _ in splits for k in data[key]}
+                     - set(REQUIRED) - set(OPTIONAL) - set(LENGTHS.values()))
+    notes = ['Columns: `audio` from `audio`, `video` from `vision`, `text` '
+             'from `text` (BERT features); `label` from '
+             f'`{LABEL}`; `id` from `id`.',
+             'Source split `valid` is named `validation`.']
+    if unaligned:
+        notes.append('Unaligned: each sample of ' + ', '.join(
+            f'`{c}`' for c in unaligned) + ' was trimmed to its length '
+            '(`audio_lengths` / `vision_lengths`), so T varies per sample.')
+    if ignored:
+        notes.append('Source keys not converted: ' + ', '.join(
+            f'`{k}`' for k in ignored) + '.')
+    job = ConversionJob(
+        'mmsa', src, out_dir, dims, labels, overwrite, SOURCE_FORMAT,
+        [osp.abspath(src)], label_notes, notes)
+    with job:
+        for key, name in splits:
+            info = infos.pop(key)
+            job.write_split(name, _batches(info, string_columns, batch_size))
+            del info, data[key]
+        return job.finish()

@@ -1,0 +1,59 @@
+"""Convert feature files users already have into the project's format.
+
+    python tools/convert_dataset.py FORMAT SRC --out DIR [--overwrite]
+        [--push-to-hub ORG/NAME]
+
+FORMAT is one of ``mmsa`` (MMSA ``aligned_50.pkl``/``unaligned_50.pkl``),
+``mult`` (MulT ``iemocap_data.pkl``, ``mosei_senti_data.pkl``, ...) or
+``cmu-h5`` (a folder of CMU-SDK HDF5 files). Prints the conversion report
+as JSON, then how many samples per split and modality had NaN/Inf values
+set to 0.
+"""
+import argparse
+import json
+import sys
+
+from normtr_plugin.datasets.converters import FORMATS, convert
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Convert feature files into the project's dataset "
+        'format (a saved Hugging Face DatasetDict)')
+    parser.add_argument('format', metavar='FORMAT',
+                        help=f'source format: {", ".join(FORMATS)}')
+    parser.add_argument('src', metavar='SRC',
+                        help='source pickle (mmsa, mult) or folder (cmu-h5)')
+    parser.add_argument('--out', required=True, metavar='DIR',
+                        help='output folder (must not exist unless '
+                        '--overwrite)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace DIR if it exists')
+    parser.add_argument('--push-to-hub', metavar='ORG/NAME',
+                        help='then upload DIR as a Hub dataset repo')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        report = convert(args.format, args.src, args.out,
+                         overwrite=args.overwrite)
+    except (ValueError, FileNotFoundError, FileExistsError,
+            ImportError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=2))
+    for split, info in report['splits'].items():
+        for modality, hit in info['non_finite_samples'].items():
+            print(f'{split}/{modality}: {hit} of {info["samples"]} samples '
+                  'had non-finite values set to 0')
+    if args.push_to_hub:
+        from normtr_plugin.datasets.hub import push_feature_dataset
+        push_feature_dataset(report['out_dir'], args.push_to_hub)
+        print(f'pushed {report["out_dir"]} to {args.push_to_hub}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
