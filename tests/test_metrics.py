@@ -267,3 +267,21 @@ def test_multilabel_metric_end_to_end():
                         for s, p in zip(samples, ML_PRED)])
     out = metric.evaluate(6)
     assert out['wAcc_task0'] == pytest.approx(62.5)
+
+
+def test_regression_metric_mae_and_corr_by_hand():
+    from normtr_plugin.evaluation import regression_metrics
+    # pred = 2 * truth + 1: Corr exactly 1; MAE = mean(|truth + 1|) = 3.5
+    truth = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    out = regression_metrics(2 * truth + 1, truth)
+    assert set(out) == {'MAE', 'Corr'}
+    assert out['Corr'] == pytest.approx(1.0)
+    assert out['MAE'] == pytest.approx(np.mean(np.abs(truth + 1)))
+    metric = build_in_scope(METRICS, dict(type='RegressionMetric'))
+    metric.process(None, [dict(pred_score=torch.tensor(p),
+                               gt_label=torch.tensor(t))
+                          for p, t in [(1.0, 2.0), (3.0, 3.0), (2.0, 1.0)]])
+    # |1-2| + 0 + |2-1| = 2 -> MAE 2/3; corr of (1,3,2) vs (2,3,1) = 0.5
+    res = metric.evaluate(3)
+    assert res['MAE'] == pytest.approx(2 / 3) and res['Corr'] == \
+        pytest.approx(0.5)

@@ -1,13 +1,13 @@
 """Evaluation metrics (mmengine ``BaseMetric``) and their numpy functions."""
 from .classification_metric import ClassificationMetric
 from .functional import (classification_metrics, multi_binary_metrics,
-                         multilabel_metrics, sentiment_metrics,
-                         weighted_accuracy)
+                         multilabel_metrics, regression_metrics,
+                         sentiment_metrics, weighted_accuracy)
 from .multi_binary_metric import MultiBinaryMetric
 from .multilabel_metric import MultiLabelMetric
-from .sentiment_metric import SentimentMetric
+from .sentiment_metric import RegressionMetric, SentimentMetric
 
-__all__ = ['SentimentMetric', 'MultiBinaryMetric', 'ClassificationMetric',
+__all__ = ['RegressionMetric', 'SentimentMetric', 'MultiBinaryMetric', 'ClassificationMetric',
            'MultiLabelMetric', 'sentiment_metrics', 'multi_binary_metrics',
            'classification_metrics', 'multilabel_metrics',
-           'weighted_accuracy']
+           'regression_metrics', 'weighted_accuracy']

@@ -65,6 +65,17 @@ def _wf1(truth, pred) -> float:
                                   zero_division=0))
 
 
+def regression_metrics(pred, truth) -> Dict[str, float]:
+    """MAE and Pearson Corr (0.0 when either side is constant)."""
+    pred, truth = _check_pair(pred, truth, 1, 'regression_metrics')
+    pred, truth = pred.astype(np.float64), truth.astype(np.float64)
+    if np.std(pred) == 0 or np.std(truth) == 0:
+        corr = 0.0
+    else:
+        corr = float(np.corrcoef(pred, truth)[0, 1])
+    return {'MAE': float(np.mean(np.abs(pred - truth))), 'Corr': corr}
+
+
 def sentiment_metrics(pred, truth) -> Dict[str, float]:
     """MOSI/MOSEI regression metrics as MMSA ``metricsTop``; shapes (N,).
 
@@ -92,11 +103,7 @@ def sentiment_metrics(pred, truth) -> Dict[str, float]:
         out['F1_non0'] = _wf1(bt, bp)
     else:
         out['Acc-2_non0'] = out['F1_non0'] = float('nan')
-    out['MAE'] = float(np.mean(np.abs(pred - truth)))
-    if np.std(pred) == 0 or np.std(truth) == 0:
-        out['Corr'] = 0.0
-    else:
-        out['Corr'] = float(np.corrcoef(pred, truth)[0, 1])
+    out.update(regression_metrics(pred, truth))
     return {k: out[k] for k in ('Acc-7', 'Acc-5', 'Acc-2_has0', 'Acc-2_non0',
                                 'F1_has0', 'F1_non0', 'MAE', 'Corr')}
 

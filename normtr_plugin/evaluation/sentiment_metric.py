@@ -5,7 +5,7 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 
 from ..registry import METRICS
-from .functional import sentiment_metrics, to_numpy
+from .functional import regression_metrics, sentiment_metrics, to_numpy
 
 
 @METRICS.register_module()
@@ -31,3 +31,12 @@ class SentimentMetric(BaseMetric):
     def compute_metrics(self, results: List) -> Dict[str, float]:
         arr = np.asarray(results, dtype=np.float64).reshape(-1, 2)
         return sentiment_metrics(arr[:, 0], arr[:, 1])
+
+
+@METRICS.register_module()
+class RegressionMetric(SentimentMetric):
+    """MAE and Corr only, for scores on any scale (e.g. MMMO's 1-5)."""
+
+    def compute_metrics(self, results: List) -> Dict[str, float]:
+        arr = np.asarray(results, dtype=np.float64).reshape(-1, 2)
+        return regression_metrics(arr[:, 0], arr[:, 1])
