@@ -1,0 +1,43 @@
+# MMMO (CMU-SDK HDF5 release, ../shared/data/mmmo), converted with
+#   python tools/convert_dataset.py cmu-h5 ../shared/data/mmmo --out data/mmmo
+# Audio (COVAREP, raw, values up to +-255) + video (FACET); the train split
+# has no text, so this is bimodal. Regression on the 1-5 opinion score.
+dataset_type = 'MultimodalFeatureDataset'
+data_root = 'data/mmmo'
+modalities = dict(audio=74, video=36)  # name -> feature dim, in token order
+seq_len = 20
+task = 'regression'
+label_columns = ['label']
+
+train_pipeline = [
+    dict(type='NormalizeFeatures'),  # train-split statistics
+    dict(type='TruncatePad', keys=['audio'], seq_len=seq_len),
+    dict(type='SegmentSample', keys=['video'], seq_len=seq_len, random=True),
+    dict(type='PackMultimodalInputs'),
+]
+test_pipeline = [
+    dict(type='NormalizeFeatures'),
+    dict(type='TruncatePad', keys=['audio'], seq_len=seq_len),
+    dict(type='SegmentSample', keys=['video'], seq_len=seq_len, random=False),
+    dict(type='PackMultimodalInputs'),
+]
+common = dict(type=dataset_type, data_root=data_root, modalities=modalities,
+              label_columns=label_columns, task=task)
+
+train_dataloader = dict(
+    batch_size=16, num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(**common, split='train', pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=64, num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(**common, split='validation', pipeline=test_pipeline))
+test_dataloader = dict(
+    batch_size=64, num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(**common, split='test', pipeline=test_pipeline))
+val_evaluator = dict(type='RegressionMetric')
+test_evaluator = val_evaluator
