@@ -30,6 +30,9 @@ class NormTR(BaseModel):
         grl_lambda: gradient reversal factor lambda.
         loss_weights: ``dict(adv1=alpha, adv2=beta, er=gamma)``.
 
+    ``self.config`` holds these arguments as plain JSON types (with
+    ``type='NormTR'``), enough to rebuild the model from the registry.
+
     Inputs: ``{m: (B, T, N_m)}``. Outputs per ``mode``: 'loss' a dict of
     ``loss_er``, ``loss_adv1``, ``loss_adv2`` (already weighted) and the
     discriminator accuracies; 'predict' the data samples with predictions;
@@ -64,6 +67,14 @@ class NormTR(BaseModel):
         if unknown:
             raise ValueError(f'loss_weights takes adv1, adv2, er; got '
                              f'unknown {sorted(unknown)}')
+        self.config = _plain(dict(
+            type='NormTR', modalities=modalities, seq_len=seq_len,
+            embed_dim=embed_dim, head=head, projection=projection, nrgf=nrgf,
+            mf=mf, fusion=fusion,
+            modality_discriminator=modality_discriminator,
+            noise_discriminator=noise_discriminator, noise=noise,
+            grl_lambda=grl_lambda, loss_weights=loss_weights,
+            data_preprocessor=data_preprocessor))
         self.modalities = dict(modalities)
         self.seq_len = seq_len
         self.loss_weights = dict(dict(adv1=0.0, adv2=0.0, er=1.0),
@@ -166,6 +177,29 @@ class NormTR(BaseModel):
             sample.set_data({k: v[i] for k, v in preds.items()})
         return data_samples
 
+    def save_pretrained(self, save_dir: str, **kwargs) -> str:
+        """``config.json`` + ``model.safetensors`` (see normtr_plugin.hub)."""
+        from ..hub import save_pretrained
+        return save_pretrained(self, save_dir, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, repo_id_or_dir: str, **kwargs) -> 'NormTR':
+        """Load a Hub model id or folder written by ``save_pretrained``."""
+        from ..hub import from_pretrained
+        model = from_pretrained(repo_id_or_dir, **kwargs)
+        if not isinstance(model, cls):
+            raise TypeError(f'{repo_id_or_dir} holds a {type(model).__name__}'
+                            f', not a {cls.__name__}')
+        return model
+
+    def push_to_hub(self, repo_id: str, api=None, **kwargs):
+        """Save to a temporary folder and upload it as ``repo_id``."""
+        import tempfile
+        from ..hub import push_to_hub
+        with tempfile.TemporaryDirectory() as tmp:
+            self.save_pretrained(tmp, **kwargs)
+            return push_to_hub(tmp, repo_id, api=api)
+
     @torch.no_grad()
     def cross_attention(self, inputs: Inputs) -> List[torch.Tensor]:
         """Cross-attention weights of every decoder layer (paper Fig. 10).
@@ -175,6 +209,16 @@ class NormTR(BaseModel):
         """
         return self.extract_features(inputs, return_attention=True)[
             'attention']
+
+
+def _plain(value):
+    """Config values as plain JSON types (ConfigDict -> dict, tuple -> list).
+    """
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

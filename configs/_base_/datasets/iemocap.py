@@ -1,7 +1,10 @@
-# IEMOCAP, 4 emotions (MulT release: audio 74, video 35, text GloVe 300); one binary task per emotion.
-dataset_type = 'MultimodalFeatureDataset'
+# IEMOCAP, 4 emotions (MulT release: audio 74, video 35, text GloVe 300); one
+# binary task per emotion.
+_base_ = ['./feature_dataloaders.py']
+
 data_root = 'data/iemocap'
-modalities = dict(audio=74, video=35, text=300)  # name -> feature dim, in token order
+# modality name -> feature dim, in token order
+modalities = dict(audio=74, video=35, text=300)
 seq_len = 8
 task = 'multi_binary'
 label_columns = ['Neutral', 'Happy', 'Sad', 'Angry']
@@ -16,23 +19,10 @@ test_pipeline = [
     dict(type='SegmentSample', keys=['video'], seq_len=seq_len, random=False),
     dict(type='PackMultimodalInputs'),
 ]
-common = dict(type=dataset_type, data_root=data_root, modalities=modalities,
+common = dict(data_root=data_root, modalities=modalities,
               label_columns=label_columns, task=task)
-
-train_dataloader = dict(
-    batch_size=16, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(**common, split='train', pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=64, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(**common, split='validation', pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=64, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(**common, split='test', pipeline=test_pipeline))
+train_dataloader = dict(dataset=dict(**common, pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(**common, pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(**common, pipeline=test_pipeline))
 val_evaluator = dict(type='MultiBinaryMetric')
 test_evaluator = val_evaluator

@@ -2,7 +2,8 @@
 #   python tools/convert_dataset.py cmu-h5 ../shared/data/mmmo --out data/mmmo
 # Audio (COVAREP, raw, values up to +-255) + video (FACET); the train split
 # has no text, so this is bimodal. Regression on the 1-5 opinion score.
-dataset_type = 'MultimodalFeatureDataset'
+_base_ = ['./feature_dataloaders.py']
+
 data_root = 'data/mmmo'
 modalities = dict(audio=74, video=36)  # name -> feature dim, in token order
 seq_len = 20
@@ -21,23 +22,10 @@ test_pipeline = [
     dict(type='SegmentSample', keys=['video'], seq_len=seq_len, random=False),
     dict(type='PackMultimodalInputs'),
 ]
-common = dict(type=dataset_type, data_root=data_root, modalities=modalities,
+common = dict(data_root=data_root, modalities=modalities,
               label_columns=label_columns, task=task)
-
-train_dataloader = dict(
-    batch_size=16, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(**common, split='train', pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=64, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(**common, split='validation', pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=64, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(**common, split='test', pipeline=test_pipeline))
+train_dataloader = dict(dataset=dict(**common, pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(**common, pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(**common, pipeline=test_pipeline))
 val_evaluator = dict(type='RegressionMetric')
 test_evaluator = val_evaluator

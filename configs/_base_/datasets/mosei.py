@@ -1,7 +1,9 @@
 # CMU-MOSEI (MMSA features); sentiment regression in [-3, 3].
-dataset_type = 'MultimodalFeatureDataset'
+_base_ = ['./feature_dataloaders.py']
+
 data_root = 'data/mosei'
-modalities = dict(audio=74, video=35, text=768)  # name -> feature dim, in token order
+# modality name -> feature dim, in token order
+modalities = dict(audio=74, video=35, text=768)
 seq_len = 50
 task = 'regression'
 label_columns = ['label']
@@ -16,23 +18,10 @@ test_pipeline = [
     dict(type='SegmentSample', keys=['video'], seq_len=seq_len, random=False),
     dict(type='PackMultimodalInputs'),
 ]
-common = dict(type=dataset_type, data_root=data_root, modalities=modalities,
+common = dict(data_root=data_root, modalities=modalities,
               label_columns=label_columns, task=task)
-
-train_dataloader = dict(
-    batch_size=16, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(**common, split='train', pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=64, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(**common, split='validation', pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=64, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(**common, split='test', pipeline=test_pipeline))
+train_dataloader = dict(dataset=dict(**common, pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(**common, pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(**common, pipeline=test_pipeline))
 val_evaluator = dict(type='SentimentMetric')
 test_evaluator = val_evaluator

@@ -1,5 +1,7 @@
-# RML, 6 emotions, audio + video features from ResNet-18 (paper section 4.3); speaker-independent folds.
-dataset_type = 'MultimodalFeatureDataset'
+# RML, 6 emotions, audio + video features from ResNet-18 (paper section 4.3);
+# speaker-independent folds.
+_base_ = ['./feature_dataloaders.py']
+
 data_root = 'data/rml'
 modalities = dict(audio=512, video=512)  # name -> feature dim, in token order
 seq_len = 8
@@ -16,23 +18,10 @@ test_pipeline = [
     dict(type='SegmentSample', keys=['video'], seq_len=seq_len, random=False),
     dict(type='PackMultimodalInputs'),
 ]
-common = dict(type=dataset_type, data_root=data_root, modalities=modalities,
+common = dict(data_root=data_root, modalities=modalities,
               label_columns=label_columns, task=task)
-
-train_dataloader = dict(
-    batch_size=16, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(**common, split='train', pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=64, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(**common, split='validation', pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=64, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(**common, split='test', pipeline=test_pipeline))
+train_dataloader = dict(dataset=dict(**common, pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(**common, pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(**common, pipeline=test_pipeline))
 val_evaluator = dict(type='ClassificationMetric')
 test_evaluator = val_evaluator
