@@ -1,0 +1,39 @@
+"""``hf://`` checkpoints for mmengine: ``load_from`` and ``init_cfg``.
+
+``load_from = 'hf://org/name'`` (or ``hf://org/name@revision``, or
+``hf:///path/to/folder``) starts training from published weights;
+``init_cfg=dict(type='Pretrained', checkpoint='hf://org/name',
+prefix='nrgf.')`` gives one component the weights of a published model.
+Only ``model.safetensors`` is read: nothing is unpickled.
+"""
+from mmengine.runner import CheckpointLoader
+
+from .pretrained import load_config, load_weights, resolve_files
+
+PREFIX = 'hf://'
+
+
+def split_hub_path(path: str):
+    """``hf://org/name@rev`` -> (``org/name``, ``rev``)."""
+    target = path[len(PREFIX):]
+    if '@' in target and not target.startswith('/'):
+        target, revision = target.rsplit('@', 1)
+        return target, revision
+    return target, None
+
+
+def load_from_hub(filename: str, map_location=None) -> dict:
+    target, revision = split_hub_path(filename)
+    config_path, weights_path = resolve_files(target, revision)
+    config = load_config(config_path)
+    state = load_weights(weights_path)
+    if map_location is not None:
+        state = {k: v.to(map_location) for k, v in state.items()}
+    return dict(state_dict=state,
+                meta=dict(dataset_meta=config.get('dataset_meta', {}),
+                          source=filename))
+
+
+def register_hub_scheme() -> None:
+    """Register ``hf://`` with mmengine's CheckpointLoader (idempotent)."""
+    CheckpointLoader.register_scheme(PREFIX, load_from_hub, force=True)

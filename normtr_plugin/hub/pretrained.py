@@ -1,0 +1,207 @@
+"""Trained NORM-TR models as Hub repos: ``config.json`` + ``model.safetensors``.
+
+The conventions of huggingface_hub's ``PyTorchModelHubMixin``: the config
+is captured from plain JSON init arguments, weights are safetensors only,
+files come through ``huggingface_hub`` (cache, revisions, offline mode).
+Pickled weights (.bin/.pt/.pth/.ckpt) from a repo are never loaded.
+"""
+import json
+import os
+import os.path as osp
+import shutil
+import tempfile
+from typing import Optional, Tuple
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from ..registry import MODELS, build_in_scope
+
+CONFIG_NAME = 'config.json'
+WEIGHTS_NAME = 'model.safetensors'
+PICKLE_SUFFIXES = ('.bin', '.pt', '.pth', '.ckpt', '.pkl')
+ARCHITECTURES = ('NormTR',)
+
+
+class PretrainedError(ValueError):
+    """A pretrained repo or folder that cannot be used as it is."""
+
+
+def save_pretrained(model, save_dir: str, dataset_meta: Optional[dict] = None,
+                    test_pipeline: Optional[list] = None,
+                    extra: Optional[dict] = None) -> str:
+    """Write ``config.json`` and ``model.safetensors`` to ``save_dir``.
+
+    ``config.json`` holds the full component config (``model.config``), the
+    dataset meta (task, label names, classes, feature statistics) and the
+    test pipeline, so ``from_pretrained`` rebuilds the model from the
+    registry alone. Written to a temporary folder, then moved in place.
+    """
+    from .. import __version__
+    config = dict(architecture=model.config['type'],
+                  library_name='normtr_plugin', library_version=__version__,
+                  model=model.config, dataset_meta=dataset_meta or {},
+                  test_pipeline=test_pipeline or [], **(extra or {}))
+    os.makedirs(save_dir, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix='.tmp-', dir=save_dir)
+    try:
+        with open(osp.join(tmp, CONFIG_NAME), 'w') as f:
+            json.dump(config, f, indent=2)
+        weights = {k: v.detach().cpu().contiguous()
+                   for k, v in model.state_dict().items()}
+        save_file(weights, osp.join(tmp, WEIGHTS_NAME),
+                  metadata={'format': 'pt'})
+        for name in (CONFIG_NAME, WEIGHTS_NAME):
+            os.replace(osp.join(tmp, name), osp.join(save_dir, name))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return save_dir
+
+
+def _remote_files(repo_id: str, revision: Optional[str]) -> list:
+    from huggingface_hub import HfApi, constants
+    if constants.HF_HUB_OFFLINE:
+        return []
+    try:
+        return HfApi().list_repo_files(repo_id, revision=revision)
+    except Exception:  # noqa: BLE001 (listing only improves the message)
+        return []
+
+
+def _refuse_pickles(where: str, files) -> None:
+    pickles = sorted(f for f in files if f.endswith(PICKLE_SUFFIXES))
+    detail = (f' It holds pickled weights {pickles}: they are never '
+              'unpickled from a repo, as unpickling can run code. Convert '
+              'them to model.safetensors (tools/publish.py does this).'
+              if pickles else '')
+    raise PretrainedError(f'{where} has no {WEIGHTS_NAME}.{detail}')
+
+
+def resolve_files(repo_id_or_dir: str, revision: Optional[str] = None,
+                  cache_dir: Optional[str] = None) -> Tuple[str, str]:
+    """Local paths of ``config.json`` and ``model.safetensors``.
+
+    A folder is used as it is; anything else is a Hub model id, fetched
+    through ``hf_hub_download`` (so the cache, ``revision`` and
+    ``HF_HUB_OFFLINE`` work as everywhere in the Hugging Face stack).
+    """
+    if osp.isdir(repo_id_or_dir):
+        paths = [osp.join(repo_id_or_dir, n)
+                 for n in (CONFIG_NAME, WEIGHTS_NAME)]
+        if not osp.isfile(paths[0]):
+            raise PretrainedError(f'folder {repo_id_or_dir!r} has no '
+                                  f'{CONFIG_NAME}')
+        if not osp.isfile(paths[1]):
+            _refuse_pickles(f'folder {repo_id_or_dir!r}',
+                            os.listdir(repo_id_or_dir))
+        return paths[0], paths[1]
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+    where = f'Hub model {repo_id_or_dir!r}' + (
+        f' at revision {revision!r}' if revision else '')
+    paths = []
+    for name in (CONFIG_NAME, WEIGHTS_NAME):
+        try:
+            paths.append(hf_hub_download(repo_id_or_dir, name,
+                                         revision=revision,
+                                         cache_dir=cache_dir))
+        except EntryNotFoundError:
+            if name == WEIGHTS_NAME:
+                _refuse_pickles(where, _remote_files(repo_id_or_dir,
+                                                     revision))
+            raise PretrainedError(f'{where} has no {name}') from None
+        except Exception as err:  # noqa: BLE001
+            raise PretrainedError(
+                f'could not fetch {name} of {where}: '
+                f'{type(err).__name__}: {err}') from None
+    return paths[0], paths[1]
+
+
+def load_config(path: str) -> dict:
+    """Read and check a ``config.json`` written by ``save_pretrained``."""
+    try:
+        with open(path) as f:
+            config = json.load(f)
+    except (OSError, json.JSONDecodeError) as err:
+        raise PretrainedError(f'{path}: not a readable JSON config '
+                              f'({err})') from None
+    arch = config.get('architecture') if isinstance(config, dict) else None
+    if arch not in ARCHITECTURES or not isinstance(config.get('model'),
+                                                   dict):
+        found = arch or (config.get('model_type') or config.get(
+            'architectures') if isinstance(config, dict) else None)
+        raise PretrainedError(
+            f'{path} describes architecture {found!r}, not one of '
+            f'{list(ARCHITECTURES)}: it was not written by normtr_plugin')
+    return config
+
+
+def load_weights(path: str) -> dict:
+    """The tensors of a safetensors file, with a clear error if damaged."""
+    try:
+        return load_file(path)
+    except (SafetensorError, OSError) as err:
+        raise PretrainedError(f'{path}: corrupted or truncated safetensors '
+                              f'file ({err})') from None
+
+
+def load_state_dict_strict(module: torch.nn.Module, state: dict,
+                           where: str) -> None:
+    """``load_state_dict`` that names missing, unexpected and misshapen keys.
+    """
+    own = module.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    shapes = sorted(f'{k}: expected {tuple(own[k].shape)}, found '
+                    f'{tuple(state[k].shape)}' for k in set(own) & set(state)
+                    if own[k].shape != state[k].shape)
+    problems = [f'{label} {keys}' for label, keys in
+                (('missing keys', missing), ('unexpected keys', unexpected),
+                 ('shape mismatches', shapes)) if keys]
+    if problems:
+        raise PretrainedError(f'weights of {where} do not fit the model: '
+                              + '; '.join(problems))
+    module.load_state_dict(state, strict=True)
+
+
+def from_pretrained(repo_id_or_dir: str, revision: Optional[str] = None,
+                    cache_dir: Optional[str] = None,
+                    map_location: str = 'cpu'):
+    """Rebuild a model from the registry and load its weights, strictly.
+
+    The model comes back in eval mode with ``model.pretrained_config`` (the
+    whole ``config.json``: dataset meta, label names, feature statistics,
+    test pipeline).
+    """
+    config_path, weights_path = resolve_files(repo_id_or_dir, revision,
+                                              cache_dir)
+    config = load_config(config_path)
+    model = build_in_scope(MODELS, config['model'])
+    state = load_weights(weights_path)
+    load_state_dict_strict(model, state, repo_id_or_dir)
+    model.pretrained_config = config
+    return model.to(map_location).eval()
+
+
+def push_to_hub(folder: str, repo_id: str, private: bool = False,
+                revision: Optional[str] = None, api=None,
+                commit_message: Optional[str] = None):
+    """Upload a ``save_pretrained`` folder (and its README) as a model repo.
+
+    ``api`` defaults to ``huggingface_hub.HfApi()``; tests inject their own.
+    """
+    for name in (CONFIG_NAME, WEIGHTS_NAME):
+        if not osp.isfile(osp.join(folder, name)):
+            raise PretrainedError(f'{folder!r} has no {name}: write it with '
+                                  'save_pretrained first')
+    if api is None:
+        from huggingface_hub import HfApi
+        api = HfApi()
+    api.create_repo(repo_id, repo_type='model', private=private,
+                    exist_ok=True)
+    return api.upload_folder(
+        folder_path=folder, repo_id=repo_id, repo_type='model',
+        revision=revision, allow_patterns=[
+            CONFIG_NAME, WEIGHTS_NAME, 'README.md', '*.json', '*.png'],
+        commit_message=commit_message or 'Upload NORM-TR (normtr_plugin)')
