@@ -1,5 +1,5 @@
 """NORM-TR (Liu et al., IJCV 2024) as an mmengine plugin."""
-from . import datasets, engine, evaluation, hub, models  # noqa: F401
+from . import apis, datasets, engine, evaluation, hub, models  # noqa: F401
 from .hub import from_pretrained
 from .registry import SCOPE
 

@@ -12,7 +12,8 @@ from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
-from normtr_plugin.engine import load_config, write_json
+from normtr_plugin.engine import (launched_distributed, load_config,
+                                  setup_distributed, write_json)
 
 
 def parse_args():
@@ -37,6 +38,9 @@ def main():
         raise FileNotFoundError(f'checkpoint {args.checkpoint!r} not found')
     cfg = load_config(args.config, args.cfg_options, args.work_dir,
                       args.launcher)
+    if launched_distributed():  # accelerate launch / torchrun
+        dist_info = setup_distributed(cfg)
+        print(f'distributed: {dist_info}', flush=True)
     cfg.load_from = args.checkpoint
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()

@@ -2,16 +2,21 @@
 
     python tools/train.py configs/normtr_demo.py [--work-dir DIR]
         [--resume [CKPT]] [--amp] [--cfg-options k=v ...] [--launcher ...]
+
+Several processes: ``accelerate launch [--multi_gpu] --num_processes N
+tools/train.py CONFIG`` (or torchrun); Accelerate's configuration decides
+the distributed state, the device and the mixed precision.
 """
 import argparse
 import os
 import os.path as osp
 
 from mmengine.config import DictAction
-from mmengine.dist import is_main_process
+from mmengine.dist import barrier, is_main_process
 from mmengine.runner import Runner
 
-from normtr_plugin.engine import enable_amp, load_config, write_json
+from normtr_plugin.engine import (enable_amp, launched_distributed,
+                                  load_config, setup_distributed, write_json)
 
 
 def parse_args():
@@ -40,7 +45,10 @@ def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options, args.work_dir,
                       args.launcher)
-    if args.amp:
+    if launched_distributed():  # accelerate launch / torchrun
+        dist_info = setup_distributed(cfg)
+        print(f'distributed: {dist_info}', flush=True)
+    if args.amp and cfg.optim_wrapper.get('type') == 'OptimWrapper':
         enable_amp(cfg)
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
@@ -51,6 +59,7 @@ def main():
     if args.no_test or not cfg.get('test_dataloader'):
         return
     best = runner.message_hub.get_info('best_ckpt')
+    barrier()  # rank 0 writes the checkpoint; the others wait for it
     if best:
         runner.load_checkpoint(best)
     metrics = runner.test()

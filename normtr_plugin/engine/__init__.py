@@ -1,11 +1,13 @@
 from .autocast_optim_wrapper import AutocastOptimWrapper
 from .checkpoint_loader import (load_checkpoint_safely,
                                 register_checkpoint_loader)
-from .cli import enable_amp, load_config, write_json
+from .cli import enable_amp, load_config, set_mixed_precision, write_json
+from .distributed import launched_distributed, setup_distributed
 
 # Let Runner.resume / load_from read mmengine checkpoints with
 # torch.load(weights_only=True) on torch >= 2.6 (idempotent).
 register_checkpoint_loader()
 
-__all__ = ['AutocastOptimWrapper', 'enable_amp', 'load_checkpoint_safely',
+__all__ = ['AutocastOptimWrapper', 'enable_amp', 'launched_distributed',
+           'set_mixed_precision', 'setup_distributed', 'load_checkpoint_safely',
            'load_config', 'register_checkpoint_loader', 'write_json']

@@ -36,17 +36,27 @@ def load_config(path: str, cfg_options: dict = None, work_dir: str = None,
     return cfg
 
 
-def enable_amp(cfg: Config) -> None:
-    """``--amp``: mmengine's AmpOptimWrapper on GPU, bf16 autocast on CPU."""
+def set_mixed_precision(cfg: Config, dtype: str = None) -> None:
+    """Mixed precision: mmengine's AmpOptimWrapper on GPU (fp16 by default,
+    with a dynamic loss scale), bf16 autocast on CPU (no scaler needed)."""
     wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
     if wrapper not in ('OptimWrapper', 'AmpOptimWrapper',
                        'AutocastOptimWrapper'):
-        raise ValueError(f'--amp needs OptimWrapper, found {wrapper}')
+        raise ValueError(f'mixed precision needs OptimWrapper, found '
+                         f'{wrapper}')
     if torch.cuda.is_available():
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        if dtype:
+            cfg.optim_wrapper.dtype = dtype
     else:
         cfg.optim_wrapper.type = 'AutocastOptimWrapper'
+        cfg.optim_wrapper.dtype = 'bfloat16'
+
+
+def enable_amp(cfg: Config) -> None:
+    """``--amp``: fp16 AmpOptimWrapper on GPU, bf16 autocast on CPU."""
+    set_mixed_precision(cfg)
 
 
 def write_json(path: str, data: dict) -> None:

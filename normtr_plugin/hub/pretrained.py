@@ -69,6 +69,26 @@ def _remote_files(repo_id: str, revision: Optional[str]) -> list:
         return []
 
 
+def _cached_files(repo_id: str, revision: Optional[str],
+                  cache_dir: Optional[str]) -> Optional[list]:
+    """Files of the cached snapshot for ``revision``, or None if not cached.
+    """
+    from huggingface_hub import constants
+    from huggingface_hub.file_download import repo_folder_name
+    repo = osp.join(cache_dir or constants.HF_HUB_CACHE,
+                    repo_folder_name(repo_id=repo_id, repo_type='model'))
+    commit = revision or 'main'
+    ref = osp.join(repo, 'refs', commit)
+    if osp.isfile(ref):
+        with open(ref) as f:
+            commit = f.read().strip()
+    snapshot = osp.join(repo, 'snapshots', commit)
+    if not osp.isdir(snapshot):
+        return None
+    return [osp.relpath(osp.join(d, f), snapshot)
+            for d, _, files in os.walk(snapshot) for f in files]
+
+
 def _refuse_pickles(where: str, files) -> None:
     pickles = sorted(f for f in files if f.endswith(PICKLE_SUFFIXES))
     detail = (f' It holds pickled weights {pickles}: they are never '
@@ -97,7 +117,8 @@ def resolve_files(repo_id_or_dir: str, revision: Optional[str] = None,
                             os.listdir(repo_id_or_dir))
         return paths[0], paths[1]
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError
+    from huggingface_hub.errors import (EntryNotFoundError,
+                                        LocalEntryNotFoundError)
     where = f'Hub model {repo_id_or_dir!r}' + (
         f' at revision {revision!r}' if revision else '')
     paths = []
@@ -106,6 +127,20 @@ def resolve_files(repo_id_or_dir: str, revision: Optional[str] = None,
             paths.append(hf_hub_download(repo_id_or_dir, name,
                                          revision=revision,
                                          cache_dir=cache_dir))
+        except LocalEntryNotFoundError:
+            # Offline (or Hub unreachable) and not in the cache. A subclass
+            # of EntryNotFoundError: must come first.
+            cached = _cached_files(repo_id_or_dir, revision, cache_dir)
+            if cached is None:
+                raise PretrainedError(
+                    f'{where} is not in the local Hugging Face cache and the '
+                    'Hub cannot be reached (HF_HUB_OFFLINE=1 or no network):'
+                    ' download it while online, or pass a local folder'
+                    ) from None
+            if name == WEIGHTS_NAME:
+                _refuse_pickles(where + ' (cached snapshot)', cached)
+            raise PretrainedError(f'{where} has no {name} (cached snapshot '
+                                  f'holds {sorted(cached)})') from None
         except EntryNotFoundError:
             if name == WEIGHTS_NAME:
                 _refuse_pickles(where, _remote_files(repo_id_or_dir,
@@ -200,6 +235,9 @@ def push_to_hub(folder: str, repo_id: str, private: bool = False,
         api = HfApi()
     api.create_repo(repo_id, repo_type='model', private=private,
                     exist_ok=True)
+    if revision:
+        api.create_branch(repo_id, branch=revision, repo_type='model',
+                          exist_ok=True)
     return api.upload_folder(
         folder_path=folder, repo_id=repo_id, repo_type='model',
         revision=revision, allow_patterns=[

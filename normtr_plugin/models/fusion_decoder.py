@@ -2,6 +2,7 @@ from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
+from mmengine.model import BaseModule
 
 from ..registry import MODELS
 
@@ -43,7 +44,7 @@ class FusionDecoderLayer(nn.Module):
 
 
 @MODELS.register_module()
-class FusionDecoder(nn.Module):
+class FusionDecoder(BaseModule):
     """Multimodal fusion Transformer, ``Trans(q=F_NR, k/v=F_M)`` (paper Eq. 5).
 
     A Transformer decoder: the queries (NRGFs) attend to the memory (MFs).
@@ -63,8 +64,8 @@ class FusionDecoder(nn.Module):
 
     def __init__(self, embed_dim: int, num_tokens: int, depth: int = 2,
                  num_heads: int = 8, ffn_ratio: float = 4.0,
-                 dropout: float = 0.1):
-        super().__init__()
+                 dropout: float = 0.1, init_cfg: dict = None):
+        super().__init__(init_cfg=init_cfg)
         if embed_dim % num_heads:
             raise ValueError(f'embed_dim {embed_dim} is not divisible by '
                              f'num_heads {num_heads}')

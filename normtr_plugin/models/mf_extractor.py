@@ -1,12 +1,13 @@
 import torch
 import torch.nn as nn
+from mmengine.model import BaseModule
 
 from ..registry import MODELS
 from .feature_mlp import FeatureMLP
 
 
 @MODELS.register_module()
-class MFExtractor(nn.Module):
+class MFExtractor(BaseModule):
     """Multimodal Feature extractor F_M (paper Eq. 4).
 
     One MLP per modality (same architecture as F_NR, parameters not shared).
@@ -15,8 +16,8 @@ class MFExtractor(nn.Module):
     """
 
     def __init__(self, embed_dim: int, num_modalities: int,
-                 hidden_dim: int = None):
-        super().__init__()
+                 hidden_dim: int = None, init_cfg: dict = None):
+        super().__init__(init_cfg=init_cfg)
         self.mlps = nn.ModuleList(
             FeatureMLP(embed_dim, hidden_dim) for _ in range(num_modalities))
 

@@ -2,12 +2,13 @@ from typing import Dict
 
 import torch
 import torch.nn as nn
+from mmengine.model import BaseModule
 
 from ..registry import MODELS
 
 
 @MODELS.register_module()
-class ModalityProjection(nn.Module):
+class ModalityProjection(BaseModule):
     """g in paper Eq. 2: one ``Linear(N_m -> N)`` per modality.
 
     Args:
@@ -18,8 +19,9 @@ class ModalityProjection(nn.Module):
     Shapes: ``{m: (B, T, N_m)} -> (B, M, T, N)``.
     """
 
-    def __init__(self, in_dims: Dict[str, int], embed_dim: int):
-        super().__init__()
+    def __init__(self, in_dims: Dict[str, int], embed_dim: int,
+                 init_cfg: dict = None):
+        super().__init__(init_cfg=init_cfg)
         if not in_dims:
             raise ValueError('ModalityProjection needs at least one modality')
         self.in_dims = dict(in_dims)

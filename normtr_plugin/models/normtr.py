@@ -192,13 +192,18 @@ class NormTR(BaseModel):
                             f', not a {cls.__name__}')
         return model
 
-    def push_to_hub(self, repo_id: str, api=None, **kwargs):
+    def push_to_hub(self, repo_id: str, private: bool = False,
+                    revision: Optional[str] = None,
+                    commit_message: Optional[str] = None, api=None,
+                    **save_kwargs):
         """Save to a temporary folder and upload it as ``repo_id``."""
         import tempfile
         from ..hub import push_to_hub
         with tempfile.TemporaryDirectory() as tmp:
-            self.save_pretrained(tmp, **kwargs)
-            return push_to_hub(tmp, repo_id, api=api)
+            self.save_pretrained(tmp, **save_kwargs)
+            return push_to_hub(tmp, repo_id, private=private,
+                               revision=revision,
+                               commit_message=commit_message, api=api)
 
     @torch.no_grad()
     def cross_attention(self, inputs: Inputs) -> List[torch.Tensor]:

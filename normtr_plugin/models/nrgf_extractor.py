@@ -1,12 +1,12 @@
 import torch
-import torch.nn as nn
+from mmengine.model import BaseModule
 
 from ..registry import MODELS
 from .feature_mlp import FeatureMLP
 
 
 @MODELS.register_module()
-class NRGFExtractor(nn.Module):
+class NRGFExtractor(BaseModule):
     """Noise-Resistant Generic Feature extractor F_NR (paper Eq. 3).
 
     ONE MLP whose parameters are shared by every token of every modality.
@@ -14,8 +14,9 @@ class NRGFExtractor(nn.Module):
     Shapes: ``(B, M, T, N) -> (B, M, T, N/2)``.
     """
 
-    def __init__(self, embed_dim: int, hidden_dim: int = None):
-        super().__init__()
+    def __init__(self, embed_dim: int, hidden_dim: int = None,
+                 init_cfg: dict = None):
+        super().__init__(init_cfg=init_cfg)
         self.mlp = FeatureMLP(embed_dim, hidden_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,299 @@
+"""The README.md (model card) of a published NORM-TR model.
+
+The text comes from ``model_cards/template.md`` (``string.Template``
+placeholders, no jinja). Its YAML header is built with huggingface_hub's
+``ModelCardData`` / ``EvalResult``, so it parses back with
+``huggingface_hub.ModelCard`` and the Hub reads the measured test metrics
+from ``model-index``.
+"""
+import math
+import os.path as osp
+import re
+import string
+from typing import Dict, List, Optional
+
+__all__ = ['PAPER_RESULTS', 'TEMPLATE_PATH', 'card_data', 'metric_type',
+           'paper_family', 'render_model_card']
+
+TEMPLATE_PATH = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+    'model_cards', 'template.md')
+
+TASK_TYPE = 'emotion-recognition'
+TASK_NAME = 'Multimodal emotion recognition'
+TAGS = ['multimodal', 'emotion-recognition', 'normtr', 'mmengine', 'pytorch',
+        'safetensors']
+
+#: Test-split results of NORM-TR reported in the paper (SPEC section 7),
+#: keyed by this project's metric names. ``task`` is the dataset task the
+#: numbers are for (MOSI/MOSEI: sentiment regression only).
+PAPER_RESULTS: Dict[str, dict] = {
+    'MOSI': dict(task='regression', source='Table 1', metrics={
+        'Acc-7': 48.5, 'Acc-2_has0': 84.3, 'Acc-2_non0': 86.1,
+        'F1_has0': 84.4, 'F1_non0': 86.2, 'MAE': 0.698, 'Corr': 0.808}),
+    'MOSEI': dict(task='regression', source='Table 2', metrics={
+        'Acc-7': 54.6, 'Acc-2_has0': 84.3, 'Acc-2_non0': 86.6,
+        'F1_has0': 84.5, 'F1_non0': 86.6, 'MAE': 0.529, 'Corr': 0.778}),
+    'IEMOCAP': dict(task='multi_binary', source='Table 3', metrics={
+        'Acc-2_Neutral': 74.8, 'F1_Neutral': 74.3,
+        'Acc-2_Happy': 87.7, 'F1_Happy': 88.5,
+        'Acc-2_Sad': 86.2, 'F1_Sad': 86.4,
+        'Acc-2_Angry': 88.6, 'F1_Angry': 88.6,
+        'Acc-2_mean': 84.3, 'F1_mean': 84.5}),
+    'RML': dict(task='classification', source='Table 4', metrics={
+        'Acc-6': 88.89, 'F1': 88.81}),
+}
+
+HEAD_TASKS = dict(RegressionHead='regression',
+                  ClassificationHead='classification',
+                  MultiBinaryHead='multi_binary', MultiLabelHead='multi_label')
+DISCRIMINATORS = ('modality_discriminator.', 'noise_discriminator.')
+
+
+def metric_type(name: str) -> str:
+    """Hub metric id of a metric key (``Acc-2_Happy`` -> ``accuracy``)."""
+    base = name.rsplit('/', 1)[-1]
+    if base.startswith(('Acc', 'wAcc')):
+        return 'accuracy'
+    if base.startswith('F1'):
+        return 'f1'
+    if base == 'MAE':
+        return 'mae'
+    if base == 'Corr':
+        return 'pearsonr'
+    return re.sub(r'[^a-z0-9]+', '_', base.lower()).strip('_') or 'metric'
+
+
+def paper_family(dataset_name: str, task: Optional[str] = None
+                 ) -> Optional[str]:
+    """``MOSI``/``MOSEI``/``IEMOCAP``/``RML`` when the paper reports numbers
+    for this dataset (and task), else ``None`` (synthetic data, MMMO, ...).
+    """
+    name = (dataset_name or '').lower()
+    if 'synthetic' in name or 'demo' in name:
+        return None
+    for family, pattern in (('MOSEI', r'mosei'), ('MOSI', r'mosi'),
+                            ('IEMOCAP', r'iemocap'),
+                            ('RML', r'(^|[^a-z])rml([^a-z]|$)')):
+        if re.search(pattern, name):
+            if task is not None and PAPER_RESULTS[family]['task'] != task:
+                return None
+            return family
+    return None
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value)
+
+
+def _model_name(repo_id: Optional[str], dataset_name: str) -> str:
+    if repo_id:
+        return repo_id.rsplit('/', 1)[-1]
+    slug = re.sub(r'[^A-Za-z0-9]+', '-', dataset_name).strip('-').lower()
+    return f'normtr-{slug}' if slug else 'normtr'
+
+
+def card_data(metrics: Dict[str, float], dataset_name: str,
+              repo_id: Optional[str] = None):
+    """``ModelCardData`` with one model-index result: the test metrics."""
+    from huggingface_hub import EvalResult, ModelCardData
+    results = [EvalResult(
+        task_type=TASK_TYPE, task_name=TASK_NAME, dataset_type=dataset_name,
+        dataset_name=dataset_name, dataset_split='test',
+        metric_type=metric_type(k), metric_name=k, metric_value=float(v))
+        for k, v in metrics.items() if _finite(v)]
+    types = list(dict.fromkeys(metric_type(k) for k in metrics))
+    return ModelCardData(
+        library_name='normtr_plugin', license='apache-2.0', tags=list(TAGS),
+        datasets=[dataset_name], metrics=types,
+        model_name=_model_name(repo_id, dataset_name),
+        eval_results=results or None)
+
+
+# ---------------------------------------------------------------------------
+# Body text
+# ---------------------------------------------------------------------------
+
+def _model_section(config: dict) -> dict:
+    return config['model'] if isinstance(config.get('model'), dict) \
+        else config
+
+
+def _count_parameters(model_cfg: dict):
+    """(total, used at inference) parameter counts, built from the registry.
+    """
+    try:
+        from ..registry import MODELS, build_in_scope
+        model = build_in_scope(MODELS, dict(model_cfg))
+    except Exception:  # noqa: BLE001 (the card still renders without it)
+        return None
+    total = inference = 0
+    for name, p in model.named_parameters():
+        total += p.numel()
+        if not name.startswith(DISCRIMINATORS):
+            inference += p.numel()
+    return total, inference
+
+
+def _fmt_value(name: str, value) -> str:
+    if not _finite(value):
+        return str(value)
+    if metric_type(name) in ('mae', 'pearsonr'):
+        return f'{value:.4f}'
+    return f'{value:.2f}'
+
+
+def _describe_head(head: dict, meta: dict) -> str:
+    kind = head.get('type', '?')
+    labels = meta.get('label_names') or []
+    classes = meta.get('classes') or []
+    if kind == 'RegressionHead':
+        return 'regression, 1 output (`RegressionHead`, MSE loss)'
+    if kind == 'MultiBinaryHead':
+        k = head.get('num_tasks', len(labels) or '?')
+        names = f": {', '.join(labels)}" if labels else ''
+        return f'{k} binary classifiers{names} (`MultiBinaryHead`)'
+    if kind == 'ClassificationHead':
+        k = head.get('num_classes', len(classes) or '?')
+        names = f": {', '.join(map(str, classes))}" if classes else ''
+        return f'{k}-way softmax{names} (`ClassificationHead`)'
+    if kind == 'MultiLabelHead':
+        names = f": {', '.join(labels)}" if labels else ''
+        return f'multi-label sigmoid{names} (`MultiLabelHead`)'
+    return f'`{kind}`'
+
+
+def _describe_fusion(fusion: dict, half: int) -> str:
+    kind = fusion.get('type', 'FusionDecoder')
+    if kind == 'FusionDecoder':
+        return (f"Transformer decoder, depth {fusion.get('depth', 2)}, "
+                f"{fusion.get('num_heads', 8)} heads, d_model {half}, "
+                f"dropout {fusion.get('dropout', 0.1)} "
+                '(query = NRGF, key/value = MF)')
+    args = ', '.join(f'{k}={v}' for k, v in fusion.items() if k != 'type')
+    return f'`{kind}`' + (f' ({args})' if args else '') + \
+        ' (an ablation variant, not the paper\'s decoder)'
+
+
+def _results_table(metrics: Dict[str, float], family: Optional[str]) -> str:
+    paper = PAPER_RESULTS[family]['metrics'] if family else {}
+    head = '| metric | type | this model (test) |'
+    rule = '|---|---|---|'
+    if family:
+        head += f' paper, NORM-TR on {family} |'
+        rule += '---|'
+    rows = [head, rule]
+    names = list(metrics) + [k for k in paper if k not in metrics]
+    for k in names:
+        row = (f'| {k} | {metric_type(k)} | '
+               f"{_fmt_value(k, metrics[k]) if k in metrics else '-'} |")
+        if family:
+            row += f" {paper[k] if k in paper else '-'} |"
+        rows.append(row)
+    return '\n'.join(rows)
+
+
+def _paper_note(family: Optional[str], dataset_name: str,
+                task: Optional[str]) -> str:
+    if family:
+        return (f"The paper's numbers ({PAPER_RESULTS[family]['source']} of "
+                'Liu et al., 2024, as transcribed in the project\'s SPEC) '
+                'are for the full-size dataset and the paper\'s training '
+                'run; they are given for comparison, not reproduced by this '
+                'card. Acc-2 and F1 suffixes `has0`/`non0`: negative vs '
+                'non-negative over all samples / negative vs positive '
+                'without the zero-labelled samples.')
+    note = (f'There is no paper number for {dataset_name}: the paper reports '
+            'results on CMU-MOSI, CMU-MOSEI, IEMOCAP and RML only')
+    if 'synthetic' in dataset_name.lower() or 'demo' in dataset_name.lower():
+        note += ('. This is synthetic demo data: its numbers say nothing '
+                 'about emotion recognition on real recordings')
+    elif task and any(f.lower() in dataset_name.lower()
+                      for f in PAPER_RESULTS):
+        note += f' (and not for the {task!r} task of this model)'
+    return note + '.'
+
+
+def render_model_card(config: dict, metrics: Dict[str, float],
+                      train_config_text: str, dataset_name: str,
+                      repo_id: Optional[str] = None,
+                      template_path: Optional[str] = None) -> str:
+    """The README.md of a published model.
+
+    Args:
+        config: the ``config.json`` written by ``save_pretrained`` (or just
+            the model section, ``model.config``).
+        metrics: the test-split metrics measured for these weights.
+        train_config_text: the mmengine config text the model was trained
+            with (shown fenced).
+        dataset_name: dataset name or Hub id (``datasets`` metadata and the
+            model-index result).
+        repo_id: ``org/name`` on the Hub; ``ORG/NAME`` in the examples if
+            ``None``.
+        template_path: defaults to ``model_cards/template.md``.
+    """
+    template_path = template_path or TEMPLATE_PATH
+    try:
+        with open(template_path, encoding='utf-8') as f:
+            template = string.Template(f.read())
+    except OSError as err:
+        raise FileNotFoundError(f'model card template {template_path!r} '
+                                f'cannot be read: {err}') from None
+    model_cfg = _model_section(config)
+    meta = config.get('dataset_meta') or {} if 'model' in config else {}
+    modalities: Dict[str, int] = model_cfg.get('modalities', {})
+    embed_dim = int(model_cfg.get('embed_dim', 256))
+    head = model_cfg.get('head') or {}
+    task = meta.get('task') or HEAD_TASKS.get(head.get('type'))
+    family = paper_family(dataset_name, task)
+    counts = _count_parameters(model_cfg)
+    if counts:
+        total, inference = counts
+        parameters = (f'{total:,} ({inference:,} used at inference; the rest '
+                      'are the training-only discriminators)'
+                      if total != inference else f'{total:,}')
+    else:
+        parameters = 'unknown'
+    display = repo_id or dataset_name
+    data = card_data(metrics, dataset_name, repo_id)
+    dataset_ref = f'`{dataset_name}`'
+    summary = (f'NORM-TR trained on {dataset_ref} '
+               f"({', '.join(modalities) or 'no modalities'}; "
+               f"{task or 'unknown task'}), with weights in safetensors.")
+    values = dict(
+        metadata=data.to_yaml().rstrip('\n'),
+        title=f'NORM-TR: {display}',
+        summary=summary,
+        modalities=', '.join(f'{m} ({d})' for m, d in modalities.items()),
+        seq_len=model_cfg.get('seq_len', '?'),
+        embed_dim=f'{embed_dim} (N/2 = {embed_dim // 2})',
+        fusion=_describe_fusion(model_cfg.get('fusion') or {},
+                                embed_dim // 2),
+        head=_describe_head(head, meta),
+        parameters=parameters,
+        task=task or 'unknown',
+        training_only=_training_note(model_cfg),
+        dataset_ref=dataset_ref,
+        repo_id=repo_id or 'ORG/NAME',
+        train_config=(train_config_text or '# (not available)').rstrip(
+            '\n').replace('```', '` ` `'),
+        results_table=_results_table(metrics, family),
+        paper_note=_paper_note(family, dataset_name, task),
+    )
+    return template.substitute(values)
+
+
+def _training_note(model_cfg: dict) -> str:
+    w = model_cfg.get('loss_weights') or {}
+    parts: List[str] = []
+    if w:
+        parts.append('Loss weights (Eq. 9): '
+                     f"alpha = {w.get('adv1', 0)}, beta = {w.get('adv2', 0)},"
+                     f" gamma = {w.get('er', 1)}; GRL lambda = "
+                     f"{model_cfg.get('grl_lambda', 1.0)}.")
+    if not model_cfg.get('noise'):
+        parts.append('This model was trained without noise injection.')
+    parts.append('The discriminators are stored with the weights but not '
+                 'run at inference.')
+    return ' '.join(parts)

@@ -1,0 +1,272 @@
+"""Turn a training checkpoint into a Hub model repo folder (and push it).
+
+``publish`` reads one of the project's mmengine checkpoints (without
+unpickling anything beyond mmengine's own types), checks that it was trained
+with the model the given config describes, loads its weights strictly,
+measures the test metrics through mmengine's Runner (or takes them from a
+metrics JSON), then writes ``config.json`` + ``model.safetensors``
+(``save_pretrained``), ``README.md`` (the model card) and ``metrics.json``,
+and optionally uploads the folder.
+"""
+import json
+import logging
+import os
+import os.path as osp
+import tempfile
+import uuid
+from typing import Dict, List, Optional, Tuple
+
+from .model_card import render_model_card
+from .pretrained import (CONFIG_NAME, WEIGHTS_NAME, PretrainedError,
+                         load_state_dict_strict, push_to_hub, save_pretrained)
+
+__all__ = ['PublishError', 'compare_model_configs', 'default_dataset_name',
+           'evaluate_checkpoint', 'publish', 'read_metrics']
+
+README_NAME = 'README.md'
+METRICS_NAME = 'metrics.json'
+_MISSING = object()
+
+
+class PublishError(PretrainedError):
+    """A checkpoint, config or metrics file that cannot be published."""
+
+
+def _plain(value):
+    """ConfigDicts/tuples -> plain JSON types."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _flatten(value, prefix: str) -> Dict[str, object]:
+    if isinstance(value, dict) and value:
+        out = {}
+        for k, v in value.items():
+            out.update(_flatten(v, f'{prefix}.{k}'))
+        return out
+    return {prefix: value}
+
+
+def compare_model_configs(trained: dict, given: dict) -> List[str]:
+    """Differences between two ``model`` sections, one line per dotted key
+    (``'checkpoint was trained with model.embed_dim=128, --config says
+    256'``). Key order is ignored (mmengine stores configs with sorted keys),
+    tuples equal lists."""
+    a = _flatten(_plain(trained), 'model')
+    b = _flatten(_plain(given), 'model')
+    diffs = []
+    for key in sorted(set(a) | set(b)):
+        va, vb = a.get(key, _MISSING), b.get(key, _MISSING)
+        if va == vb:
+            continue
+        if va is _MISSING:
+            diffs.append(f'--config sets {key}={vb!r}, the checkpoint was '
+                         'trained without it')
+        elif vb is _MISSING:
+            diffs.append(f'checkpoint was trained with {key}={va!r}, '
+                         '--config does not set it')
+        else:
+            diffs.append(f'checkpoint was trained with {key}={va!r}, '
+                         f'--config says {vb!r}')
+    return diffs
+
+
+def read_metrics(path: str) -> Tuple[Dict[str, float], Optional[str]]:
+    """Metrics from ``tools/test.py --out`` (a flat dict) or from
+    ``tools/train.py``'s ``test_metrics.json`` (``{'checkpoint': ...,
+    'metrics': {...}}``). Returns ``(metrics, checkpoint or None)``."""
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise PublishError(f'metrics file {path!r} not found') from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise PublishError(f'metrics file {path!r} is not readable JSON: '
+                           f'{err}') from None
+    checkpoint = None
+    if isinstance(data, dict) and isinstance(data.get('metrics'), dict):
+        checkpoint, data = data.get('checkpoint'), data['metrics']
+    if not isinstance(data, dict) or not data:
+        raise PublishError(
+            f'metrics file {path!r} holds {type(data).__name__} '
+            f'{str(data)[:80]}, expected a non-empty object of metric '
+            'values (tools/test.py --out) or {"checkpoint": ..., "metrics": '
+            '{...}} (tools/train.py test_metrics.json)')
+    bad = sorted(k for k, v in data.items()
+                 if isinstance(v, bool) or not isinstance(v, (int, float)))
+    if bad:
+        raise PublishError(f'metrics file {path!r}: values of {bad} are not '
+                           'numbers')
+    return {str(k): float(v) for k, v in data.items()}, checkpoint
+
+
+def default_dataset_name(cfg) -> str:
+    """The test dataset's name: a Hub dataset id if ``data_root`` is one,
+    ``synthetic-iemocap`` for the demo, else the data folder's name."""
+    ds = cfg.test_dataloader.dataset
+    if ds.get('type') == 'SyntheticIEMOCAPDataset':
+        return 'synthetic-iemocap'
+    root = str(ds.get('data_root') or cfg.get('data_root') or '')
+    if root and not osp.exists(root) and root.count('/') == 1 \
+            and not root.startswith(('.', '/')):
+        return root  # org/name on the Hub
+    return osp.basename(osp.normpath(root)) if root else 'unknown'
+
+
+def evaluate_checkpoint(checkpoint: str, config_path: str,
+                        cfg_options: Optional[dict] = None
+                        ) -> Dict[str, float]:
+    """Test-split metrics of ``checkpoint`` through mmengine's Runner, as
+    ``tools/test.py`` computes them (logs go to a temporary work dir)."""
+    from mmengine.runner import Runner
+
+    from ..engine import load_config
+    with tempfile.TemporaryDirectory(prefix='normtr-publish-') as tmp:
+        cfg = load_config(config_path, cfg_options, work_dir=tmp)
+        cfg.load_from = checkpoint
+        # A fresh name per run: mmengine keeps one logger/visualizer/message
+        # hub per experiment name in the process.
+        cfg.experiment_name = f'publish_{uuid.uuid4().hex[:12]}'
+        runner = Runner.from_cfg(cfg)
+        try:
+            metrics = runner.test()
+        finally:
+            for handler in list(runner.logger.handlers):
+                if isinstance(handler, logging.FileHandler):
+                    handler.close()
+                    runner.logger.removeHandler(handler)
+    return {str(k): float(v) for k, v in metrics.items()}
+
+
+def _write_text(path: str, text: str) -> None:
+    folder = osp.dirname(osp.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return osp.samefile(a, b)
+    except OSError:
+        return False
+
+
+def publish(checkpoint: str, config_path: str, out_dir: str,
+            metrics: Optional[str] = None,
+            cfg_options: Optional[dict] = None,
+            dataset_name: Optional[str] = None,
+            repo_id: Optional[str] = None, api=None) -> dict:
+    """Write a Hub model folder for ``checkpoint`` and optionally push it.
+
+    Args:
+        checkpoint: an mmengine ``.pth`` checkpoint of this project.
+        config_path: the config it was trained with (``cfg_options`` merged,
+            as for ``tools/test.py``).
+        out_dir: the folder to write: ``config.json``, ``model.safetensors``,
+            ``README.md``, ``metrics.json``.
+        metrics: a metrics JSON to use instead of evaluating on the test
+            split (``tools/test.py --out`` or ``test_metrics.json``).
+        dataset_name: name or Hub id of the dataset for the card; derived
+            from the config if ``None``.
+        repo_id: ``org/name`` to push to; nothing is uploaded if ``None``.
+        api: an ``HfApi``-like object for the upload (tests inject one).
+
+    Returns:
+        ``dict(out_dir, files, metrics, evaluated, dataset, repo_id,
+        num_parameters, commit)``.
+
+    Raises:
+        FileNotFoundError: ``checkpoint`` or ``config_path`` is missing.
+        PublishError: the checkpoint was trained with another model config,
+            has no stored config, its weights do not fit, or the metrics
+            file is unreadable.
+    """
+    from mmengine.config import Config
+
+    from ..engine import load_checkpoint_safely, load_config, write_json
+    from ..registry import MODELS, build_in_scope
+
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint {checkpoint!r} not found')
+    cfg = load_config(config_path, cfg_options)
+    metrics_data = None
+    if metrics is not None:  # fail early, before the slow parts
+        metrics_data, measured = read_metrics(metrics)
+        if measured and osp.exists(measured) and \
+                not _same_file(measured, checkpoint):
+            raise PublishError(
+                f'metrics file {metrics!r} was measured on checkpoint '
+                f'{measured!r}, not on {checkpoint!r}')
+
+    ckpt = load_checkpoint_safely(checkpoint, map_location='cpu')
+    if not isinstance(ckpt, dict) or not isinstance(
+            ckpt.get('state_dict'), dict):
+        raise PublishError(f'checkpoint {checkpoint!r} has no state_dict: '
+                           'not an mmengine training checkpoint')
+    meta = ckpt.get('meta') or {}
+    cfg_text = meta.get('cfg')
+    if not isinstance(cfg_text, str) or not cfg_text.strip():
+        raise PublishError(
+            f"checkpoint {checkpoint!r} has no meta['cfg'] (the config "
+            'mmengine stores when training): cannot check that it matches '
+            f'{config_path!r}')
+    try:
+        trained_cfg = Config.fromstring(cfg_text, '.py')
+    except Exception as err:  # noqa: BLE001
+        raise PublishError(f"checkpoint {checkpoint!r}: meta['cfg'] does "
+                           f'not parse as a config ({err})') from None
+    diffs = compare_model_configs(
+        trained_cfg.get('model', {}).to_dict()
+        if trained_cfg.get('model') is not None else {},
+        cfg.model.to_dict())
+    if diffs:
+        raise PublishError(
+            f'checkpoint {checkpoint!r} does not match config '
+            f'{config_path!r}' + (f' with --cfg-options {cfg_options}'
+                                  if cfg_options else '') + ': '
+            + '; '.join(diffs))
+
+    model = build_in_scope(MODELS, cfg.model)
+    load_state_dict_strict(model, ckpt['state_dict'],
+                           f'checkpoint {checkpoint!r}')
+    model.eval()
+
+    evaluated = metrics_data is None
+    if evaluated:
+        metrics_data = evaluate_checkpoint(checkpoint, config_path,
+                                           cfg_options)
+    dataset_name = dataset_name or default_dataset_name(cfg)
+    test_pipeline = _plain(cfg.test_dataloader.dataset.get('pipeline') or [])
+    dataset_meta = meta.get('dataset_meta')
+    save_pretrained(model, out_dir,
+                    dataset_meta=_plain(dataset_meta) if dataset_meta
+                    else None,
+                    test_pipeline=test_pipeline,
+                    extra=dict(metrics=metrics_data, dataset=dataset_name))
+    with open(osp.join(out_dir, CONFIG_NAME)) as f:
+        config = json.load(f)
+    card = render_model_card(config, metrics_data, cfg_text, dataset_name,
+                             repo_id)
+    _write_text(osp.join(out_dir, README_NAME), card)
+    write_json(osp.join(out_dir, METRICS_NAME), dict(
+        checkpoint=osp.abspath(checkpoint), dataset=dataset_name,
+        split='test', evaluated=evaluated, metrics=metrics_data))
+
+    commit = None
+    if repo_id:
+        commit = push_to_hub(out_dir, repo_id, api=api)
+    files = [CONFIG_NAME, WEIGHTS_NAME, README_NAME, METRICS_NAME]
+    return dict(out_dir=out_dir, files=files, metrics=metrics_data,
+                evaluated=evaluated, dataset=dataset_name, repo_id=repo_id,
+                num_parameters=sum(p.numel() for p in model.parameters()),
+                commit=commit)
