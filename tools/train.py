@@ -29,6 +29,9 @@ def parse_args():
         'when no path is given')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision (fp16 on GPU, bf16 on CPU)')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the lr with the total batch size '
+                        '(base: the paper\'s 16)')
     parser.add_argument('--no-test', action='store_true',
                         help='skip testing the best checkpoint after training')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -50,6 +53,8 @@ def main():
         print(f'distributed: {dist_info}', flush=True)
     if args.amp and cfg.optim_wrapper.get('type') == 'OptimWrapper':
         enable_amp(cfg)
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:

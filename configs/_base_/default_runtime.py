@@ -22,3 +22,8 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)
+
+# The paper's batch is 16. `tools/train.py --auto-scale-lr` scales the
+# learning rate linearly with the total batch (batch per process x
+# processes), as mmengine's auto_scale_lr does.
+auto_scale_lr = dict(enable=False, base_batch_size=16)

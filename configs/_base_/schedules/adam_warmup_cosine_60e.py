@@ -13,4 +13,3 @@ param_scheduler = [
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
-auto_scale_lr = dict(enable=False, base_batch_size=16)
