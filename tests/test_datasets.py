@@ -287,3 +287,30 @@ def test_normalize_features_errors(tmp_path):
                   video=np.ones((3, 2))))
     out = norm(dict(modalities=['audio'], audio=np.ones((3, 2), np.float32)))
     np.testing.assert_allclose(out['audio'], [[1, 0.5]] * 3)
+
+
+def test_push_feature_dataset_uploads_a_hub_folder(tmp_path):
+    from normtr_plugin.datasets.hub import push_feature_dataset
+    saved = write_dataset(tmp_path / 'saved', DIMS)
+    calls = []
+
+    class FakeApi:
+        def create_repo(self, repo_id, **kwargs):
+            calls.append(('create_repo', repo_id, kwargs))
+
+        def upload_folder(self, folder_path, repo_id, **kwargs):
+            files = sorted(
+                osp.relpath(osp.join(d, f), folder_path)
+                for d, _, fs in os.walk(folder_path) for f in fs)
+            calls.append(('upload_folder', repo_id, kwargs, files))
+            return 'commit-url'
+
+    assert push_feature_dataset(saved, 'org/feats', api=FakeApi()) == \
+        'commit-url'
+    (_, repo, kw), (_, repo2, kw2, files) = calls
+    assert repo == repo2 == 'org/feats'
+    assert kw['repo_type'] == kw2['repo_type'] == 'dataset'
+    assert files == ['README.md', 'data/test-00000-of-00001.parquet',
+                     'data/train-00000-of-00001.parquet',
+                     'data/validation-00000-of-00001.parquet',
+                     'feature_stats.json']
