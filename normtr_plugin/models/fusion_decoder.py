@@ -56,6 +56,8 @@ class FusionDecoder(BaseModule):
         num_tokens: L = M * T, tokens in modality-major order.
         depth: number of decoder layers (2 for MOSI/RML, 4 for MOSEI/IEMOCAP).
         num_heads: attention heads (8 in the paper).
+        num_modalities: M; unused here, part of the fusion interface that
+            the alternative fusions (SPEC section 6) share.
 
     Shapes: ``query (B, L, D), memory (B, L, D) -> (B, L, D)``; with
     ``return_attention=True`` also a list (one per layer) of cross-attention
@@ -64,7 +66,8 @@ class FusionDecoder(BaseModule):
 
     def __init__(self, embed_dim: int, num_tokens: int, depth: int = 2,
                  num_heads: int = 8, ffn_ratio: float = 4.0,
-                 dropout: float = 0.1, init_cfg: dict = None):
+                 dropout: float = 0.1, num_modalities: int = None,
+                 init_cfg: dict = None):
         super().__init__(init_cfg=init_cfg)
         if embed_dim % num_heads:
             raise ValueError(f'embed_dim {embed_dim} is not divisible by '

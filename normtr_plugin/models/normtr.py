@@ -55,6 +55,8 @@ class NormTR(BaseModel):
                  noise: Optional[dict] = dict(type='ErasureNoise'),
                  grl_lambda: float = 1.0,
                  loss_weights: dict = dict(adv1=0.01, adv2=0.01, er=1.0),
+                 query: str = 'nrgf',
+                 memory: str = 'mf',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor,
@@ -73,8 +75,8 @@ class NormTR(BaseModel):
             mf=mf, fusion=fusion,
             modality_discriminator=modality_discriminator,
             noise_discriminator=noise_discriminator, noise=noise,
-            grl_lambda=grl_lambda, loss_weights=loss_weights,
-            data_preprocessor=data_preprocessor))
+            grl_lambda=grl_lambda, loss_weights=loss_weights, query=query,
+            memory=memory, data_preprocessor=data_preprocessor))
         self.modalities = dict(modalities)
         self.seq_len = seq_len
         self.loss_weights = dict(dict(adv1=0.0, adv2=0.0, er=1.0),
@@ -85,9 +87,14 @@ class NormTR(BaseModel):
             projection, in_dims=self.modalities, embed_dim=embed_dim)
         self.nrgf = build_component(nrgf, embed_dim=embed_dim)
         self.mf = build_component(mf, embed_dim=embed_dim, num_modalities=M)
+        self.query, self.memory = query, memory
+        width = self._check_sources(embed_dim, modality_discriminator,
+                                    noise_discriminator)
         self.fusion = build_component(
-            fusion, embed_dim=half, num_tokens=M * seq_len)
-        self.head = build_component(head, in_dim=half)
+            fusion, embed_dim=width, num_tokens=M * seq_len,
+            num_modalities=M)
+        self.head = build_component(
+            head, in_dim=getattr(self.fusion, 'out_dim', width))
         self.modality_discriminator = build_component(
             modality_discriminator, embed_dim=half, seq_len=seq_len,
             num_modalities=M)
@@ -95,27 +102,59 @@ class NormTR(BaseModel):
             noise_discriminator, embed_dim=half, seq_len=seq_len)
         self.noise = build_component(noise)
 
+    def _check_sources(self, embed_dim, modality_discriminator,
+                       noise_discriminator) -> int:
+        """Validate the fusion's query/memory sources; return their width.
+
+        Ablations (SPEC section 6) swap them: ``query='mf'`` (w/o NRGF),
+        ``memory='nrgf'`` (w/o MF), ``'projected'`` for the standard
+        Transformer baseline on g's outputs.
+        """
+        built = dict(nrgf=self.nrgf, mf=self.mf, projected=True)
+        for role, source in (('query', self.query), ('memory', self.memory)):
+            if source not in built:
+                raise ValueError(f'{role} must be one of {sorted(built)}, '
+                                 f'got {source!r}')
+            if built[source] is None:
+                raise ValueError(f"{role}='{source}' needs the {source} "
+                                 'extractor, which is disabled (None)')
+        if (self.query == 'projected') != (self.memory == 'projected'):
+            raise ValueError('query and memory must both be projected '
+                             'features or both extractor features')
+        for name, cfg in (('modality_discriminator', modality_discriminator),
+                          ('noise_discriminator', noise_discriminator)):
+            needs = ('nrgf', 'mf') if name.startswith('modality') else \
+                ('nrgf',)
+            if cfg is not None and any(built[n] is None for n in needs):
+                raise ValueError(f'{name} needs the {" and ".join(needs)} '
+                                 'extractor(s); set it to None')
+        return embed_dim if self.query == 'projected' else embed_dim // 2
+
     def extract_features(self, inputs: Inputs,
                          return_attention: bool = False) -> dict:
-        """Run g, F_NR, F_M and the fusion decoder.
+        """Run g, F_NR, F_M and the fusion.
 
-        Returns ``nrgf``/``mf`` of shape (B, M, T, N/2), ``fused``
-        (B, M*T, N/2) and, on request, ``attention``: per layer
-        (B, heads, M*T, M*T) cross-attention weights.
+        Returns ``projected`` (B, M, T, N), ``nrgf``/``mf`` (B, M, T, N/2)
+        for the enabled extractors, ``fused`` (the fusion's output tokens,
+        (B, M*T, N/2) for the decoder) and, on request, ``attention``: per
+        layer (B, heads, M*T, M*T) cross-attention weights.
         """
         projected = self.projection(inputs)
         if projected.shape[2] != self.seq_len:
             raise ValueError(f'inputs have T = {projected.shape[2]} steps, '
                              f'the model is configured for seq_len '
                              f'{self.seq_len}')
-        nrgf, mf = self.nrgf(projected), self.mf(projected)
-        out = self.fusion(nrgf.flatten(1, 2), mf.flatten(1, 2),
-                          return_attention=return_attention)
-        feats = dict(nrgf=nrgf, mf=mf)
+        feats = dict(projected=projected)
+        for name in ('nrgf', 'mf'):
+            if getattr(self, name) is not None:
+                feats[name] = getattr(self, name)(projected)
+        query = feats[self.query].flatten(1, 2)
+        memory = feats[self.memory].flatten(1, 2)
         if return_attention:
-            feats['fused'], feats['attention'] = out
+            feats['fused'], feats['attention'] = self.fusion(
+                query, memory, return_attention=True)
         else:
-            feats['fused'] = out
+            feats['fused'] = self.fusion(query, memory)
         return feats
 
     def forward(self, inputs: Inputs,
@@ -143,6 +182,9 @@ class NormTR(BaseModel):
         w = self.loss_weights
         losses = dict(loss_er=w['er'] * self.head.loss(
             self.head(feats['fused']), target))
+        if self.noise_discriminator is None and \
+                self.modality_discriminator is None:
+            return losses
         nrgf_rev = grad_reverse(feats['nrgf'], self.grl_lambda)
         if self.modality_discriminator is not None and w['adv1'] > 0:
             losses.update(self._modality_adversary(feats['mf'], nrgf_rev))
