@@ -1,0 +1,441 @@
+"""Figures of the paper's analysis section (Figs. 7-10).
+
+Every plotting function returns a :class:`matplotlib.figure.Figure` drawn
+on an Agg canvas. Figures are built without ``pyplot``, so nothing touches
+the global backend or pyplot's figure list (no ``plt.show``, nothing to
+close); :func:`save_figure` writes one atomically.
+
+- :func:`plot_attention`: cross-attention maps of one sample without and
+  with masked time steps (Fig. 10).
+- :func:`plot_tsne`: a t-SNE embedding coloured by one labelling and,
+  optionally, marked by another (Figs. 7 and 8).
+- :func:`plot_cosine_density`: densities of cosine similarities within the
+  NRGFs and between NRGFs and MFs (Fig. 9), from
+  :func:`cosine_similarities`.
+- :func:`collect_features`: NRGFs, MFs, labels and ids of a dataset's
+  first samples; :func:`make_masker` / :func:`mask_time_steps` zero random
+  time steps.
+"""
+import itertools
+import os
+import os.path as osp
+import tempfile
+from typing import (Callable, Dict, List, Optional, Sequence, Tuple, Union)
+
+import numpy as np
+import torch
+from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+__all__ = [
+    'collect_features', 'cosine_similarities', 'label_groups',
+    'make_masker', 'mask_time_steps', 'plot_attention',
+    'plot_cosine_density', 'plot_tsne', 'pool_tokens', 'save_figure',
+    'tsne_embedding'
+]
+
+ArrayLike = Union[np.ndarray, torch.Tensor]
+MARKERS = ('o', '^', 's', 'D', 'v', 'P', 'X', '*')
+
+
+def _numpy(x: ArrayLike) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu()
+        if x.is_floating_point() and x.dtype != torch.float64:
+            x = x.float()  # bf16 / fp16 have no numpy dtype
+        return x.numpy()
+    return np.asarray(x)
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig: Figure, path: str, dpi: int = 120) -> str:
+    """Save ``fig`` as PNG via a temporary file in the same folder and
+    ``os.replace``: a reader never sees a half-written file."""
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp_', suffix='.png')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            fig.savefig(f, format='png', dpi=dpi, bbox_inches='tight')
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+# ---------------------------------------------------------------------------
+# Attention maps (Fig. 10)
+# ---------------------------------------------------------------------------
+
+def _head_mean(attn, layer: int) -> np.ndarray:
+    """One (L, L) map: pick ``layer`` from a per-layer list, the first sample
+    of a batch, and average over the heads."""
+    if isinstance(attn, (list, tuple)):
+        attn = attn[layer]
+    a = _numpy(attn)
+    if a.ndim == 4:  # (B, heads, L, L): the first sample
+        a = a[0]
+    if a.ndim == 3:  # (heads, L, L)
+        a = a.mean(axis=0)
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ValueError(f'attention must be (L, L), (heads, L, L), '
+                         f'(B, heads, L, L) or a list of those per layer; '
+                         f'got shape {_numpy(attn).shape}')
+    return a
+
+
+def plot_attention(attn_clean, attn_masked, modalities: Sequence[str],
+                   seq_len: int, layer: int = -1,
+                   masked_tokens: Optional[ArrayLike] = None,
+                   titles: Sequence[str] = ('without mask', 'with mask')
+                   ) -> Figure:
+    """Cross-attention of one sample without and with masking (Fig. 10).
+
+    Args:
+        attn_clean, attn_masked: the model's ``attention`` output (a list
+            per layer of (B, heads, M*T, M*T); sample 0 is shown) or one
+            layer's (B, heads, L, L) / (heads, L, L) / (L, L) array.
+        modalities: modality names in token order (modality-major:
+            ``[a_1..a_T, v_1..v_T, t_1..t_T]``).
+        seq_len: T.
+        layer: decoder layer to show when a list is given.
+        masked_tokens: optional boolean (M*T,) marking masked tokens; they
+            are ticked in red on the second map.
+
+    Rows are NRGF queries, columns MF keys. Both maps are the mean over
+    heads and share one colour scale (a single colour bar, darker =
+    higher, min to max of both maps): 3 axes.
+    """
+    modalities = list(modalities)
+    size = len(modalities) * seq_len
+    maps = [_head_mean(attn_clean, layer), _head_mean(attn_masked, layer)]
+    for a in maps:
+        if a.shape != (size, size):
+            raise ValueError(f'attention map is {a.shape}, expected '
+                             f'({size}, {size}) for {len(modalities)} '
+                             f'modalities x seq_len {seq_len}')
+    vmin = min(float(a.min()) for a in maps)
+    vmax = max(float(a.max()) for a in maps)
+    if isinstance(attn_clean, (list, tuple)):
+        layer = range(len(attn_clean))[layer]  # -1 -> last index
+    fig = _figure(11, 5)
+    axes = fig.subplots(1, 2)
+    fig.suptitle('cross-attention, mean over heads')
+    centres = [(i + 0.5) * seq_len - 0.5 for i in range(len(modalities))]
+    for ax, a, title in zip(axes, maps, titles):
+        im = ax.imshow(a, cmap='Blues', vmin=vmin, vmax=vmax,
+                       interpolation='nearest')
+        for i in range(1, len(modalities)):
+            edge = i * seq_len - 0.5
+            ax.axhline(edge, color='k', lw=1.0)
+            ax.axvline(edge, color='k', lw=1.0)
+        ax.set_xticks(centres)
+        ax.set_xticklabels(modalities)
+        ax.set_yticks(centres)
+        ax.set_yticklabels(modalities)
+        ax.set_xlabel('MF tokens (key / value)')
+        ax.set_ylabel('NRGF tokens (query)')
+        ax.set_title(f'{title} (layer {layer})')
+    if masked_tokens is not None:
+        idx = np.flatnonzero(_numpy(masked_tokens).astype(bool))
+        ax = axes[1]
+        ax.scatter(idx, np.full(len(idx), size - 0.5), marker='^',
+                   color='red', s=25, clip_on=False, zorder=3)
+        ax.scatter(np.full(len(idx), -0.5), idx, marker='>', color='red',
+                   s=25, clip_on=False, zorder=3)
+        ax.set_xlim(-0.5, size - 0.5)
+        ax.set_ylim(size - 0.5, -0.5)
+        if len(idx):
+            ax.set_title(f'{titles[1]} (layer {layer}; red: masked steps)')
+    fig.colorbar(im, ax=list(axes), fraction=0.025, pad=0.02,
+                 label='attention weight')
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# t-SNE (Figs. 7 and 8)
+# ---------------------------------------------------------------------------
+
+def tsne_embedding(features: ArrayLike, perplexity: float = 30.0,
+                   random_state: int = 0) -> np.ndarray:
+    """2-D t-SNE of ``features`` (n, d); perplexity clipped below n."""
+    x = _numpy(features).astype(np.float64).reshape(len(features), -1)
+    n = len(x)
+    if n < 3:
+        raise ValueError(f't-SNE needs at least 3 points, got {n}')
+    from sklearn.manifold import TSNE
+    perplexity = float(min(perplexity, max(1.0, (n - 1) / 3.0)))
+    assert perplexity < n
+    init = 'pca' if x.shape[1] >= 2 else 'random'
+    return TSNE(n_components=2, perplexity=perplexity, init=init,
+                learning_rate='auto',
+                random_state=random_state).fit_transform(x)
+
+
+def _groups(labels) -> Tuple[np.ndarray, List]:
+    labels = np.asarray(labels)
+    values = list(dict.fromkeys(labels.tolist()))  # first-seen order
+    try:
+        values = sorted(values)
+    except TypeError:
+        pass
+    return labels, values
+
+
+def plot_tsne(features: ArrayLike, colour_labels: Sequence, title: str = '',
+              marker_labels: Optional[Sequence] = None,
+              perplexity: float = 30.0, random_state: int = 0,
+              embedding: Optional[np.ndarray] = None) -> Figure:
+    """t-SNE scatter of ``features`` (n, d) coloured by ``colour_labels``
+    (n,) and, optionally, drawn with one marker per ``marker_labels`` value
+    (e.g. NRGF vs MF). Pass ``embedding`` (n, 2) to skip the t-SNE. One
+    axes."""
+    n = len(features)
+    colours, colour_values = _groups(colour_labels)
+    if len(colours) != n:
+        raise ValueError(f'{n} points but {len(colours)} colour labels')
+    if marker_labels is None:
+        marks, mark_values = np.full(n, ''), ['']
+    else:
+        marks, mark_values = _groups(marker_labels)
+        if len(marks) != n:
+            raise ValueError(f'{n} points but {len(marks)} marker labels')
+    xy = embedding if embedding is not None else tsne_embedding(
+        features, perplexity, random_state)
+    xy = np.asarray(xy)
+    cmap = 'tab10' if len(colour_values) <= 10 else 'tab20'
+    fig = _figure(6.5, 5.5)
+    ax = fig.subplots()
+    cm = colormaps[cmap]
+    for ci, cval in enumerate(colour_values):
+        for mi, mval in enumerate(mark_values):
+            sel = (colours == cval) & (marks == mval)
+            if not sel.any():
+                continue
+            label = f'{cval} / {mval}' if marker_labels is not None \
+                else str(cval)
+            ax.scatter(xy[sel, 0], xy[sel, 1], s=12, alpha=0.75,
+                       color=cm(ci % cm.N), marker=MARKERS[mi % len(MARKERS)],
+                       label=label, linewidths=0)
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.legend(loc='best', fontsize='small', markerscale=1.5, framealpha=0.7)
+    return fig
+
+
+def pool_tokens(features: ArrayLike) -> np.ndarray:
+    """(B, M, T, D) -> (B, M, D): the mean over time steps."""
+    f = _numpy(features)
+    if f.ndim != 4:
+        raise ValueError(f'expected (B, M, T, D), got {f.shape}')
+    return f.mean(axis=2)
+
+
+def label_groups(labels: ArrayLike, task: str,
+                 names: Optional[Sequence[str]] = None) -> np.ndarray:
+    """One string per sample to colour a t-SNE by label.
+
+    - classification: the class name (``names``) or index;
+    - multi_binary / multi_label (B, K): the single present label's name
+      when every sample has exactly one; otherwise the first task,
+      ``'<name>: present'`` / ``'<name>: absent'``;
+    - regression: ``'negative'`` (< 0) / ``'non-negative'`` (Acc-2 split).
+    """
+    y = _numpy(labels)
+    if task == 'regression':
+        y = y.reshape(len(y), -1)[:, 0]
+        return np.where(y < 0, 'negative', 'non-negative')
+    if task == 'classification':
+        y = y.reshape(len(y)).astype(int)
+        if names:
+            return np.array([str(names[i]) for i in y])
+        return np.array([str(i) for i in y])
+    if task in ('multi_binary', 'multi_label'):
+        y = y.reshape(len(y), -1)
+        k = y.shape[1]
+        names = list(names) if names else [f'label{i}' for i in range(k)]
+        present = y > 0.5
+        if (present.sum(axis=1) == 1).all():
+            return np.array([names[i] for i in present.argmax(axis=1)])
+        return np.where(present[:, 0], f'{names[0]}: present',
+                        f'{names[0]}: absent')
+    raise ValueError(f'unknown task {task!r}')
+
+
+# ---------------------------------------------------------------------------
+# Cosine similarity densities (Fig. 9)
+# ---------------------------------------------------------------------------
+
+def cosine_similarities(nrgf: ArrayLike, mf: ArrayLike,
+                        eps: float = 1e-12) -> Dict[str, np.ndarray]:
+    """Cosine similarities behind Fig. 9, per time step.
+
+    Args:
+        nrgf, mf: (B, M, T, D).
+
+    Returns:
+        ``within_nrgf``: cos(nrgf[b, i, t], nrgf[b, j, t]) for every sample
+        b, modality pair i < j (``itertools.combinations`` order) and step
+        t, flattened in (b, pair, t) order: B * M(M-1)/2 * T values.
+        ``nrgf_mf``: cos(nrgf[b, m, t], mf[b, m, t]), flattened in
+        (b, m, t) order: B * M * T values. A zero vector has similarity 0.
+    """
+    n, f = (_numpy(nrgf).astype(np.float64), _numpy(mf).astype(np.float64))
+    if n.ndim != 4 or n.shape != f.shape:
+        raise ValueError(f'nrgf and mf must both be (B, M, T, D); got '
+                         f'{n.shape} and {f.shape}')
+    n = n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), eps)
+    f = f / np.maximum(np.linalg.norm(f, axis=-1, keepdims=True), eps)
+    pairs = list(itertools.combinations(range(n.shape[1]), 2))
+    if pairs:
+        within = np.stack([(n[:, i] * n[:, j]).sum(-1) for i, j in pairs],
+                          axis=1)  # (B, P, T)
+    else:
+        within = np.zeros((n.shape[0], 0, n.shape[2]))
+    return dict(within_nrgf=within.reshape(-1),
+                nrgf_mf=(n * f).sum(-1).reshape(-1))
+
+
+def plot_cosine_density(nrgf: ArrayLike, mf: ArrayLike, bins: int = 50,
+                        title: str = 'Cosine similarity distributions'
+                        ) -> Figure:
+    """Densities (``np.histogram(density=True)`` on [-1, 1]) of the
+    similarities from :func:`cosine_similarities`: within NRGF and
+    NRGF-MF (Fig. 9). One axes."""
+    sims = cosine_similarities(nrgf, mf)
+    edges = np.linspace(-1.0, 1.0, bins + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    fig = _figure(6.5, 4.5)
+    ax = fig.subplots()
+    for (key, label), colour in zip(
+            (('within_nrgf', 'within NRGF'), ('nrgf_mf', 'NRGF-MF')),
+            ('tab:blue', 'tab:orange')):
+        values = np.clip(sims[key], -1.0, 1.0)
+        if not len(values):
+            continue
+        density, _ = np.histogram(values, bins=edges, density=True)
+        ax.plot(centres, density, color=colour,
+                label=f'{label} (mean {values.mean():.2f}, n={len(values)})')
+        ax.fill_between(centres, density, color=colour, alpha=0.25)
+    ax.set_xlim(-1, 1)
+    ax.set_xlabel('cosine similarity')
+    ax.set_ylabel('density')
+    ax.set_title(title)
+    ax.legend(loc='best', fontsize='small')
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# Features
+# ---------------------------------------------------------------------------
+
+def mask_time_steps(inputs: Dict[str, torch.Tensor], ratio: float,
+                    generator: Optional[torch.Generator] = None,
+                    modalities: Optional[Sequence[str]] = None
+                    ) -> Tuple[Dict[str, torch.Tensor],
+                               Dict[str, torch.Tensor]]:
+    """Zero ``round(ratio * T)`` random time steps per modality and sample.
+
+    Args:
+        inputs: ``{m: (B, T, D)}``.
+        ratio: fraction r in [0, 1].
+        generator: CPU ``torch.Generator`` (seeded by the caller).
+        modalities: which modalities to mask (default: all).
+
+    Returns:
+        the masked copies (others unchanged) and ``{m: (B, T) bool}``
+        masks (True = zeroed) for the masked modalities.
+    """
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f'mask ratio must be in [0, 1], got {ratio}')
+    out, masks = dict(inputs), {}
+    for m in (modalities if modalities is not None else list(inputs)):
+        x = inputs[m]
+        B, T = x.shape[:2]
+        k = int(round(ratio * T))
+        order = torch.rand(B, T, generator=generator).argsort(dim=1)
+        mask = torch.zeros(B, T, dtype=torch.bool)
+        mask.scatter_(1, order[:, :k], True)
+        mask = mask.to(x.device)
+        out[m] = x.masked_fill(mask[..., None], 0)
+        masks[m] = mask
+    return out, masks
+
+
+def make_masker(ratio: float, seed: int = 0,
+                modalities: Optional[Sequence[str]] = None
+                ) -> Callable[[Dict[str, torch.Tensor]],
+                              Dict[str, torch.Tensor]]:
+    """A ``masker`` for :func:`collect_features`: ``inputs -> inputs`` with
+    :func:`mask_time_steps`, one seeded generator across batches."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def masker(inputs):
+        return mask_time_steps(inputs, ratio, generator, modalities)[0]
+    return masker
+
+
+@torch.no_grad()
+def collect_features(model, dataset, max_samples: int = 500,
+                     masker: Optional[Callable] = None,
+                     batch_size: int = 64, return_fused: bool = False):
+    """Run ``model`` (eval mode) over the first ``max_samples`` samples.
+
+    Batches come from ``dataset.__getitems__``, are collated with
+    ``mmengine.dataset.default_collate`` and go through
+    ``model.data_preprocessor(data, False)``; ``masker`` (``inputs ->
+    inputs``), if given, is applied to the preprocessed inputs.
+
+    Returns:
+        ``(nrgf, mf, labels, ids)``: nrgf/mf float CPU tensors
+        (n, M, T, N/2), labels a numpy array (n, ...) of ``gt_label`` (None
+        when the samples have none) and ids a list of str. With
+        ``return_fused`` also ``fused`` (n, M*T, N/2) as a fifth item.
+    """
+    from mmengine.dataset import default_collate
+    total = min(int(max_samples), len(dataset))
+    if total < 1:
+        raise ValueError(f'no samples to collect (dataset has '
+                         f'{len(dataset)}, max_samples {max_samples})')
+    was_training = model.training
+    model.eval()
+    nrgf, mf, fused, labels, ids = [], [], [], [], []
+    try:
+        for start in range(0, total, batch_size):
+            indices = list(range(start, min(start + batch_size, total)))
+            if hasattr(dataset, '__getitems__'):
+                items = dataset.__getitems__(indices)
+            else:
+                items = [dataset[i] for i in indices]
+            data = model.data_preprocessor(default_collate(items), False)
+            inputs = data['inputs']
+            if masker is not None:
+                inputs = masker(inputs)
+            feats = model.extract_features(inputs)
+            nrgf.append(feats['nrgf'].float().cpu())
+            mf.append(feats['mf'].float().cpu())
+            if return_fused:
+                fused.append(feats['fused'].float().cpu())
+            for sample in data['data_samples']:
+                ids.append(str(sample.metainfo.get('id')))
+                if 'gt_label' in sample:
+                    labels.append(_numpy(sample.gt_label))
+    finally:
+        model.train(was_training)
+    labels = np.stack(labels) if len(labels) == total else None
+    out = (torch.cat(nrgf), torch.cat(mf), labels, ids)
+    if return_fused:
+        out = out + (torch.cat(fused),)
+    return out

@@ -1,0 +1,147 @@
+"""Figures of the paper's analysis (Figs. 7-10) for a trained checkpoint.
+
+    python tools/visualize.py CONFIG CHECKPOINT --out DIR [--split test]
+        [--sample-index 0] [--mask-ratio 0.3] [--seed 0]
+        [--max-samples 500] [--kinds attention tsne cosine]
+        [--cfg-options k=v ...]
+
+Writes into DIR (each atomically):
+
+- ``attention.png``: cross-attention of one sample (mean over heads, last
+  decoder layer) without and with a random ``--mask-ratio`` fraction of time
+  steps zeroed per modality (Fig. 10);
+- ``tsne_nrgf_mf_modality.png``: t-SNE of NRGFs and MFs pooled over time per
+  modality, coloured by modality, marked NRGF vs MF (Figs. 7/8);
+- ``tsne_label.png``: t-SNE of the fused features (mean over tokens, what
+  the head sees) coloured by label (Fig. 7);
+- ``cosine_density.png``: densities of cosine similarities within NRGFs and
+  between NRGFs and MFs (Fig. 9).
+"""
+import argparse
+import os.path as osp
+
+import numpy as np
+import torch
+from mmengine.config import DictAction
+from mmengine.dataset import default_collate
+
+from normtr_plugin.engine import load_checkpoint_safely, load_config
+from normtr_plugin.registry import DATASETS, MODELS, build_in_scope
+from normtr_plugin.visualization import (collect_features, label_groups,
+                                         mask_time_steps, plot_attention,
+                                         plot_cosine_density, plot_tsne,
+                                         pool_tokens, save_figure)
+
+KINDS = ('attention', 'tsne', 'cosine')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='NORM-TR figures')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file (.pth)')
+    parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument('--split', default='test', help='dataset split')
+    parser.add_argument('--sample-index', type=int, default=0,
+                        help='sample shown in attention.png')
+    parser.add_argument('--mask-ratio', type=float, default=0.3,
+                        help='fraction of time steps zeroed per modality')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the random mask')
+    parser.add_argument('--max-samples', type=int, default=500,
+                        help='samples for the t-SNE and cosine figures')
+    parser.add_argument('--layer', type=int, default=-1,
+                        help='decoder layer of attention.png')
+    parser.add_argument('--kinds', nargs='+', choices=KINDS,
+                        default=list(KINDS), help='figures to draw')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. data_root=DIR')
+    return parser.parse_args(argv)
+
+
+def build_model(cfg, checkpoint: str):
+    model = build_in_scope(MODELS, cfg.model)
+    state = load_checkpoint_safely(checkpoint, map_location='cpu')
+    if not isinstance(state, dict) or 'state_dict' not in state:
+        raise KeyError(f'{checkpoint} has no state_dict; expected a '
+                       f'checkpoint written by tools/train.py')
+    model.load_state_dict(state['state_dict'], strict=True)
+    return model.eval()
+
+
+def build_dataset(cfg, split: str):
+    ds_cfg = cfg.test_dataloader.dataset.copy()
+    ds_cfg['split'] = split
+    return build_in_scope(DATASETS, ds_cfg)
+
+
+def draw_attention(model, dataset, args):
+    if not 0 <= args.sample_index < len(dataset):
+        raise IndexError(f'--sample-index {args.sample_index} out of range '
+                         f'for {len(dataset)} samples')
+    data = default_collate(dataset.__getitems__([args.sample_index]))
+    inputs = model.data_preprocessor(data, False)['inputs']
+    generator = torch.Generator().manual_seed(args.seed)
+    masked, masks = mask_time_steps(inputs, args.mask_ratio, generator)
+    with torch.no_grad():
+        clean_attn = model.cross_attention(inputs)
+        masked_attn = model.cross_attention(masked)
+    modalities = list(model.modalities)
+    tokens = torch.cat([masks[m][0] for m in modalities]).cpu().numpy()
+    sample_id = data['data_samples'][0].metainfo.get('id')
+    fig = plot_attention(clean_attn, masked_attn, modalities,
+                         model.seq_len, layer=args.layer,
+                         masked_tokens=tokens)
+    fig.suptitle(f'cross-attention of sample {sample_id!r}, mean over heads '
+                 f'(mask ratio {args.mask_ratio:g})')
+    return fig
+
+
+def draw_tsne(model, dataset, nrgf, mf, labels, fused):
+    modalities = list(model.modalities)
+    B, M = nrgf.shape[:2]
+    pooled = np.concatenate([pool_tokens(nrgf).reshape(B * M, -1),
+                             pool_tokens(mf).reshape(B * M, -1)])
+    modality = np.tile(np.array(modalities), 2 * B)
+    kind = np.repeat(np.array(['NRGF', 'MF']), B * M)
+    figs = dict(tsne_nrgf_mf_modality=plot_tsne(
+        pooled, modality, 'NRGFs and MFs (mean over time) by modality',
+        marker_labels=kind))
+    if labels is not None:
+        task = getattr(dataset, 'task', 'regression')
+        names = getattr(dataset, 'classes', None) if task == \
+            'classification' else getattr(dataset, 'label_columns', None)
+        groups = label_groups(labels, task, names)
+        figs['tsne_label'] = plot_tsne(
+            fused.mean(dim=1).numpy(), groups,
+            'fused features (mean over tokens) by label')
+    else:
+        print('no labels in this split: tsne_label.png skipped')
+    return figs
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint!r} not found')
+    cfg = load_config(args.config, args.cfg_options)
+    model = build_model(cfg, args.checkpoint)
+    dataset = build_dataset(cfg, args.split)
+    figs = {}
+    if 'attention' in args.kinds:
+        figs['attention'] = draw_attention(model, dataset, args)
+    if 'tsne' in args.kinds or 'cosine' in args.kinds:
+        nrgf, mf, labels, _, fused = collect_features(
+            model, dataset, args.max_samples, return_fused=True)
+        if 'tsne' in args.kinds:
+            figs.update(draw_tsne(model, dataset, nrgf, mf, labels, fused))
+        if 'cosine' in args.kinds:
+            figs['cosine_density'] = plot_cosine_density(
+                nrgf, mf, title=f'cosine similarities ({len(nrgf)} '
+                f'{args.split} samples)')
+    for name, fig in figs.items():
+        path = save_figure(fig, osp.join(args.out, f'{name}.png'))
+        print(path)
+
+
+if __name__ == '__main__':
+    main()
