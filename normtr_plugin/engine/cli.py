@@ -31,8 +31,12 @@ def load_config(path: str, cfg_options: dict = None, work_dir: str = None,
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join(
-            './work_dirs', osp.splitext(osp.basename(path))[0])
+        name = osp.splitext(osp.basename(path))[0]
+        family = osp.basename(osp.dirname(osp.abspath(path)))
+        if osp.basename(osp.dirname(osp.dirname(osp.abspath(path)))) == \
+                'ablations':  # configs/ablations/<family>/<name>.py
+            name = osp.join('ablations', family, name)
+        cfg.work_dir = osp.join('./work_dirs', name)
     return cfg
 
 

@@ -7,6 +7,7 @@ from mmengine.structures import BaseDataElement
 
 from ..registry import MODELS
 from .builder import build_component
+from .fusion_decoder import FusionDecoder
 from .gradient_reversal import grad_reverse
 
 Inputs = Dict[str, torch.Tensor]
@@ -139,6 +140,10 @@ class NormTR(BaseModel):
         (B, M*T, N/2) for the decoder) and, on request, ``attention``: per
         layer (B, heads, M*T, M*T) cross-attention weights.
         """
+        if return_attention and not isinstance(self.fusion, FusionDecoder):
+            raise ValueError(f'{type(self.fusion).__name__} has no '
+                             'cross-attention to return; only FusionDecoder '
+                             'does')
         projected = self.projection(inputs)
         if projected.shape[2] != self.seq_len:
             raise ValueError(f'inputs have T = {projected.shape[2]} steps, '

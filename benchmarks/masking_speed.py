@@ -1,0 +1,192 @@
+"""Speed of the robustness evaluation (tools/robustness.py's loop) on CPU.
+
+MOSI shapes: a 686-sample test split, T = 50, audio 5 / video 20 / text
+768, sentiment regression, model ``configs/normtr_mosi.py`` with a
+random-init checkpoint (saved by this script, mmengine format). Synthetic
+data is written in the project's format to a temporary folder.
+
+Timed (wall clock):
+
+* total: :func:`evaluate_config` -- config, test split read once through
+  the test pipeline, model build + checkpoint load, then masking and
+  evaluation for every (seed, ratio): default 11 ratios x 3 seeds;
+* loop: the masking + evaluation part only (``seconds`` in the result);
+* plain forward: one pass of the bare model over the unmasked test set
+  (``model(inputs, mode='tensor')`` in batches, no data samples, no
+  metric), the floor for one evaluation;
+* masking only: drawing and applying the masks to the whole test set for
+  every (seed, ratio), vectorised (``sample_keep_masks`` +
+  ``apply_keep_masks``), against the per-sample pipeline transforms
+  (``RandomMasking``/``WindowMasking`` on numpy arrays) for reference.
+
+This is a benchmark, not a test. Target: total under 60 s.
+
+    python benchmarks/masking_speed.py [--masker random] [--ratios 0:1:0.1]
+        [--seeds 3] [--num-samples 686] [--batch-size B] [--threads N]
+        [--out result.json]
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import tempfile
+import time
+
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+os.environ.setdefault('HF_DATASETS_OFFLINE', '1')
+
+import datasets as hf  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from normtr_plugin.datasets import (feature_schema,  # noqa: E402
+                                    save_feature_dataset)
+from normtr_plugin.datasets.transforms.test_time_masking import (  # noqa
+    RandomMasking, WindowMasking, apply_keep_masks, sample_keep_masks)
+from normtr_plugin.engine import load_config, write_json  # noqa: E402
+from normtr_plugin.evaluation.robustness import (  # noqa: E402
+    evaluate_config, parse_ratios, parse_seeds, stderr_log)
+from normtr_plugin.registry import MODELS, build_in_scope  # noqa: E402
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIG = osp.join(REPO, 'configs', 'normtr_mosi.py')
+MODALITIES = dict(audio=5, video=20, text=768)
+SEQ_LEN = 50
+TARGET_S = 60.0
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--masker', default='random',
+                        choices=['random', 'window'])
+    parser.add_argument('--ratios', default='0:1:0.1')
+    parser.add_argument('--seeds', default='3')
+    parser.add_argument('--num-samples', type=int, default=686)
+    parser.add_argument('--batch-size', type=int,
+                        help="default: the config's test batch size")
+    parser.add_argument('--threads', type=int,
+                        help='torch.set_num_threads (default: torch\'s)')
+    parser.add_argument('--out', help='write the timings as JSON')
+    return parser.parse_args()
+
+
+def write_data(root: str, n: int) -> str:
+    rng = np.random.default_rng(0)
+    cols = {'id': [f'bench_{i:05d}' for i in range(n)],
+            'label': rng.uniform(-3, 3, n).astype(np.float32)}
+    for m, d in MODALITIES.items():
+        cols[m] = rng.standard_normal((n, SEQ_LEN, d)).astype(np.float32)
+    features = feature_schema(MODALITIES, {'label': hf.Value('float32')})
+    return save_feature_dataset({'test': cols}, root, features)
+
+
+def save_random_checkpoint(data_root: str, path: str) -> None:
+    cfg = load_config(CONFIG, dict(data_root=data_root))
+    torch.manual_seed(0)
+    model = build_in_scope(MODELS, cfg.model.to_dict())
+    model.init_weights()
+    torch.save(dict(meta=dict(note='random init (benchmark)'),
+                    state_dict=model.state_dict()), path)
+
+
+def time_plain_forward(data_root, ckpt, n, batch_size, repeats=2):
+    """Seconds per bare forward pass over n samples (median of repeats)."""
+    from normtr_plugin.evaluation.robustness import build_model
+    cfg = load_config(CONFIG, dict(data_root=data_root))
+    model = build_model(cfg, ckpt, 'cpu')
+    batch_size = batch_size or cfg.test_dataloader.batch_size
+    rng = np.random.default_rng(2)
+    inputs = {m: torch.from_numpy(rng.standard_normal(
+        (n, SEQ_LEN, d)).astype(np.float32)) for m, d in MODALITIES.items()}
+    times = []
+    with torch.inference_mode():
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            for s in range(0, n, batch_size):
+                model({m: x[s:s + batch_size] for m, x in inputs.items()},
+                      mode='tensor')
+            times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2]
+
+
+def time_masking_only(n, ratios, seeds, masker):
+    """Vectorised masking of the whole set vs. per-sample transforms."""
+    rng = np.random.default_rng(1)
+    inputs = {m: torch.from_numpy(rng.standard_normal(
+        (n, SEQ_LEN, d)).astype(np.float32)) for m, d in MODALITIES.items()}
+    seq_lens = {m: SEQ_LEN for m in MODALITIES}
+    t0 = time.perf_counter()
+    for seed in seeds:
+        for r in ratios:
+            g = torch.Generator().manual_seed(seed)
+            apply_keep_masks(inputs, sample_keep_masks(n, seq_lens, r,
+                                                       masker, g))
+    vectorised = time.perf_counter() - t0
+    cls = RandomMasking if masker == 'random' else WindowMasking
+    arrays = [{m: inputs[m][i].numpy() for m in MODALITIES}
+              for i in range(n)]
+    t0 = time.perf_counter()
+    for seed in seeds:
+        for r in ratios:
+            t = cls(r, seed=seed)
+            for i, sample in enumerate(arrays):
+                t(dict(sample, id=f'bench_{i:05d}',
+                       modalities=list(MODALITIES)))
+    per_sample = time.perf_counter() - t0
+    return vectorised, per_sample
+
+
+def main():
+    args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    ratios, seeds = parse_ratios(args.ratios), parse_seeds(args.seeds)
+    hf.disable_progress_bars()
+    with tempfile.TemporaryDirectory(prefix='masking_speed_') as tmp:
+        data_root = write_data(osp.join(tmp, 'mosi'), args.num_samples)
+        ckpt = osp.join(tmp, 'random_init.pth')
+        save_random_checkpoint(data_root, ckpt)
+        t0 = time.perf_counter()
+        result = evaluate_config(
+            CONFIG, ckpt, ratios, seeds, args.masker,
+            cfg_options=dict(data_root=data_root),
+            batch_size=args.batch_size, device='cpu', log=stderr_log)
+        total = time.perf_counter() - t0
+        plain = time_plain_forward(data_root, ckpt, args.num_samples,
+                                   args.batch_size)
+    vectorised, per_sample = time_masking_only(args.num_samples, ratios,
+                                               seeds, args.masker)
+    runs = len(ratios) * len(seeds)
+    evals = result['evaluations']
+    summary = dict(
+        config=osp.relpath(CONFIG, REPO), masker=args.masker,
+        num_samples=args.num_samples, seq_len=SEQ_LEN, modalities=MODALITIES,
+        ratios=ratios, seeds=seeds, runs=runs, forward_evaluations=evals,
+        batch_size=args.batch_size, threads=torch.get_num_threads(),
+        device='cpu', torch=torch.__version__,
+        total_s=round(total, 2), loop_s=result['seconds'],
+        per_forward_evaluation_s=round(result['seconds'] / evals, 3),
+        samples_per_s=round(evals * args.num_samples / result['seconds'], 1),
+        plain_forward_per_evaluation_s=round(plain, 3),
+        plain_forward_floor_s=round(plain * evals, 2),
+        masking_only_vectorised_s=round(vectorised, 3),
+        masking_only_per_sample_transforms_s=round(per_sample, 3),
+        target_s=TARGET_S, met=total < TARGET_S)
+    print(f"{runs} (seed, ratio) runs, {evals} forward evaluations of "
+          f"{args.num_samples} samples ({runs - evals} reused: identical "
+          f"masks), {summary['threads']} threads")
+    print(f"total {summary['total_s']:.1f} s (loop {summary['loop_s']:.1f} "
+          f"s, {summary['per_forward_evaluation_s']:.2f} s per evaluation, "
+          f"{summary['samples_per_s']:.0f} samples/s); target < "
+          f"{TARGET_S:.0f} s: {'met' if summary['met'] else 'MISSED'}")
+    print(f'plain forward over the set: {plain:.2f} s -> floor for '
+          f"{evals} evaluations {summary['plain_forward_floor_s']:.1f} s")
+    print(f'masking only ({runs} runs over the whole set): vectorised '
+          f'{vectorised:.3f} s, per-sample transforms {per_sample:.2f} s')
+    if args.out:
+        write_json(args.out, summary)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,4 @@
+# demo: Table 12 "Tensor Fusion (TFN)" instead of the decoder.
+_base_ = ['../../normtr_demo.py']
+
+model = dict(fusion=dict(_delete_=True, type='TFNFusion', d=8))

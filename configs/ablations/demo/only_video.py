@@ -1,0 +1,13 @@
+# demo: Table 8 unimodal "Video (V)", no modality discriminator.
+_base_ = ['../../normtr_demo.py']
+
+_modalities = dict(video=35)  # dims as in the main config
+modalities = dict(_delete_=True, **_modalities)
+model = dict(modalities=dict(_delete_=True, **_modalities),
+             modality_discriminator=None)
+train_dataloader = dict(
+    dataset=dict(modalities=dict(_delete_=True, **_modalities)))
+val_dataloader = dict(
+    dataset=dict(modalities=dict(_delete_=True, **_modalities)))
+test_dataloader = dict(
+    dataset=dict(modalities=dict(_delete_=True, **_modalities)))

@@ -1,0 +1,6 @@
+# demo: Table 6 "w/o only NRGF extractor": MF is query+memory, no D1/D2.
+_base_ = ['../../normtr_demo.py']
+
+model = dict(
+    query='mf', memory='mf', nrgf=None,
+    modality_discriminator=None, noise_discriminator=None)

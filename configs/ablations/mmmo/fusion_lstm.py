@@ -1,0 +1,4 @@
+# MMMO: Table 12 "LSTM" fusion instead of the decoder, noise-aware kept.
+_base_ = ['../../normtr_mmmo.py']
+
+model = dict(fusion=dict(_delete_=True, type='LSTMFusion'))

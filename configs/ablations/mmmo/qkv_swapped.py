@@ -1,0 +1,4 @@
+# MMMO: Table 9 row "Q = MFs, K & V = NRGFs" (query/memory swapped).
+_base_ = ['../../normtr_mmmo.py']
+
+model = dict(query='mf', memory='nrgf')

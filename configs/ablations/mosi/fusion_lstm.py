@@ -1,0 +1,4 @@
+# CMU-MOSI: Table 12 "LSTM" fusion instead of the decoder, noise-aware kept.
+_base_ = ['../../normtr_mosi.py']
+
+model = dict(fusion=dict(_delete_=True, type='LSTMFusion'))

@@ -1,0 +1,4 @@
+# CMU-MOSI: Table 9 row "Q = MFs, K & V = NRGFs" (query/memory swapped).
+_base_ = ['../../normtr_mosi.py']
+
+model = dict(query='mf', memory='nrgf')

@@ -1,0 +1,4 @@
+# RML: Table 12 "GRU" fusion instead of the decoder, noise-aware kept.
+_base_ = ['../../normtr_rml.py']
+
+model = dict(fusion=dict(_delete_=True, type='GRUFusion'))

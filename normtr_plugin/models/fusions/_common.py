@@ -1,0 +1,40 @@
+"""Shape checks and pooling shared by the alternative fusions."""
+from typing import Optional
+
+import torch
+
+
+def check_pair(name: str, query: torch.Tensor, memory: torch.Tensor,
+               embed_dim: int, num_tokens: Optional[int] = None) -> None:
+    """Raise a ValueError unless query and memory are both (B, L, D)."""
+    expected = f'(B, {num_tokens or "L"}, {embed_dim})'
+    ok = (query.dim() == 3 and memory.dim() == 3
+          and query.shape == memory.shape and query.shape[-1] == embed_dim
+          and (num_tokens is None or query.shape[1] == num_tokens))
+    if not ok:
+        raise ValueError(f'{name} expects query and memory of shape '
+                         f'{expected}, got {tuple(query.shape)} and '
+                         f'{tuple(memory.shape)}')
+
+
+def check_num_modalities(name: str, num_modalities: Optional[int],
+                         num_tokens: Optional[int]) -> int:
+    if num_modalities is None or num_modalities < 1:
+        raise ValueError(f'{name} needs num_modalities >= 1 (NormTR fills it '
+                         f'in), got {num_modalities}')
+    if num_tokens is not None and num_tokens % num_modalities:
+        raise ValueError(f'{name}: num_tokens {num_tokens} is not a multiple '
+                         f'of num_modalities {num_modalities}')
+    return num_modalities
+
+
+def pool_per_modality(x: torch.Tensor, num_modalities: int) -> torch.Tensor:
+    """Mean over each modality's T tokens (modality-major order).
+
+    Shapes: ``(B, M*T, D) -> (B, M, D)``.
+    """
+    B, L, D = x.shape
+    if L % num_modalities:
+        raise ValueError(f'{L} tokens cannot be split into {num_modalities} '
+                         'modalities of equal length')
+    return x.reshape(B, num_modalities, L // num_modalities, D).mean(dim=2)
