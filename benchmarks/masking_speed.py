@@ -13,7 +13,8 @@ Timed (wall clock):
 * loop: the masking + evaluation part only (``seconds`` in the result);
 * plain forward: one pass of the bare model over the unmasked test set
   (``model(inputs, mode='tensor')`` in batches, no data samples, no
-  metric), the floor for one evaluation;
+  metric), the floor for one evaluation (the faster of one measurement
+  before and one after the timed run);
 * masking only: drawing and applying the masks to the whole test set for
   every (seed, ratio), vectorised (``sample_keep_masks`` +
   ``apply_keep_masks``), against the per-sample pipeline transforms
@@ -142,27 +143,32 @@ def main():
         torch.set_num_threads(args.threads)
     ratios, seeds = parse_ratios(args.ratios), parse_seeds(args.seeds)
     hf.disable_progress_bars()
+    load_before = os.getloadavg()[0]  # other processes share the cores
     with tempfile.TemporaryDirectory(prefix='masking_speed_') as tmp:
         data_root = write_data(osp.join(tmp, 'mosi'), args.num_samples)
         ckpt = osp.join(tmp, 'random_init.pth')
         save_random_checkpoint(data_root, ckpt)
+        plain = time_plain_forward(data_root, ckpt, args.num_samples,
+                                   args.batch_size)
         t0 = time.perf_counter()
         result = evaluate_config(
             CONFIG, ckpt, ratios, seeds, args.masker,
             cfg_options=dict(data_root=data_root),
             batch_size=args.batch_size, device='cpu', log=stderr_log)
         total = time.perf_counter() - t0
-        plain = time_plain_forward(data_root, ckpt, args.num_samples,
-                                   args.batch_size)
+        plain = min(plain, time_plain_forward(  # before and after: min
+            data_root, ckpt, args.num_samples, args.batch_size))
     vectorised, per_sample = time_masking_only(args.num_samples, ratios,
                                                seeds, args.masker)
+    batch_size = args.batch_size or load_config(
+        CONFIG).test_dataloader.batch_size
     runs = len(ratios) * len(seeds)
     evals = result['evaluations']
     summary = dict(
         config=osp.relpath(CONFIG, REPO), masker=args.masker,
         num_samples=args.num_samples, seq_len=SEQ_LEN, modalities=MODALITIES,
         ratios=ratios, seeds=seeds, runs=runs, forward_evaluations=evals,
-        batch_size=args.batch_size, threads=torch.get_num_threads(),
+        batch_size=batch_size, threads=torch.get_num_threads(),
         device='cpu', torch=torch.__version__,
         total_s=round(total, 2), loop_s=result['seconds'],
         per_forward_evaluation_s=round(result['seconds'] / evals, 3),
@@ -171,10 +177,13 @@ def main():
         plain_forward_floor_s=round(plain * evals, 2),
         masking_only_vectorised_s=round(vectorised, 3),
         masking_only_per_sample_transforms_s=round(per_sample, 3),
+        load_average_1min=[round(load_before, 2),
+                           round(os.getloadavg()[0], 2)],
         target_s=TARGET_S, met=total < TARGET_S)
     print(f"{runs} (seed, ratio) runs, {evals} forward evaluations of "
           f"{args.num_samples} samples ({runs - evals} reused: identical "
-          f"masks), {summary['threads']} threads")
+          f"masks), {summary['threads']} threads, 1-min load average "
+          f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
     print(f"total {summary['total_s']:.1f} s (loop {summary['loop_s']:.1f} "
           f"s, {summary['per_forward_evaluation_s']:.2f} s per evaluation, "
           f"{summary['samples_per_s']:.0f} samples/s); target < "

@@ -238,6 +238,24 @@ def test_transform_random_rate_and_registry():
         type='WindowMasking', ratio=0.3)), WindowMasking)
 
 
+@pytest.mark.parametrize('masker', ['RandomMasking', 'WindowMasking'])
+def test_transform_in_dataset_pipeline(tiny_regression_data, masker):
+    from normtr_plugin.datasets import MultimodalFeatureDataset
+    pipeline = [dict(type='TruncatePad', keys=['audio', 'video', 'text'],
+                     seq_len=10),
+                dict(type=masker, ratio=0.5, seed=0),
+                dict(type='PackMultimodalInputs')]
+    ds = MultimodalFeatureDataset(
+        tiny_regression_data, 'test', dict(audio=5, video=7, text=9),
+        pipeline=pipeline)
+    both = ds.__getitems__([0, 3])
+    alone = ds.__getitems__([3])[0]
+    for m in ('audio', 'video', 'text'):
+        assert torch.equal(both[1]['inputs'][m], alone['inputs'][m])
+        erased = erased_of(both[1]['inputs'][m])
+        assert 0 < int(erased.sum()) < 10
+
+
 def test_transform_errors():
     for bad in (-0.01, 1.01, float('nan'), 'half'):
         with pytest.raises(ValueError, match=r'\[0, 1\]'):

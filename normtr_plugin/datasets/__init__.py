@@ -5,12 +5,14 @@ from .sources import load_splits
 from .synthetic import (EMOTIONS, SyntheticIEMOCAPDataset,
                         make_synthetic_iemocap)
 from .transforms import (NormalizeFeatures, PackMultimodalInputs,
-                         SegmentSample, TruncatePad)
+                         RandomMasking, SegmentSample, TruncatePad,
+                         WindowMasking)
 
 __all__ = [
     'EMOTIONS', 'FeatureDatasetWriter', 'MultimodalFeatureDataset',
-    'NormalizeFeatures', 'PackMultimodalInputs', 'SegmentSample',
-    'SyntheticIEMOCAPDataset', 'TruncatePad', 'feature_schema',
+    'NormalizeFeatures', 'PackMultimodalInputs', 'RandomMasking',
+    'SegmentSample', 'SyntheticIEMOCAPDataset', 'TruncatePad',
+    'WindowMasking', 'feature_schema',
     'load_feature_stats', 'load_splits', 'make_synthetic_iemocap',
     'save_feature_dataset'
 ]

@@ -1,13 +1,20 @@
-"""Evaluation metrics (mmengine ``BaseMetric``) and their numpy functions."""
+"""Evaluation metrics (mmengine ``BaseMetric``), their numpy functions, and
+the robustness evaluation (test-time masking, AUILC)."""
+from .auilc import auilc, auilc_table
 from .classification_metric import ClassificationMetric
 from .functional import (classification_metrics, multi_binary_metrics,
                          multilabel_metrics, regression_metrics,
                          sentiment_metrics, weighted_accuracy)
 from .multi_binary_metric import MultiBinaryMetric
 from .multilabel_metric import MultiLabelMetric
+from .robustness import evaluate_under_masking, parse_ratios, write_report
 from .sentiment_metric import RegressionMetric, SentimentMetric
 
-__all__ = ['RegressionMetric', 'SentimentMetric', 'MultiBinaryMetric', 'ClassificationMetric',
-           'MultiLabelMetric', 'sentiment_metrics', 'multi_binary_metrics',
-           'classification_metrics', 'multilabel_metrics',
-           'regression_metrics', 'weighted_accuracy']
+__all__ = [
+    'ClassificationMetric', 'MultiBinaryMetric', 'MultiLabelMetric',
+    'RegressionMetric', 'SentimentMetric', 'auilc', 'auilc_table',
+    'classification_metrics', 'evaluate_under_masking',
+    'multi_binary_metrics', 'multilabel_metrics', 'parse_ratios',
+    'regression_metrics', 'sentiment_metrics', 'weighted_accuracy',
+    'write_report'
+]
