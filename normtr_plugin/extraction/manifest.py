@@ -1,0 +1,117 @@
+"""The manifest CSV that lists raw media to extract features from.
+
+Columns: ``id``, ``split``, ``label`` (required) and at least one of
+``video``, ``audio`` (paths relative to the CSV's folder, or absolute);
+``transcript`` is optional (kept in the report, not extracted: the paper's
+RML setting has audio and video only). An empty media cell means the sample
+lacks that file (it is skipped, or an error with ``strict``).
+
+Labels: ``task='classification'`` (default) makes a ``ClassLabel`` whose
+names are the distinct label strings, sorted; ``task='regression'`` needs
+every label to parse as a float (``Value('float32')``).
+"""
+import csv
+import os.path as osp
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import datasets as hf
+
+__all__ = ['MEDIA_COLUMNS', 'REQUIRED_COLUMNS', 'Manifest', 'Sample',
+           'read_manifest']
+
+REQUIRED_COLUMNS = ('id', 'split', 'label')
+MEDIA_COLUMNS = ('video', 'audio')
+SPLIT_ORDER = ('train', 'validation', 'test')
+
+
+@dataclass
+class Sample:
+    id: str
+    split: str
+    label: str
+    media: Dict[str, Optional[str]]  # modality -> absolute path or None
+    transcript: Optional[str] = None
+
+
+@dataclass
+class Manifest:
+    path: str
+    modalities: List[str]
+    splits: Dict[str, List[Sample]]
+    label_feature: object
+    task: str = 'classification'
+    has_transcript: bool = False
+    class_names: List[str] = field(default_factory=list)
+
+    def encode(self, label: str):
+        if self.task == 'regression':
+            return float(label)
+        return self.class_names.index(label)
+
+    def __len__(self):
+        return sum(len(s) for s in self.splits.values())
+
+
+def read_manifest(path: str, task: str = 'classification') -> Manifest:
+    if task not in ('classification', 'regression'):
+        raise ValueError(f"task must be 'classification' or 'regression', "
+                         f'got {task!r}')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'manifest {path!r} not found')
+    root = osp.dirname(osp.abspath(path))
+    with open(path, newline='', encoding='utf-8-sig') as f:
+        reader = csv.DictReader(f)
+        found = [c.strip() for c in (reader.fieldnames or [])]
+        rows = [{(k or '').strip(): (v or '').strip() for k, v in r.items()}
+                for r in reader]
+    missing = [c for c in REQUIRED_COLUMNS if c not in found]
+    modalities = [c for c in MEDIA_COLUMNS if c in found]
+    if missing or not modalities:
+        raise ValueError(
+            f'manifest {path!r}: missing column(s) '
+            f'{missing + ([] if modalities else ["video or audio"])}; '
+            f'required: {list(REQUIRED_COLUMNS)} and at least one of '
+            f'{list(MEDIA_COLUMNS)} (optional: transcript); found: {found}')
+    if not rows:
+        raise ValueError(f'manifest {path!r} has no rows')
+    splits, seen = OrderedDict(), set()
+    for line, r in enumerate(rows, start=2):
+        for c in REQUIRED_COLUMNS:
+            if not r[c]:
+                raise ValueError(f'manifest {path!r} line {line}: empty '
+                                 f'{c!r}')
+        if r['id'] in seen:
+            raise ValueError(f'manifest {path!r} line {line}: duplicate id '
+                             f'{r["id"]!r}')
+        seen.add(r['id'])
+        media = {m: (osp.join(root, r[m]) if r[m] else None)
+                 for m in modalities}
+        splits.setdefault(r['split'], []).append(Sample(
+            r['id'], r['split'], r['label'], media,
+            r.get('transcript') or None))
+    if 'train' not in splits:
+        raise ValueError(f"manifest {path!r} has no 'train' split (the "
+                         'normalisation statistics come from it); found '
+                         f'splits: {list(splits)}')
+    order = [s for s in SPLIT_ORDER if s in splits] + \
+        [s for s in splits if s not in SPLIT_ORDER]
+    splits = OrderedDict((s, splits[s]) for s in order)
+    labels = [r['label'] for r in rows]
+    if task == 'regression':
+        bad = []
+        for v in labels:
+            try:
+                float(v)
+            except ValueError:
+                bad.append(v)
+        if bad:
+            raise ValueError(f'manifest {path!r}: task regression needs '
+                             f'numeric labels, found {sorted(set(bad))[:5]}')
+        feature, names = hf.Value('float32'), []
+    else:
+        names = sorted(set(labels))
+        feature = hf.ClassLabel(names=names)
+    return Manifest(osp.abspath(path), modalities, splits, feature, task,
+                    'transcript' in found, names)
