@@ -1,4 +1,5 @@
-# NORM-TR on IEMOCAP's four binary emotions (paper Table 3): depth 4, alpha = beta = 0.005.
+# NORM-TR on IEMOCAP's four binary emotions (paper Table 3): depth 4,
+# alpha = beta = 0.005.
 _base_ = [
     './_base_/models/normtr.py', './_base_/datasets/iemocap.py',
     './_base_/schedules/adam_warmup_cosine_30e.py',

@@ -36,8 +36,9 @@ def label_features(task, label_columns, num_classes=6):
     return {c: hf.Value('int64') for c in label_columns}
 
 
-def write_dataset(root, modalities, task='regression', label_columns=('label',),
-                  sizes=None, seq_len=10, num_classes=6, seed=0):
+def write_dataset(root, modalities, task='regression',
+                  label_columns=('label',), sizes=None, seq_len=10,
+                  num_classes=6, seed=0):
     """Write a small random dataset in the project's format."""
     sizes = sizes or dict(train=12, validation=6, test=6)
     rng = np.random.default_rng(seed)

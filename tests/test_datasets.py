@@ -140,8 +140,6 @@ def test_writer_zeroes_non_finite_and_reports_counts(tmp_path):
 
 
 def test_interrupted_write_leaves_nothing(tmp_path):
-    features = feature_schema(dict(audio=2), {'label': hf.Value('float32')})
-
     def batches():
         yield dict(id=['a'], audio=np.ones((1, 3, 2)), label=[0.0])
         raise KeyboardInterrupt

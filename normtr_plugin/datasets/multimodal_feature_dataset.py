@@ -1,4 +1,3 @@
-import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import datasets as hf

@@ -8,6 +8,8 @@ from .distributed import launched_distributed, setup_distributed
 # torch.load(weights_only=True) on torch >= 2.6 (idempotent).
 register_checkpoint_loader()
 
-__all__ = ['AutocastOptimWrapper', 'enable_amp', 'launched_distributed',
-           'set_mixed_precision', 'setup_distributed', 'load_checkpoint_safely',
-           'load_config', 'register_checkpoint_loader', 'write_json']
+__all__ = [
+    'AutocastOptimWrapper', 'enable_amp', 'launched_distributed',
+    'load_checkpoint_safely', 'load_config', 'register_checkpoint_loader',
+    'set_mixed_precision', 'setup_distributed', 'write_json'
+]

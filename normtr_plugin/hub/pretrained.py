@@ -1,4 +1,4 @@
-"""Trained NORM-TR models as Hub repos: ``config.json`` + ``model.safetensors``.
+"""Trained NORM-TR models as Hub repos: config.json + model.safetensors.
 
 The conventions of huggingface_hub's ``PyTorchModelHubMixin``: the config
 is captured from plain JSON init arguments, weights are safetensors only,

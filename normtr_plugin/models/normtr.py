@@ -175,7 +175,8 @@ class NormTR(BaseModel):
                          f'got {mode!r}')
 
     def loss(self, inputs: Inputs,
-             data_samples: Sequence[BaseDataElement]) -> Dict[str, torch.Tensor]:
+             data_samples: Sequence[BaseDataElement]
+             ) -> Dict[str, torch.Tensor]:
         self.projection.check_inputs(inputs)
         inputs = {m: inputs[m] for m in self.modalities}
         noisy = None

@@ -22,7 +22,8 @@ class MultiBinaryHead(BaseEmotionHead):
 
     def loss(self, logits, target):
         self.check_class_range(target, 2, 'binary')
-        return F.cross_entropy(logits.reshape(-1, 2), target.reshape(-1).long())
+        return F.cross_entropy(logits.reshape(-1, 2),
+                               target.reshape(-1).long())
 
     def predict(self, logits):
         score = logits.float().softmax(-1)
