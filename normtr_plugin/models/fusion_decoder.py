@@ -7,6 +7,19 @@ from mmengine.model import BaseModule
 from ..registry import MODELS
 
 
+def positional_embedding(embed_dim: int, num_tokens: int, num_heads: int,
+                         depth: int) -> nn.Parameter:
+    """Check attention sizes; a learnable (1, L, D) embedding, ViT init."""
+    if embed_dim % num_heads:
+        raise ValueError(f'embed_dim {embed_dim} is not divisible by '
+                         f'num_heads {num_heads}')
+    if depth < 1:
+        raise ValueError(f'depth must be >= 1, got {depth}')
+    pos_embed = nn.Parameter(torch.zeros(1, num_tokens, embed_dim))
+    nn.init.trunc_normal_(pos_embed, std=0.02)
+    return pos_embed
+
+
 class FusionDecoderLayer(nn.Module):
     """Self-attention over the queries, cross-attention to the memory, FFN.
 
@@ -69,13 +82,8 @@ class FusionDecoder(BaseModule):
                  dropout: float = 0.1, num_modalities: int = None,
                  init_cfg: dict = None):
         super().__init__(init_cfg=init_cfg)
-        if embed_dim % num_heads:
-            raise ValueError(f'embed_dim {embed_dim} is not divisible by '
-                             f'num_heads {num_heads}')
-        if depth < 1:
-            raise ValueError(f'depth must be >= 1, got {depth}')
-        self.pos_embed = nn.Parameter(torch.zeros(1, num_tokens, embed_dim))
-        nn.init.trunc_normal_(self.pos_embed, std=0.02)
+        self.pos_embed = positional_embedding(embed_dim, num_tokens,
+                                              num_heads, depth)
         self.layers = nn.ModuleList(
             FusionDecoderLayer(embed_dim, num_heads, ffn_ratio, dropout)
             for _ in range(depth))

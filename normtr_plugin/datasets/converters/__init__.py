@@ -121,6 +121,35 @@ def find_splits(data: dict, path: str, what: str) -> List[tuple]:
     return found
 
 
+def read_pickle_splits(src, out_dir, overwrite: bool, what: str,
+                       validate) -> tuple:
+    """Check the paths, unpickle the user's own file and validate each split
+    with ``validate(part, key, name, dims, src)``.
+
+    Returns ``(src, out_dir, data, splits, dims, infos)``.
+    """
+    src = check_source(src, 'file')
+    out_dir = check_out_dir(out_dir, overwrite)
+    data = load_pickle(src, what)
+    splits = find_splits(data, src, what)
+    dims = {}
+    infos = {key: validate(data[key], key, name, dims, src)
+             for key, name in splits}
+    return src, out_dir, data, splits, dims, infos
+
+
+def write_pickle_splits(job, data: dict, splits, infos: dict,
+                        batches) -> dict:
+    """Write each split with ``batches(info)``, freeing its source arrays
+    once written so memory does not hold two copies of the pickle."""
+    with job:
+        for key, name in splits:
+            info = infos.pop(key)
+            job.write_split(name, batches(info))
+            del info, data[key]
+        return job.finish()
+
+
 def require_keys(part: dict, keys: Iterable[str], split: str,
                  path: str, what: str) -> None:
     missing = [k for k in keys if k not in part]

@@ -18,8 +18,8 @@ import numpy as np
 
 from . import (BATCH_SIZE, ConversionError, ConversionJob, as_strings,
                batch_ranges, check_dims, check_labels, check_lengths,
-               check_out_dir, check_source, features_array, find_splits,
-               load_pickle, require_keys)
+               features_array, read_pickle_splits, require_keys,
+               write_pickle_splits)
 
 WHAT = 'MMSA'
 SOURCE_FORMAT = ('MMSA pickle (MOSI/MOSEI/CH-SIMS `aligned_50.pkl` / '
@@ -101,13 +101,9 @@ def _batches(info: dict, string_columns, batch_size: int):
 def convert(src, out_dir, overwrite: bool = False,
             batch_size: int = BATCH_SIZE) -> dict:
     """Convert an MMSA pickle; returns the report (see the package)."""
-    src = check_source(src, 'file')
-    out_dir = check_out_dir(out_dir, overwrite)
-    data = load_pickle(src, WHAT)
-    splits = find_splits(data, src, WHAT)
-    dims, infos = {}, {}
-    for key, name in splits:
-        infos[key] = _validate(data[key], key, src, dims)
+    src, out_dir, data, splits, dims, infos = read_pickle_splits(
+        src, out_dir, overwrite, WHAT,
+        lambda part, key, name, dims, src: _validate(part, key, src, dims))
     string_columns = [c for c in OPTIONAL.values()
                       if all(c in infos[k]['extra'] for k, _ in splits)]
     unaligned = sorted({c for info in infos.values()
@@ -137,9 +133,6 @@ def convert(src, out_dir, overwrite: bool = False,
     job = ConversionJob(
         'mmsa', src, out_dir, dims, labels, overwrite, SOURCE_FORMAT,
         [osp.abspath(src)], label_notes, notes)
-    with job:
-        for key, name in splits:
-            info = infos.pop(key)
-            job.write_split(name, _batches(info, string_columns, batch_size))
-            del info, data[key]
-        return job.finish()
+    return write_pickle_splits(
+        job, data, splits, infos,
+        lambda info: _batches(info, string_columns, batch_size))

@@ -3,6 +3,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from ...registry import MODELS
+from ..fusion_decoder import positional_embedding
 from ._common import check_pair
 
 
@@ -35,15 +36,10 @@ class TransformerEncoderFusion(BaseModule):
                  dropout: float = 0.1, num_modalities: int = None,
                  init_cfg: dict = None):
         super().__init__(init_cfg=init_cfg)
-        if embed_dim % num_heads:
-            raise ValueError(f'embed_dim {embed_dim} is not divisible by '
-                             f'num_heads {num_heads}')
-        if depth < 1:
-            raise ValueError(f'depth must be >= 1, got {depth}')
         self.embed_dim, self.num_tokens = embed_dim, num_tokens
         self.out_dim = embed_dim
-        self.pos_embed = nn.Parameter(torch.zeros(1, num_tokens, embed_dim))
-        nn.init.trunc_normal_(self.pos_embed, std=0.02)
+        self.pos_embed = positional_embedding(embed_dim, num_tokens,
+                                              num_heads, depth)
         layer = nn.TransformerEncoderLayer(
             embed_dim, num_heads, dim_feedforward=int(embed_dim * ffn_ratio),
             dropout=dropout, activation='gelu', batch_first=True)
