@@ -41,9 +41,10 @@ def test_segment_sample_middle_random_and_short():
     for _ in range(20):
         rnd = SegmentSample(['v'], 4, random=True)({'v': x})['v'][:, 0]
         assert all(5 * k <= v < 5 * (k + 1) for k, v in enumerate(rnd))
-    short = SegmentSample(['v'], 8)({'v': x[:3]})['v'][:, 0]
-    assert short.shape == (8,) and set(short) == {0, 1, 2}
-    assert list(short) == sorted(short)
+    short = SegmentSample(['v'], 8)({'v': x[:3] + 1})
+    # lengths as data: the 3 real frames first, then zero padding
+    np.testing.assert_array_equal(short['v'][:, 0], [1, 2, 3, 0, 0, 0, 0, 0])
+    assert short['lengths'] == {'v': 3}
 
 
 def test_reads_rows_and_batches(tmp_path):
@@ -59,11 +60,13 @@ def test_reads_rows_and_batches(tmp_path):
     assert item['data_samples'].id == 'train_3'
     torch.testing.assert_close(item['data_samples'].gt_label,
                                torch.tensor(raw[3]['label']))
-    items = ds.__getitems__([5, 1, 3])
-    torch.testing.assert_close(items[2]['inputs']['text'],
-                               item['inputs']['text'])
-    assert [i['data_samples'].id for i in items] == \
-        ['train_5', 'train_1', 'train_3']
+    batch = ds.__getitems__([5, 1, 3])  # one packed batch
+    for m in DIMS:
+        torch.testing.assert_close(batch['inputs'][m][2], item['inputs'][m])
+    assert batch['data_samples'].ids == ['train_5', 'train_1', 'train_3']
+    assert batch['data_samples'].lengths.tolist() == [[4, 4, 4]] * 3
+    torch.testing.assert_close(batch['data_samples'].gt_label,
+                               torch.tensor(raw['label'][[5, 1, 3]]))
     assert ds.metainfo['modalities'] == ['audio', 'video', 'text']
 
 
@@ -129,7 +132,7 @@ def test_writer_zeroes_non_finite_and_reports_counts(tmp_path):
     stats = load_feature_stats(root)
     assert stats['non_finite']['train']['non_finite_samples'] == {'audio': 2}
     ds = MultimodalFeatureDataset(root, 'train', dict(audio=2))
-    row = ds._rows[3]['audio']
+    row = ds.columns['audio'].row(3)
     assert row[2, 1] == 0 and row[0, 0] == 0 and row[1, 1] == 1
     # mean/std over the 15 frames after cleaning
     frames = np.nan_to_num(audio, nan=0, posinf=0, neginf=0).reshape(-1, 2)
@@ -194,9 +197,10 @@ def test_synthetic_task_is_deterministic_and_needs_fusion(tmp_path):
 
 
 def _batches(ds, indices):
-    return [(i['data_samples'].id, i['inputs']['audio'].numpy(),
-             i['data_samples'].gt_label.item())
-            for i in ds.__getitems__(indices)]
+    batch = ds.__getitems__(indices)
+    return list(zip(batch['data_samples'].ids,
+                    batch['inputs']['audio'].numpy(),
+                    batch['data_samples'].gt_label.tolist()))
 
 
 def test_hub_style_folder_and_saved_folder_give_same_batches(tmp_path):
@@ -231,7 +235,7 @@ def test_hub_export_fills_modalities_missing_from_a_split(tmp_path):
     hub = export_hub_folder(saved, str(tmp_path / 'h'))
     ds = MultimodalFeatureDataset(hub, 'train', dict(audio=2))
     assert len(ds) == 1
-    with pytest.raises(ValueError, match="column 'text'.*1 of 1 samples"):
+    with pytest.raises(ValueError, match="modality 'text'.*1 of 1 samples have no values"):
         MultimodalFeatureDataset(hub, 'train', dict(audio=2, text=3))
 
 

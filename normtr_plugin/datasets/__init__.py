@@ -1,3 +1,4 @@
+from .collate import multimodal_collate
 from .feature_format import (FeatureDatasetWriter, feature_schema,
                              load_feature_stats, save_feature_dataset)
 from .multimodal_feature_dataset import MultimodalFeatureDataset
@@ -14,5 +15,6 @@ __all__ = [
     'SegmentSample', 'SyntheticIEMOCAPDataset', 'TruncatePad',
     'WindowMasking', 'feature_schema',
     'load_feature_stats', 'load_splits', 'make_synthetic_iemocap',
+    'multimodal_collate',
     'save_feature_dataset'
 ]

@@ -2,11 +2,14 @@ from typing import Dict, List, Optional, Sequence
 
 import datasets as hf
 import numpy as np
+import torch
 from mmengine.dataset import Compose
 from torch.utils.data import Dataset
 
 from ..registry import DATASETS, TRANSFORMS, build_in_scope
+from .frame_column import FrameColumn
 from .sources import load_splits
+from .transforms.batch import is_batched
 
 TASKS = ('regression', 'classification', 'multi_binary', 'multi_label')
 
@@ -18,9 +21,16 @@ class MultimodalFeatureDataset(Dataset):
     The format (docs/datasets.md): one row per sample, an ``id`` string
     column, one ``Array2D(shape=(None, N_m), dtype='float32')`` column per
     modality (named after the modality) and label columns, in splits
-    ``train``/``validation``/``test``. Data stays memory-mapped (Arrow); a
-    batch is read with one slice (``__getitems__``), then each sample runs
-    ``pipeline``.
+    ``train``/``validation``/``test``. Rows hold valid steps only (the
+    converters strip padding), so a row's length is its valid length.
+
+    Data stays memory-mapped (Arrow): each modality is viewed as one
+    contiguous frames array per Arrow chunk (``FrameColumn``). When every
+    transform of ``pipeline`` has ``transform_batch`` (all shipped ones do),
+    ``__getitems__`` gathers the whole batch with one fancy index per
+    modality and runs the pipeline once on ``(B, T, N_m)`` tensors; the
+    collate (``multimodal_collate``) then does nothing. Otherwise each
+    sample runs the pipeline on its own ``(T_i, N_m)`` arrays.
 
     Args:
         data_root: a folder (saved with ``save_to_disk``, or a Hub-style
@@ -35,6 +45,11 @@ class MultimodalFeatureDataset(Dataset):
             ``ClassLabel``.
         pipeline: transforms (TRANSFORMS registry configs or callables).
         check_finite: scan the features for NaN/Inf once at start.
+        resident: a device ('cuda', 'cpu') on which to keep the whole split
+            as padded tensors (needs a batch pipeline, ``num_workers=0``
+            and no ``pin_memory``); batches are then gathered and
+            transformed there. ``None`` (default) reads from the
+            memory-mapped files.
     """
 
     def __init__(self, data_root: str, split: str,
@@ -44,7 +59,8 @@ class MultimodalFeatureDataset(Dataset):
                  num_classes: Optional[int] = None,
                  pipeline: Sequence = (),
                  check_finite: bool = True,
-                 revision: Optional[str] = None):
+                 revision: Optional[str] = None,
+                 resident: Optional[str] = None):
         if task not in TASKS:
             raise ValueError(f'task must be one of {TASKS}, got {task!r}')
         self.data_root, self.split, self.task = data_root, split, task
@@ -56,8 +72,10 @@ class MultimodalFeatureDataset(Dataset):
         self._check_dims(table)
         self.classes = self._class_names(table, num_classes)
         self.labels = self._read_labels(table)
-        self._rows = table.select_columns(
-            ['id'] + list(self.modalities)).with_format('numpy')
+        self.ids = np.asarray(table.data.column('id').to_pylist(), object)
+        self.columns = {m: FrameColumn(table.data.column(m), dim,
+                                       f"modality '{m}' of {self._where()}")
+                        for m, dim in self.modalities.items()}
         if check_finite:
             self._check_finite()
         self.pipeline = Compose([
@@ -66,6 +84,11 @@ class MultimodalFeatureDataset(Dataset):
         for transform in self.pipeline.transforms:
             if hasattr(transform, 'bind_stats'):
                 transform.bind_stats(self.feature_stats, self._where())
+        self.batched = is_batched(self.pipeline.transforms)
+        self._steps = {m: self._leading_steps(m) for m in self.modalities}
+        self.resident = None
+        if resident is not None:
+            self._make_resident(torch.device(resident))
 
     @property
     def metainfo(self) -> dict:
@@ -142,19 +165,11 @@ class MultimodalFeatureDataset(Dataset):
         dtype = np.float32 if self.task == 'multi_label' else np.int64
         return labels.astype(dtype)
 
-    def _check_finite(self, chunk: int = 1024) -> None:
-        for m in self.modalities:
-            bad, first = 0, None
-            for start in range(0, len(self), chunk):
-                values = self._rows[start:start + chunk][m]
-                if isinstance(values, np.ndarray) and values.ndim == 3:
-                    flags = ~np.isfinite(values).all(axis=(1, 2))
-                else:  # variable-length rows come back as a list
-                    flags = np.array([not np.isfinite(v).all()
-                                      for v in values])
-                if flags.any() and first is None:
-                    first = start + int(np.argmax(flags))
-                bad += int(flags.sum())
+    def _check_finite(self) -> None:
+        for m, column in self.columns.items():
+            flags = column.non_finite_rows()
+            bad = int(flags.sum())
+            first = int(np.argmax(flags)) if bad else None
             if bad:
                 raise ValueError(
                     f"column '{m}' of {self._where()}: {bad} of {len(self)} "
@@ -164,15 +179,68 @@ class MultimodalFeatureDataset(Dataset):
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitems__(self, indices: Sequence[int]) -> List[dict]:
-        rows = self._rows[list(indices)]
-        out = []
-        for i, idx in enumerate(indices):
-            results = {m: rows[m][i] for m in self.modalities}
-            results.update(id=str(rows['id'][i]), gt_label=self.labels[idx],
-                           modalities=list(self.modalities))
-            out.append(self.pipeline(results))
-        return out
+    def _leading_steps(self, key: str) -> Optional[int]:
+        """How many leading steps of ``key`` the pipeline reads (None: all).
+
+        Elementwise transforms (normalisation) commute with taking leading
+        steps; the first other transform on ``key`` decides.
+        """
+        for t in self.pipeline.transforms:
+            if getattr(t, 'elementwise', False):
+                continue
+            keys = getattr(t, 'keys', None)
+            if keys is None or key in keys:
+                steps = getattr(t, 'leading_steps', None)
+                return steps(key) if steps else None
+        return None
+
+    def _make_resident(self, device: torch.device) -> None:
+        if not self.batched:
+            raise ValueError('resident= needs a pipeline whose transforms '
+                             'all run on batches (transform_batch)')
+        all_rows = np.arange(len(self))
+        self.resident = dict(
+            device=device,
+            labels=torch.from_numpy(self.labels).to(device),
+            **{m: tuple(torch.from_numpy(a).to(device) for a in
+                        self.columns[m].gather(all_rows, self._steps[m]))
+               for m in self.modalities})
+
+    def read_batch(self, indices: Sequence[int]) -> dict:
+        """Rows ``indices`` as a batch dict (``transforms/batch.py``)."""
+        batch = dict(modalities=list(self.modalities),
+                     ids=self.ids[np.asarray(indices, np.int64)].tolist(),
+                     lengths={})
+        if self.resident is not None:
+            index = torch.as_tensor(indices, device=self.resident['device'])
+            batch['gt_label'] = self.resident['labels'][index]
+            for m in self.modalities:
+                x, lengths = self.resident[m]
+                batch[m], batch['lengths'][m] = x[index], lengths[index]
+            return batch
+        batch['gt_label'] = torch.from_numpy(self.labels[indices])
+        for m, column in self.columns.items():
+            x, lengths = column.gather(indices, self._steps[m])
+            batch[m] = torch.from_numpy(x)
+            batch['lengths'][m] = torch.from_numpy(lengths)
+        return batch
+
+    def read_sample(self, idx: int) -> dict:
+        """One row as a per-sample results dict (valid steps only)."""
+        results = {m: self.columns[m].row(idx) for m in self.modalities}
+        results.update(id=str(self.ids[idx]), gt_label=self.labels[idx],
+                       modalities=list(self.modalities),
+                       lengths={m: len(results[m]) for m in self.modalities})
+        return results
+
+    def __getitems__(self, indices: Sequence[int]):
+        """A packed batch (batch pipeline) or a list of packed samples."""
+        if self.batched:
+            batch = self.read_batch(indices)
+            for t in self.pipeline.transforms:
+                batch = t.transform_batch(batch)
+            return batch
+        return [self.pipeline(self.read_sample(i)) for i in indices]
 
     def __getitem__(self, idx: int) -> dict:
-        return self.__getitems__([idx])[0]
+        return self.pipeline(self.read_sample(idx))

@@ -1,8 +1,10 @@
 from typing import Dict, Optional, Sequence
 
 import numpy as np
+import torch
 
 from ...registry import TRANSFORMS
+from .batch import valid_mask
 
 
 @TRANSFORMS.register_module()
@@ -13,15 +15,17 @@ class NormalizeFeatures:
     feature centred but unscaled). The statistics are computed once at
     conversion (``feature_stats.json``) and bound here by the dataset, or
     given as ``stats={modality: dict(mean=[...], std=[...])}`` (inference).
-    Shapes: ``(T, N_m) -> (T, N_m)`` for each modality in ``keys`` (default:
-    every modality of the sample).
+    Only valid steps are normalised; padding stays 0. Shapes:
+    ``(T, N_m) -> (T, N_m)`` per sample, ``(B, T, N_m)`` per batch, for each
+    modality in ``keys`` (default: every modality).
     """
+    elementwise = True  # commutes with taking leading steps
 
     def __init__(self, keys: Optional[Sequence[str]] = None,
                  stats: Optional[Dict[str, dict]] = None, eps: float = 1e-6):
         self.keys = tuple(keys) if keys else None
         self.eps = eps
-        self._mean, self._scale = {}, {}
+        self._mean, self._scale, self._on_device = {}, {}, {}
         if stats is not None:
             self.bind_stats(stats, 'the given stats')
 
@@ -42,19 +46,44 @@ class NormalizeFeatures:
             self._mean[key] = np.asarray(stats[key]['mean'], np.float32)
             self._scale[key] = np.where(std > self.eps, 1 / std, 1.0).astype(
                 np.float32)
+        self._on_device.clear()
+
+    def _check(self, key: str, dim: int) -> None:
+        if key not in self._mean:
+            raise KeyError(f"no feature statistics for modality '{key}';"
+                           f' have {sorted(self._mean)}')
+        if dim != self._mean[key].shape[0]:
+            raise ValueError(
+                f"modality '{key}': statistics have "
+                f'{self._mean[key].shape[0]} dims, features {dim}')
 
     def __call__(self, results: dict) -> dict:
+        lengths = results.get('lengths', {})
         for key in self.keys or results['modalities']:
-            if key not in self._mean:
-                raise KeyError(f"no feature statistics for modality '{key}';"
-                               f' have {sorted(self._mean)}')
             x = results[key]
-            if x.shape[-1] != self._mean[key].shape[0]:
-                raise ValueError(
-                    f"modality '{key}': statistics have "
-                    f'{self._mean[key].shape[0]} dims, features {x.shape[-1]}')
-            results[key] = (x - self._mean[key]) * self._scale[key]
+            self._check(key, x.shape[-1])
+            out = np.zeros(x.shape, np.float32)
+            n = lengths.get(key, len(x))
+            out[:n] = (x[:n] - self._mean[key]) * self._scale[key]
+            results[key] = out
         return results
+
+    def _stats_on(self, key: str, device) -> tuple:
+        cached = self._on_device.get((key, device))
+        if cached is None:
+            cached = self._on_device[(key, device)] = tuple(
+                torch.from_numpy(a).to(device)
+                for a in (self._mean[key], self._scale[key]))
+        return cached
+
+    def transform_batch(self, batch: dict) -> dict:
+        for key in self.keys or batch['modalities']:
+            x = batch[key]
+            self._check(key, x.shape[-1])
+            mean, scale = self._stats_on(key, x.device)
+            keep = valid_mask(batch['lengths'][key], x.shape[1])[..., None]
+            batch[key] = (x - mean) * scale * keep
+        return batch
 
     def __repr__(self):
         return f'NormalizeFeatures(keys={self.keys})'

@@ -12,9 +12,11 @@ Two ways to apply them:
 
 - the transforms :class:`RandomMasking` / :class:`WindowMasking`, for a
   config's test pipeline (after the sequence-length transforms, before
-  ``PackMultimodalInputs``). Per sample and modality the draws come from a
-  generator seeded with ``(seed, crc32(id), crc32(modality))``, so a sample's
-  mask never depends on batch order, workers or the other modalities;
+  ``PackMultimodalInputs``), per sample or on whole batches. The draws are a
+  counter-based hash of ``(seed, crc32(id), crc32(modality), step)``, so a
+  sample's mask never depends on batch order, workers, the other modalities
+  or whether it was masked alone or in a batch; only valid steps (those
+  before ``lengths[m]``) count as the sequence T;
 - :func:`mask_batch` (and :func:`sample_keep_masks` + :func:`apply_keep_masks`)
   on stacked ``(B, T, D)`` tensors, vectorised over the batch, drawing from
   a ``torch.Generator``. ``tools/robustness.py`` uses this path.
@@ -82,14 +84,40 @@ class _TestTimeMasking:
         self.seed = _check_seed(seed)
         self.keys = tuple(keys) if keys else None
 
-    def _rng(self, sample_id: str, key: str) -> np.random.Generator:
-        return np.random.default_rng([
-            self.seed, zlib.crc32(sample_id.encode('utf-8')),
-            zlib.crc32(key.encode('utf-8'))])
+    def uniforms(self, ids: Sequence[str], key: str, count: int
+                 ) -> np.ndarray:
+        """``(B, count)`` uniforms in [0, 1) from (seed, id, key, index)."""
+        id_hash = np.array([zlib.crc32(str(i).encode('utf-8')) for i in ids],
+                           dtype=np.uint64)
+        key_hash = np.array(zlib.crc32(key.encode('utf-8')), np.uint64)
+        with np.errstate(over='ignore'):
+            base = (np.array(self.seed, np.uint64) * _GOLDEN
+                    ^ id_hash * np.uint64(0xBF58476D1CE4E5B9)
+                    ^ key_hash * np.uint64(0x94D049BB133111EB))
+            bits = _splitmix64(base[:, None] +
+                               np.arange(count, dtype=np.uint64))
+        return (bits >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+
+    def keep_masks(self, ids: Sequence[str], key: str,
+                   lengths: np.ndarray, steps: int) -> np.ndarray:
+        """Boolean ``(B, steps)`` masks of the kept steps; steps past a
+        sample's valid length are padding and count as kept."""
+        raise NotImplementedError
 
     def keep_mask(self, sample_id: str, key: str, seq_len: int) -> np.ndarray:
         """Boolean ``(T,)`` mask of the steps kept for one sample/modality."""
-        raise NotImplementedError
+        return self.keep_masks([sample_id], key, np.array([seq_len]),
+                               seq_len)[0]
+
+    def transform_batch(self, batch: dict) -> dict:
+        for key in self.keys or batch['modalities']:
+            x = batch[key]
+            keep = self.keep_masks(batch['ids'], key,
+                                   batch['lengths'][key].cpu().numpy(),
+                                   x.shape[1])
+            keep = torch.from_numpy(keep).to(x.device)
+            batch[key] = x * keep[..., None].to(x.dtype)
+        return batch
 
     def __call__(self, results: dict) -> dict:
         sample_id = results.get('id')
@@ -105,7 +133,9 @@ class _TestTimeMasking:
             if x.ndim < 1:
                 raise ValueError(f"modality '{key}' must be a (T, D) array, "
                                  f'found shape {x.shape}')
-            keep = self.keep_mask(str(sample_id), key, x.shape[0])
+            length = results.get('lengths', {}).get(key, x.shape[0])
+            keep = self.keep_masks([str(sample_id)], key, np.array([length]),
+                                   x.shape[0])[0]
             x = np.array(x, copy=True)  # rows may be read-only Arrow views
             x[~keep] = 0
             results[key] = x
@@ -126,8 +156,8 @@ class RandomMasking(_TestTimeMasking):
     """
     masker = 'random'
 
-    def keep_mask(self, sample_id, key, seq_len):
-        return self._rng(sample_id, key).random(seq_len) >= self.ratio
+    def keep_masks(self, ids, key, lengths, steps):
+        return self.uniforms(ids, key, steps) >= self.ratio
 
 
 @TRANSFORMS.register_module()
@@ -141,13 +171,27 @@ class WindowMasking(_TestTimeMasking):
     """
     masker = 'window'
 
-    def keep_mask(self, sample_id, key, seq_len):
-        length = window_length(self.ratio, seq_len)
-        u = self._rng(sample_id, key).random()
-        start = min(int(u * (seq_len - length + 1)), seq_len - length)
-        keep = np.ones(seq_len, dtype=bool)
-        keep[start:start + length] = False
-        return keep
+    def keep_masks(self, ids, key, lengths, steps):
+        lengths = np.asarray(lengths, np.int64)
+        # np.rint, like Python's round, sends ties to the even integer
+        size = np.clip(np.rint(self.ratio * lengths).astype(np.int64), 0,
+                       lengths)
+        u = self.uniforms(ids, key, 1)[:, 0]
+        start = np.minimum((u * (lengths - size + 1)).astype(np.int64),
+                           lengths - size)
+        t = np.arange(steps)
+        return ~((t >= start[:, None]) & (t < (start + size)[:, None]))
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser, elementwise on uint64 (wraps mod 2^64)."""
+    x = x + _GOLDEN
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
 
 
 # ---------------------------------------------------------------------------
