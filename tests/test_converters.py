@@ -61,6 +61,14 @@ def no_leftovers(tmp_path, out):
 
 
 # ------------------------------------------------------------------ MMSA
+def _bert(rng, n, length):
+    """(n, 3, length) ids / mask / segments; every sample uses all tokens
+    (the aligned default) unless a test edits the mask."""
+    bert = rng.integers(0, 100, (n, 3, length)).astype(np.float32)
+    bert[:, 1], bert[:, 2] = 1, 0
+    return bert
+
+
 def make_mmsa(rng, unaligned=False, sizes=SIZES, ta=9, tv=6, length=8):
     data = {}
     for split, n in sizes.items():
@@ -71,8 +79,7 @@ def make_mmsa(rng, unaligned=False, sizes=SIZES, ta=9, tv=6, length=8):
             audio=audio, vision=vision,
             id=np.array([f'vid{split}{i}$_${i}' for i in range(n)]),
             text=rng.standard_normal((n, length, 768)).astype(np.float32),
-            text_bert=rng.integers(0, 100, (n, 3, length)).astype(
-                np.float32),
+            text_bert=_bert(rng, n, length),
             annotations=np.array(['Positive', 'Negative', 'Neutral']
                                  * n)[:n],
             classification_labels=rng.integers(0, 3, n).astype(np.float32),
@@ -208,7 +215,7 @@ def test_mmsa_unaligned_trims_each_sample(tmp_path, rng):
         'text': clean32(train['text']).reshape(-1, 768)})
     card = read_card(out)
     assert 'T from 0 to 6' in card and 'T from ' in card
-    assert 'trimmed' in card
+    assert 'padding removed' in card and '(unaligned)' in card
 
 
 # ------------------------------------------------------------------ MulT
@@ -385,10 +392,21 @@ def test_real_mmmo(tmp_path):
         labels = np.asarray(splits[name]['label'])
         assert labels.min() >= 1 and labels.max() <= 5
     ds = MultimodalFeatureDataset(out, 'train', dict(audio=74, video=36))
-    assert ds[0]['audio'].shape == (20, 74)
-    with h5py.File(osp.join(src, 'audio_train.h5'), 'r') as f:
-        np.testing.assert_array_equal(ds[5]['audio'],
-                                      clean32(f['d1'][5]))
+    with h5py.File(osp.join(src, 'audio_train.h5'), 'r') as fa, \
+            h5py.File(osp.join(src, 'video_train.h5'), 'r') as fv:
+        audio, video = fa['d1'][:], fv['d1'][:]
+    # padding = steps zero in both modalities at either end; data kept
+    zero = ~audio.any(2) & ~video.any(2)
+    for i in range(len(audio)):
+        real = np.flatnonzero(~zero[i])
+        row = ds[i]
+        assert row['lengths'] == dict(audio=real[-1] - real[0] + 1,
+                                      video=real[-1] - real[0] + 1)
+        np.testing.assert_array_equal(
+            row['audio'], clean32(audio[i, real[0]:real[-1] + 1]))
+    padding = json.load(open(osp.join(out, 'feature_stats.json')))['padding']
+    assert padding['audio']['side'] == 'both'
+    assert padding['audio']['padded_steps'] >= int(zero.sum())  # + valid, test
 
 
 # --------------------------------------------------------------- errors

@@ -97,6 +97,7 @@ class FeatureDatasetWriter:
         self.modalities, self.labels = dict(modalities), dict(labels)
         self.stats_split = stats_split
         self.splits, self.report, self.stats = [], {}, None
+        self.padding = None  # {modality: ...} set by the converters
         parent = osp.dirname(osp.abspath(out_dir))
         os.makedirs(parent, exist_ok=True)
         self.tmp = tempfile.mkdtemp(prefix='.tmp-', dir=parent)
@@ -135,7 +136,9 @@ class FeatureDatasetWriter:
                     dict(splits=self.splits))
         _write_json(osp.join(self.tmp, STATS_FILE),
                     dict(split=self.stats_split, modalities=self.stats,
-                         non_finite=self.report))
+                         non_finite=self.report,
+                         **({'padding': self.padding} if self.padding
+                            else {})))
         with open(osp.join(self.tmp, 'README.md'), 'w') as f:
             f.write(card)
         if osp.exists(self.out_dir):  # another writer may have finished

@@ -210,6 +210,37 @@ def batch_ranges(n: int, batch_size: int) -> Iterator[slice]:
         yield slice(start, min(start + batch_size, n))
 
 
+# ------------------------------------------------------------- padding
+def zero_padding_spans(arrays: Dict[str, np.ndarray]) -> Dict[str, tuple]:
+    """``{m: (start (n,), stop (n,))}``: each row's valid steps.
+
+    A step is padding when it is all zeros at the start or the end of the
+    row (MulT's pickles are left-padded, CMU-SDK files pad either end).
+    Modalities of the same length T are treated as aligned: a step is
+    padding only if it is zero in all of them, so they stay aligned.
+    Interior zero steps are data and kept.
+    """
+    groups: Dict[int, List[str]] = {}
+    for m, arr in arrays.items():
+        groups.setdefault(arr.shape[1], []).append(m)
+    spans = {}
+    for steps, names in groups.items():
+        zero = np.logical_and.reduce(
+            [~np.asarray(arrays[m]).any(axis=2) for m in names])
+        empty = zero.all(axis=1)
+        start = np.where(empty, 0, np.argmax(~zero, axis=1))
+        stop = np.where(empty, 0, steps - np.argmax(~zero[:, ::-1], axis=1))
+        spans.update({m: (start, stop) for m in names})
+    return spans
+
+
+def padding_side(leading: int, trailing: int) -> str:
+    """'left', 'right', 'both' or 'none' from counts of padded samples."""
+    return {(True, True): 'both', (True, False): 'left',
+            (False, True): 'right', (False, False): 'none'}[
+        (leading > 0, trailing > 0)]
+
+
 # ------------------------------------------------------------- the job
 def _type_name(feature) -> str:
     if isinstance(feature, hf.ClassLabel):
@@ -240,6 +271,9 @@ class ConversionJob:
         self.source_format, self.source_files = source_format, source_files
         self.label_notes, self.notes = dict(label_notes), list(notes)
         self.steps = {m: {} for m in self.modalities}  # split -> [min, max]
+        self.padding = {m: dict(leading=0, trailing=0, padded_steps=0)
+                        for m in self.modalities}
+        self.aligned = True
         self.split_modalities = {}
         self.writer = FeatureDatasetWriter(out_dir, self.modalities,
                                            self.labels, overwrite)
@@ -258,8 +292,33 @@ class ConversionJob:
         return self.writer.write_split(
             name, self._track(name, batches, present), modalities=present)
 
+    def _strip_padding(self, batch: dict, present: List[str]) -> dict:
+        """Rows -> their valid steps (lengths as data, SPEC section 1).
+
+        ``batch['_lengths'] = {m: (n,)}`` gives right-padded valid lengths
+        (MMSA); other fixed-length modalities are scanned for zero padding.
+        """
+        given = batch.pop('_lengths', {})
+        fixed = {m: batch[m] for m in present if m not in given and
+                 isinstance(batch[m], np.ndarray) and batch[m].ndim == 3}
+        spans = zero_padding_spans(fixed) if fixed else {}
+        for m, lengths in given.items():
+            spans[m] = (np.zeros_like(lengths), lengths)
+        for m, (start, stop) in spans.items():
+            arr, pad = batch[m], self.padding[m]
+            pad['leading'] += int((start > 0).sum())
+            pad['trailing'] += int((stop < arr.shape[1]).sum())
+            pad['padded_steps'] += int(arr.shape[1] * len(arr) -
+                                       (stop - start).sum())
+            batch[m] = [arr[i, a:b] for i, (a, b) in
+                        enumerate(zip(start, stop))]
+        lengths = [[len(x) for x in batch[m]] for m in present]
+        self.aligned &= all(ls == lengths[0] for ls in lengths)
+        return batch
+
     def _track(self, name, batches, present) -> Iterator[dict]:
         for batch in batches:
+            batch = self._strip_padding(dict(batch), present)
             for m in present:
                 lengths = [len(x) for x in batch[m]]
                 if lengths:
@@ -279,8 +338,29 @@ class ConversionJob:
             return f'({low}, {dim})'
         return f'(T, {dim}), T from {low} to {high}'
 
+    def padding_report(self) -> Dict[str, dict]:
+        """Per modality: samples padded at the start / end, the side."""
+        return {m: dict(p, side=padding_side(p['leading'], p['trailing']))
+                for m, p in self.padding.items()}
+
+    def _padding_notes(self) -> List[str]:
+        notes = []
+        for m, p in self.padding_report().items():
+            if p['side'] != 'none':
+                notes.append(
+                    f'`{m}`: padding removed ({p["side"]}: '
+                    f'{p["leading"]} samples padded at the start, '
+                    f'{p["trailing"]} at the end, {p["padded_steps"]} '
+                    'steps in all); each row holds its valid steps only.')
+        notes.append('Valid lengths agree across modalities in every sample'
+                     ' (aligned).' if self.aligned and
+                     len(self.modalities) > 1 else
+                     'Valid lengths differ across modalities (unaligned).')
+        return notes
+
     def finish(self) -> dict:
         report = self.writer.report
+        self.writer.padding = self.padding_report()
         splits = list(self.split_modalities)
         columns = [dict(column='id', type='string', shape='()',
                         splits=splits)]
@@ -298,7 +378,8 @@ class ConversionJob:
             splits={s: report[s]['samples'] for s in splits},
             columns=columns, labels=self.label_notes,
             non_finite={s: report[s]['non_finite_samples'] for s in splits},
-            modalities=list(self.modalities), notes=self.notes)
+            modalities=list(self.modalities),
+            notes=self.notes + self._padding_notes())
         self.writer.finish(card)
         return dict(
             format=self.fmt, source=osp.abspath(self.src),
@@ -307,7 +388,8 @@ class ConversionJob:
                             non_finite_samples=dict(
                                 report[s]['non_finite_samples']))
                     for s in splits},
-            modalities=dict(self.modalities))
+            modalities=dict(self.modalities),
+            padding=self.padding_report(), aligned=self.aligned)
 
 
 def _pretty_name(out_dir: str, fmt: str) -> str:

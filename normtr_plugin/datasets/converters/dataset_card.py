@@ -83,7 +83,8 @@ def render_card(*, pretty_name: str, source_format: str,
 
     lines += ['', '## Feature statistics', '',
               '`feature_stats.json` holds the per-feature mean and standard '
-              'deviation of every modality, computed over all time steps of '
+              'deviation of every modality, computed over all valid '
+              '(unpadded) time steps of '
               'all samples of the `train` split (after the non-finite values '
               'were set to 0), for normalisation. It also repeats the '
               'non-finite report above.']

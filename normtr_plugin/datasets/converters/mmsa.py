@@ -4,8 +4,12 @@
 Each split (``train``/``valid``/``test``) is a dict of arrays: ``text``
 (N, L, 768) BERT features, ``text_bert`` (dropped), ``audio`` (N, Ta, Da),
 ``vision`` (N, Tv, Dv), ``regression_labels`` (N,), ``id`` (N,),
-``raw_text``, ``annotations``; unaligned files add ``audio_lengths`` and
-``vision_lengths``, used to trim each sample.
+``raw_text``, ``annotations``; ``audio_lengths`` and ``vision_lengths``
+(MMSA documents them for every file). Each sample is trimmed to its valid
+steps: audio and video to their ``*_lengths``, text to the BERT mask
+(``text_bert[:, 1]``); a modality with neither is scanned for zero
+padding. Aligned or not follows from those lengths, not from which keys
+exist.
 
 Columns: ``id``, ``audio``, ``video`` (from ``vision``), ``text``,
 ``label`` (float32), ``raw_text`` and ``annotation`` (strings, when every
@@ -48,6 +52,20 @@ def _lengths(part: dict, key: str, split: str, steps: int) -> np.ndarray:
     return lengths.astype(np.int64)
 
 
+def _bert_lengths(text_bert, split: str, steps: int) -> np.ndarray:
+    """Valid text steps from the BERT attention mask ``text_bert[:, 1]``."""
+    arr = np.asarray(text_bert)
+    if arr.ndim != 3 or arr.shape[1] != 3 or arr.shape[2] != steps:
+        raise ConversionError(
+            f"split '{split}': 'text_bert' must have shape (N, 3, {steps}) "
+            f'(token ids, mask, segment ids), found {arr.shape}')
+    mask = arr[:, 1]
+    if not np.isin(mask, (0, 1)).all():
+        raise ConversionError(f"split '{split}': 'text_bert[:, 1]' must be "
+                              'a 0/1 attention mask')
+    return mask.sum(axis=1).astype(np.int64)
+
+
 def _validate(part: dict, split: str, path: str, dims: dict) -> dict:
     require_keys(part, REQUIRED, split, path, WHAT)
     arrays, sizes = {}, {}
@@ -69,6 +87,10 @@ def _validate(part: dict, split: str, path: str, dims: dict) -> dict:
             lengths[column] = _lengths(part, length_key, split,
                                        arrays[column].shape[1])
             sizes[length_key] = len(lengths[column])
+    if 'text_bert' in part:
+        lengths['text'] = _bert_lengths(part['text_bert'], split,
+                                        arrays['text'].shape[1])
+        sizes['text_bert'] = len(lengths['text'])
     extra = {'id': as_strings(part['id'])}
     sizes['id'] = len(extra['id'])
     for key, column in OPTIONAL.items():
@@ -87,14 +109,9 @@ def _batches(info: dict, string_columns, batch_size: int):
                  'label': info['labels'][rows].astype(np.float32)}
         for column in string_columns:
             batch[column] = info['extra'][column][rows]
-        for column, arr in info['arrays'].items():
-            if column in info['lengths']:
-                batch[column] = [
-                    arr[i, :length] for i, length in zip(
-                        range(rows.start, rows.stop),
-                        info['lengths'][column][rows])]
-            else:
-                batch[column] = arr[rows]
+        batch.update({c: arr[rows] for c, arr in info['arrays'].items()})
+        batch['_lengths'] = {c: lengths[rows]
+                             for c, lengths in info['lengths'].items()}
         yield batch
 
 
@@ -106,8 +123,6 @@ def convert(src, out_dir, overwrite: bool = False,
         lambda part, key, name, dims, src: _validate(part, key, src, dims))
     string_columns = [c for c in OPTIONAL.values()
                       if all(c in infos[k]['extra'] for k, _ in splits)]
-    unaligned = sorted({c for info in infos.values()
-                        for c in info['lengths']})
     labels = {'label': hf.Value('float32'),
               **{c: hf.Value('string') for c in string_columns}}
     label_notes = {'label': f'sentiment score (float32) from MMSA '
@@ -118,15 +133,15 @@ def convert(src, out_dir, overwrite: bool = False,
         label_notes['annotation'] = ('MMSA `annotations` (string, e.g. '
                                      'Positive/Negative/Neutral)')
     ignored = sorted({str(k) for key, _ in splits for k in data[key]}
-                     - set(REQUIRED) - set(OPTIONAL) - set(LENGTHS.values()))
+                     - set(REQUIRED) - set(OPTIONAL) - set(LENGTHS.values())
+                     - set(DROPPED))
     notes = ['Columns: `audio` from `audio`, `video` from `vision`, `text` '
              'from `text` (BERT features); `label` from '
              f'`{LABEL}`; `id` from `id`.',
-             'Source split `valid` is named `validation`.']
-    if unaligned:
-        notes.append('Unaligned: each sample of ' + ', '.join(
-            f'`{c}`' for c in unaligned) + ' was trimmed to its length '
-            '(`audio_lengths` / `vision_lengths`), so T varies per sample.')
+             'Source split `valid` is named `validation`.',
+             'Valid steps: `audio` and `video` from `audio_lengths` / '
+             '`vision_lengths`, `text` from the BERT mask (row 1 of `text_bert`),'
+             ' where present; otherwise zero padding is detected.']
     if ignored:
         notes.append('Source keys not converted: ' + ', '.join(
             f'`{k}`' for k in ignored) + '.')
