@@ -7,6 +7,7 @@ row offsets, so a batch is gathered with a single fancy index per chunk
 instead of converting rows one by one. Nothing is copied until a batch is
 gathered.
 """
+import sys
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -36,6 +37,14 @@ def _chunk_frames(chunk: pa.Array, dim: int, where: str
     return flat.reshape(-1, dim), row_offsets
 
 
+def _as_uniform(frames: np.ndarray, offsets: np.ndarray, first_row: int):
+    lengths = np.diff(offsets)
+    if not len(lengths) or (lengths != lengths[0]).any() or \
+            offsets[0] != 0 or offsets[-1] != len(frames):
+        return None
+    return first_row, frames.reshape(len(lengths), int(lengths[0]), -1)
+
+
 class FrameColumn:
     """One modality of one split: rows of ``(T_i, N_m)`` frames.
 
@@ -50,11 +59,18 @@ class FrameColumn:
 
     def __init__(self, column: pa.ChunkedArray, dim: int, where: str):
         self.dim, self.where = dim, where
+        self._pool = {}
         self._frames: List[np.ndarray] = []
+        # per chunk: (first row, rows as (n, T, dim)) when every row of the
+        # chunk has the same T and they are contiguous, else None
+        self._uniform: List[Optional[Tuple[int, np.ndarray]]] = []
         starts, lengths, chunk_ids = [], [], []
+        first_row = 0
         for c, chunk in enumerate(column.chunks):
             frames, offsets = _chunk_frames(chunk, dim, where)
             self._frames.append(frames)
+            self._uniform.append(_as_uniform(frames, offsets, first_row))
+            first_row += len(chunk)
             starts.append(offsets[:-1])
             lengths.append(np.diff(offsets))
             chunk_ids.append(np.full(len(chunk), c, np.int32))
@@ -65,6 +81,22 @@ class FrameColumn:
 
     def __len__(self) -> int:
         return len(self.lengths)
+
+    def _buffer(self, shape: tuple) -> np.ndarray:
+        """An output array, reused once nothing else refers to it.
+
+        Fresh multi-megabyte arrays cost page faults on every batch; a
+        buffer whose batch tensors are all gone (only this pool holds it)
+        is safe to overwrite.
+        """
+        pool = self._pool.setdefault(shape, [])
+        for buf in pool:
+            if sys.getrefcount(buf) <= 3:  # pool list, loop variable, call
+                return buf
+        buf = np.empty(shape, np.float32)
+        if len(pool) < 4:
+            pool.append(buf)
+        return buf
 
     def non_finite_rows(self, chunk: int = 1 << 16) -> np.ndarray:
         """``(N,)`` bool: rows holding a NaN or Inf (read in slices)."""
@@ -78,6 +110,12 @@ class FrameColumn:
             start = self.starts[rows]
             flags[rows] = counts[start + self.lengths[rows]] > counts[start]
         return flags
+
+    def chunk_order(self, indices: Sequence[int]) -> np.ndarray:
+        """A stable permutation of ``indices`` grouping them by Arrow chunk,
+        so :meth:`gather` copies each chunk's rows straight into place."""
+        return np.argsort(self.chunk_ids[np.asarray(indices, np.int64)],
+                          kind='stable')
 
     def row(self, index: int) -> np.ndarray:
         """The ``(T_i, N_m)`` frames of one row (a read-only view)."""
@@ -97,17 +135,30 @@ class FrameColumn:
         if steps is None:
             steps = int(lengths.max(initial=0))
         lengths = np.minimum(lengths, steps)
-        out = np.zeros((len(indices), steps, self.dim), np.float32)
+        out = self._buffer((len(indices), steps, self.dim))
+        if not (lengths == steps).all():
+            out.fill(0)
         if steps == 0 or not len(indices):
             return out, lengths
         chunks = self.chunk_ids[indices]
+        blocked = bool((np.diff(chunks) >= 0).all())  # see chunk_order
         for c in np.unique(chunks):
-            pick = np.flatnonzero(chunks == c)
+            if blocked:  # this chunk's rows are one contiguous block of out
+                lo, hi = np.searchsorted(chunks, [c, c + 1])
+                pick = slice(lo, hi)
+            else:
+                pick = np.flatnonzero(chunks == c)
             frames = self._frames[c]
             rows = indices[pick]
-            if (lengths[pick] == steps).all():  # fixed length: whole rows
-                idx = self.starts[rows][:, None] + np.arange(steps)
-                out[pick] = frames[idx]
+            uniform = self._uniform[c]
+            if uniform is not None and uniform[1].shape[1] >= steps:
+                # fixed length: copy whole (contiguous) rows in one take
+                first, rows3d = uniform
+                target = out[pick] if blocked else np.empty(
+                    (len(rows), steps, self.dim), np.float32)
+                np.take(rows3d[:, :steps], rows - first, axis=0, out=target)
+                if not blocked:
+                    out[pick] = target
                 continue
             if not len(frames):
                 continue

@@ -207,9 +207,17 @@ class MultimodalFeatureDataset(Dataset):
                for m in self.modalities})
 
     def read_batch(self, indices: Sequence[int]) -> dict:
-        """Rows ``indices`` as a batch dict (``transforms/batch.py``)."""
+        """Rows ``indices`` as a batch dict (``transforms/batch.py``).
+
+        Rows come grouped by Arrow chunk (a stable reordering of
+        ``indices``; ``ids`` and labels follow), so each chunk is one copy.
+        """
+        indices = np.asarray(indices, np.int64)
+        if self.resident is None and self.columns:
+            indices = indices[next(iter(
+                self.columns.values())).chunk_order(indices)]
         batch = dict(modalities=list(self.modalities),
-                     ids=self.ids[np.asarray(indices, np.int64)].tolist(),
+                     ids=self.ids[indices].tolist(),
                      lengths={})
         if self.resident is not None:
             index = torch.as_tensor(indices, device=self.resident['device'])

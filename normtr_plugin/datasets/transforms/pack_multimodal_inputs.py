@@ -35,7 +35,9 @@ class PackMultimodalInputs:
     def transform_batch(self, batch: dict) -> dict:
         modalities = batch['modalities']
         inputs = {m: batch[m].float().contiguous() for m in modalities}
-        sample = BaseDataElement(metainfo=dict(ids=list(batch['ids'])))
+        sample = BaseDataElement()
+        # set_field, unlike metainfo=, does not deep-copy B strings
+        sample.set_field(list(batch['ids']), 'ids', field_type='metainfo')
         sample.lengths = torch.stack(
             [batch['lengths'][m] for m in modalities], dim=1)
         if 'gt_label' in batch:

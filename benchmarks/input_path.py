@@ -1,0 +1,122 @@
+"""The input path alone: microseconds per sample, no model.
+
+Times what the Runner's dataloader does for one training batch of a
+MOSI-shaped dataset (audio 74, video 35, text 768, T = 50, written in the
+project's format): sampler indices -> ``dataset.__getitems__`` (zero-copy
+Arrow gather, batch transforms of ``configs/_base_/datasets/mosi.py``'s
+train pipeline, plus ``NormalizeFeatures``) -> ``multimodal_collate``.
+Also times the per-sample fallback (a pipeline with one per-sample
+transform) on the same data for comparison.
+
+    python benchmarks/input_path.py [--num-samples 2048] [--batch 16 128]
+        [--iters 40] [--threads 1] [--unaligned] [--out X.json]
+
+Reported: median microseconds per sample over ``--iters`` batches, each of
+random indices (the train sampler shuffles). ``--unaligned`` writes
+variable-length rows (audio up to 375, video up to 500 steps, text 50),
+like MMSA's unaligned files.
+"""
+import argparse
+import json
+import os.path as osp
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DIMS = dict(audio=74, video=35, text=768)
+SEQ_LEN = 50
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--num-samples', type=int, default=2048)
+    p.add_argument('--batch', type=int, nargs='+', default=[16, 128])
+    p.add_argument('--iters', type=int, default=40)
+    p.add_argument('--threads', type=int, default=1,
+                   help='torch threads (the dataloader runs in one)')
+    p.add_argument('--unaligned', action='store_true')
+    p.add_argument('--out', help='write the results as JSON here')
+    return p.parse_args()
+
+
+def write_data(root: str, n: int, unaligned: bool) -> str:
+    import datasets as hf
+    from normtr_plugin.datasets import feature_schema, FeatureDatasetWriter
+    rng = np.random.default_rng(0)
+    longest = dict(audio=375, video=500, text=50) if unaligned else None
+    with FeatureDatasetWriter(root, DIMS,
+                              {'label': hf.Value('float32')}) as writer:
+        def batches():
+            for start in range(0, n, 256):
+                k = min(256, n - start)
+                batch = {'id': [f's{i}' for i in range(start, start + k)],
+                         'label': rng.uniform(-3, 3, k).astype(np.float32)}
+                for m, d in DIMS.items():
+                    if longest:
+                        batch[m] = [rng.standard_normal(
+                            (int(rng.integers(10, longest[m] + 1)), d),
+                            dtype=np.float32) for _ in range(k)]
+                    else:
+                        batch[m] = rng.standard_normal((k, SEQ_LEN, d),
+                                                       dtype=np.float32)
+                yield batch
+        writer.write_split('train', batches())
+        return writer.finish()
+
+
+def pipeline(per_sample: bool):
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'datasets',
+                                   'mosi.py'))
+    steps = [dict(type='NormalizeFeatures')] + list(cfg.train_pipeline)
+    if per_sample:
+        steps.insert(0, lambda results: results)  # any plain callable
+    return steps
+
+
+def time_path(ds, batch: int, iters: int) -> float:
+    from normtr_plugin.datasets import multimodal_collate
+    rng = np.random.default_rng(1)
+    ds.__getitems__(list(range(batch)))  # warm the page cache
+    per_sample = []
+    for _ in range(iters):
+        indices = rng.choice(len(ds), batch, replace=False).tolist()
+        t0 = time.perf_counter()
+        multimodal_collate(ds.__getitems__(indices))
+        per_sample.append((time.perf_counter() - t0) / batch * 1e6)
+    return statistics.median(per_sample)
+
+
+def main():
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    sys.path.insert(0, REPO)
+    import datasets as hf
+    hf.disable_progress_bars()
+    from normtr_plugin.datasets import MultimodalFeatureDataset
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = write_data(osp.join(tmp, 'data'), args.num_samples,
+                          args.unaligned)
+        for kind in ('batched', 'per_sample'):
+            ds = MultimodalFeatureDataset(root, 'train', DIMS,
+                                          pipeline=pipeline(
+                                              kind == 'per_sample'))
+            assert ds.batched == (kind == 'batched')
+            for batch in args.batch:
+                us = time_path(ds, batch, args.iters)
+                results[f'{kind}_b{batch}_us_per_sample'] = round(us, 2)
+                print(f'{kind:10s} batch {batch:4d}: {us:8.2f} us/sample',
+                      flush=True)
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(dict(args=vars(args), results=results), f, indent=2)
+
+
+if __name__ == '__main__':
+    main()
