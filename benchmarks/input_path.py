@@ -46,7 +46,7 @@ def parse_args():
 
 def write_data(root: str, n: int, unaligned: bool) -> str:
     import datasets as hf
-    from normtr_plugin.datasets import feature_schema, FeatureDatasetWriter
+    from normtr_plugin.datasets import FeatureDatasetWriter
     rng = np.random.default_rng(0)
     longest = dict(audio=375, video=500, text=50) if unaligned else None
     with FeatureDatasetWriter(root, DIMS,

@@ -1,21 +1,26 @@
 """Training throughput: mmengine Runner path vs. a plain PyTorch loop.
 
 Same model (``configs/normtr_mosi.py``, modalities audio=74, video=35,
-text=768, T = 50, regression head), batch 16, Adam lr 1e-4, same seed.
+text=768, T = 50, regression head), Adam lr 1e-4, same seed, at each batch
+size of ``--batch`` (default 16 and 128), on ``--device`` (cpu or cuda).
 
 * runner: ``Runner.from_cfg(load_config(...))`` + ``runner.train()`` over a
   synthetic dataset written in the project's format (HF ``DatasetDict``
   saved with ``save_to_disk``) to a temporary folder. No validation or
   test, checkpoint hook off, logger interval huge. Everything the Runner
-  does per iteration is timed: data loading (sampler, ``__getitems__``,
-  pipeline, ``default_collate``), hooks, ``train_step`` (data
-  preprocessor, forward, ``parse_losses``, optimizer wrapper) and the
-  param scheduler.
-* plain: ``MODELS.build`` of the same model config, batches pre-stacked in
-  memory (``{m: (16, T, N_m)}`` tensor slices plus prebuilt
-  ``BaseDataElement(gt_label=...)`` lists), then
+  does per iteration is timed: data loading (sampler, ``__getitems__``
+  with the batch pipeline, ``multimodal_collate``, pinning on a GPU),
+  hooks, ``train_step`` (data preprocessor with its non-blocking copy,
+  forward, ``parse_losses``, optimizer wrapper) and the param scheduler.
+  ``--resident`` keeps the training split on the device
+  (``dataset.resident``); ``--compile MODE`` sets the config's
+  ``compile=dict(mode=MODE)`` (mmengine compiles ``train_step``).
+* plain: ``MODELS.build`` of the same model config, batches pre-stacked
+  ON THE DEVICE (``{m: (B, T, N_m)}`` tensor slices plus one batched
+  ``BaseDataElement(gt_label=...)`` each), then
   ``model(inputs, data_samples, 'loss')`` / sum of losses /
-  ``zero_grad`` / ``backward`` / ``step``.
+  ``zero_grad`` / ``backward`` / ``step``; with ``--compile MODE`` that
+  step runs under ``torch.compile(mode=MODE)``.
 
 Both are timed over the steady-state iterations only: a timestamp is taken
 at the end of every iteration (for the Runner by a lowest-priority
@@ -33,8 +38,13 @@ highest- and a lowest-priority hook:
 Epoch boundaries (``after_train_epoch``/``before_train_epoch`` hooks, a new
 dataloader iterator) fall into ``data`` of the first iteration of an epoch.
 
-    python benchmarks/runner_throughput.py [--num-samples 1600] [--epochs 1]
-        [--warmup 10] [--repeats 3] [--threads N] [--profile] [--out X.json]
+    python benchmarks/runner_throughput.py [--device cuda] [--batch 16 128]
+        [--num-samples 1600] [--epochs 1] [--warmup 10] [--repeats 3]
+        [--resident] [--compile MODE] [--threads N] [--profile] [--out X]
+
+On CUDA every per-iteration timestamp follows a ``torch.cuda.synchronize``
+(the plain loop's and the Runner's alike), so the figures are wall time of
+finished steps.
 """
 import argparse
 import cProfile
@@ -57,18 +67,25 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs', 'normtr_mosi.py')
 MODALITIES = dict(audio=74, video=35, text=768)
 SEQ_LEN = 50
-BATCH = 16
 LR = 1e-4
 SEED = 0
 
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    p.add_argument('--batch', type=int, nargs='+', default=[16, 128],
+                   help='batch sizes to sweep')
+    p.add_argument('--resident', action='store_true',
+                   help='Runner path: keep the training split on the device')
+    p.add_argument('--compile', metavar='MODE',
+                   help="torch.compile mode for both paths, e.g. "
+                   "'default', 'reduce-overhead', 'max-autotune'")
     p.add_argument('--num-samples', type=int, default=1600,
                    help='training samples in the synthetic dataset')
     p.add_argument('--epochs', type=int, default=1,
                    help='Runner epochs; the plain loop runs as many '
-                   'iterations (epochs * ceil(num_samples / 16))')
+                   'iterations (epochs * ceil(num_samples / batch))')
     p.add_argument('--warmup', type=int, default=10,
                    help='iterations excluded from the timing')
     p.add_argument('--repeats', type=int, default=3,
@@ -83,11 +100,13 @@ def parse_args():
     p.add_argument('--keep-data', help='write the dataset here and keep it '
                    '(default: a temporary folder, removed at the end)')
     args = p.parse_args()
-    if args.num_samples < BATCH:
-        p.error(f'--num-samples must be >= {BATCH}')
-    iters = args.epochs * -(-args.num_samples // BATCH)
-    if args.warmup < 1 or args.warmup >= iters - 1:
-        p.error(f'--warmup must be in [1, {iters - 2}] for {iters} iters')
+    for batch in args.batch:
+        iters = args.epochs * (args.num_samples // batch)
+        if args.warmup < 1 or args.warmup >= iters - 1:
+            p.error(f'--warmup must be in [1, {iters - 2}] for {iters} '
+                    f'iters at batch {batch}')
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        p.error('--device cuda: no GPU visible')
     return args
 
 
@@ -119,13 +138,20 @@ def write_dataset(arrays: Dict[str, np.ndarray], out_dir: str) -> None:
 
 
 # -------------------------------------------------------------- runner
-def build_cfg(data_root: str, work_dir: str, epochs: int, name: str):
+def build_cfg(data_root: str, work_dir: str, epochs: int, name: str,
+              batch: int, resident: str = None, compile_mode: str = None):
     from normtr_plugin.engine import load_config
-    cfg = load_config(CONFIG, dict(data_root=data_root), work_dir=work_dir)
+    options = dict(data_root=data_root)
+    if resident:
+        options['train_dataloader.dataset.resident'] = resident
+    cfg = load_config(CONFIG, options, work_dir=work_dir)
     cfg.model.modalities = dict(MODALITIES)
     cfg.model.seq_len = SEQ_LEN
     cfg.train_dataloader.dataset.modalities = dict(MODALITIES)
-    cfg.train_dataloader.batch_size = BATCH
+    cfg.train_dataloader.batch_size = batch
+    cfg.train_dataloader.drop_last = True  # every step the same shape
+    if compile_mode:
+        cfg.compile = dict(mode=compile_mode)
     cfg.train_cfg = dict(by_epoch=True, max_epochs=epochs, val_interval=10**9)
     for key in ('val_cfg', 'val_dataloader', 'val_evaluator', 'test_cfg',
                 'test_dataloader', 'test_evaluator'):
@@ -139,7 +165,7 @@ def build_cfg(data_root: str, work_dir: str, epochs: int, name: str):
     return cfg
 
 
-def make_timing_hooks(record: Dict[str, List[float]]):
+def make_timing_hooks(record: Dict[str, List[float]], sync):
     from mmengine.hooks import Hook
 
     class First(Hook):  # HIGHEST: runs before every other hook
@@ -150,6 +176,7 @@ def make_timing_hooks(record: Dict[str, List[float]]):
 
         def after_train_iter(self, runner, batch_idx, data_batch=None,
                              outputs=None):
+            sync()
             record['after_first'].append(time.perf_counter())
 
     class Last(Hook):  # LOWEST: runs after every other hook
@@ -169,17 +196,19 @@ def make_timing_hooks(record: Dict[str, List[float]]):
 
 
 def run_runner(data_root: str, epochs: int, warmup: int, threads: int,
-               tag: str, profile: bool = False) -> dict:
+               tag: str, batch: int, device: str, resident: bool = False,
+               compile_mode: str = None, profile: bool = False) -> dict:
     from mmengine.runner import Runner
     record = {k: [] for k in ('start', 'before_first', 'before_last',
                               'after_first', 'after_last')}
     work_dir = tempfile.mkdtemp(prefix='normtr-bench-work-')
     try:
         cfg = build_cfg(data_root, work_dir, epochs,
-                        f'bench_{tag}_{os.getpid()}_{time.time_ns()}')
+                        f'bench_{tag}_{os.getpid()}_{time.time_ns()}',
+                        batch, device if resident else None, compile_mode)
         runner = Runner.from_cfg(cfg)
         torch.set_num_threads(threads)  # in case anything changed it
-        first, last = make_timing_hooks(record)
+        first, last = make_timing_hooks(record, synchronizer(device))
         runner.register_hook(first)
         runner.register_hook(last)
         prof = cProfile.Profile() if profile else None
@@ -192,7 +221,7 @@ def run_runner(data_root: str, epochs: int, warmup: int, threads: int,
         del runner
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
-    out = summarize(record['after_last'], warmup)
+    out = summarize(record['after_last'], warmup, batch)
     out['threads'] = n_threads
     # Per-phase medians (ms) over the steady-state iterations.
     a_last = np.array(record['after_last'])
@@ -216,18 +245,20 @@ def run_runner(data_root: str, epochs: int, warmup: int, threads: int,
 
 
 # --------------------------------------------------------------- plain
-def build_batches(arrays: Dict[str, np.ndarray]):
+def build_batches(arrays: Dict[str, np.ndarray], batch: int, device: str):
+    """Whole batches, already on the device, in the model's batch form."""
     from mmengine.structures import BaseDataElement
     n = len(arrays['label'])
-    tensors = {m: torch.from_numpy(arrays[m]) for m in MODALITIES}
-    labels = torch.from_numpy(arrays['label'])
+    tensors = {m: torch.from_numpy(arrays[m]).to(device) for m in MODALITIES}
+    labels = torch.from_numpy(arrays['label']).to(device)
+    lengths = torch.full((n, len(MODALITIES)), SEQ_LEN, device=device)
     batches = []
-    for start in range(0, n, BATCH):
-        sl = slice(start, min(start + BATCH, n))
-        inputs = {m: t[sl] for m, t in tensors.items()}
-        samples = [BaseDataElement(gt_label=labels[i].clone())
-                   for i in range(sl.start, sl.stop)]
-        batches.append((inputs, samples))
+    for start in range(0, n - batch + 1, batch):
+        sl = slice(start, start + batch)
+        sample = BaseDataElement(gt_label=labels[sl], lengths=lengths[sl])
+        sample.set_field([f'bench_{i:06d}' for i in range(start, sl.stop)],
+                         'ids', field_type='metainfo')
+        batches.append(({m: t[sl] for m, t in tensors.items()}, sample))
     return batches
 
 
@@ -251,22 +282,32 @@ def build_plain_model():
     return model
 
 
-def run_plain(batches, epochs: int, warmup: int, threads: int,
+def run_plain(batches, epochs: int, warmup: int, threads: int, batch: int,
+              device: str, compile_mode: str = None,
               max_iters: int = None) -> dict:
     torch.set_num_threads(threads)
-    model = build_plain_model()
+    model = build_plain_model().to(device)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=LR)
-    stamps = []
-    todo = [b for _ in range(epochs) for b in batches][:max_iters]
-    for inputs, data_samples in todo:
+
+    def step(inputs, data_samples):
         losses = model(inputs, data_samples, 'loss')
         loss = sum(v for k, v in losses.items() if 'loss' in k)
         opt.zero_grad()
         loss.backward()
         opt.step()
+        return loss.detach()
+
+    if compile_mode:
+        step = torch.compile(step, mode=compile_mode)
+    sync = synchronizer(device)
+    stamps = []
+    todo = [b for _ in range(epochs) for b in batches][:max_iters]
+    for inputs, data_samples in todo:
+        step(inputs, data_samples)
+        sync()
         stamps.append(time.perf_counter())
-    out = summarize(stamps, warmup)
+    out = summarize(stamps, warmup, batch)
     out['threads'] = torch.get_num_threads()
     out['per_iter_ms'] = [round(1e3 * x, 3)
                           for x in np.diff(stamps[warmup - 1:])]
@@ -274,14 +315,18 @@ def run_plain(batches, epochs: int, warmup: int, threads: int,
 
 
 # ------------------------------------------------------------- helpers
-def summarize(stamps: List[float], warmup: int) -> dict:
+def synchronizer(device: str):
+    return torch.cuda.synchronize if device == 'cuda' else (lambda: None)
+
+
+def summarize(stamps: List[float], warmup: int, batch: int) -> dict:
     n = len(stamps) - warmup
     elapsed = stamps[-1] - stamps[warmup - 1]
     per_iter = np.diff(np.asarray(stamps[warmup - 1:]))
     return dict(iters=n, seconds=elapsed,
                 ms_per_iter=1e3 * elapsed / n,
                 ms_per_iter_median=1e3 * float(np.median(per_iter)),
-                samples_per_s=n * BATCH / elapsed)
+                samples_per_s=n * batch / elapsed)
 
 
 def print_profile(prof: cProfile.Profile, top: int) -> str:
@@ -312,6 +357,50 @@ def write_json(path: str, payload: dict) -> None:
         raise
 
 
+def measure(args, data_root, arrays, batch, threads) -> dict:
+    """Alternating (plain, runner) pairs at one batch size; medians."""
+    batches = build_batches(arrays, batch, args.device)
+    # Untimed primer: the first training run in a fresh process is slower
+    # (allocator, page faults, compilation) beyond the warm-up iters.
+    run_plain(batches, args.epochs, 1, threads, batch, args.device,
+              args.compile, max_iters=2 * args.warmup + 2)
+    plain, runner = [], []
+    for rep in range(args.repeats):
+        r = run_plain(batches, args.epochs, args.warmup, threads, batch,
+                      args.device, args.compile)
+        plain.append(r)
+        print(f'  batch {batch} rep {rep} plain : {r["samples_per_s"]:9.1f} '
+              f'samples/s {r["ms_per_iter"]:8.2f} ms/iter', flush=True)
+        r = run_runner(data_root, args.epochs, args.warmup, threads,
+                       f'{batch}_{rep}', batch, args.device, args.resident,
+                       args.compile)
+        runner.append(r)
+        print(f'  batch {batch} rep {rep} runner: {r["samples_per_s"]:9.1f} '
+              f'samples/s {r["ms_per_iter"]:8.2f} ms/iter', flush=True)
+    profile_text = None
+    if args.profile:
+        r = run_runner(data_root, args.epochs, args.warmup, threads,
+                       'profile', batch, args.device, args.resident,
+                       args.compile, profile=True)
+        profile_text = print_profile(r.pop('profile'), args.profile_top)
+
+    def med(runs, key):
+        return statistics.median(r[key] for r in runs)
+
+    phases = {k: statistics.median(r['phases_ms'][k]['mean'] for r in runner)
+              for k in runner[0]['phases_ms']}
+    out = dict(batch=batch, plain=plain, runner=runner, profile=profile_text,
+               plain_samples_per_s=med(plain, 'samples_per_s'),
+               runner_samples_per_s=med(runner, 'samples_per_s'),
+               plain_ms_per_iter=med(plain, 'ms_per_iter'),
+               runner_ms_per_iter=med(runner, 'ms_per_iter'),
+               ratios_per_pair=[r['samples_per_s'] / p['samples_per_s']
+                                for p, r in zip(plain, runner)],
+               runner_phases_ms=phases)
+    out['ratio'] = out['runner_samples_per_s'] / out['plain_samples_per_s']
+    return out
+
+
 def main():
     args = parse_args()
     threads = args.threads or os.cpu_count() or 1
@@ -329,91 +418,35 @@ def main():
         data_parent = tempfile.mkdtemp(prefix='normtr-bench-data-')
         data_root = osp.join(data_parent, 'mosi_shape')
         write_dataset(arrays, data_root)
-    batches = build_batches(arrays)
     print(f'dataset: {args.num_samples} samples, T={SEQ_LEN}, dims '
-          f'{MODALITIES}, batch {BATCH}, written in '
-          f'{time.perf_counter() - t0:.1f}s to {data_root}', flush=True)
-    iters = args.epochs * len(batches)
-    print(f'{args.epochs} epochs = {iters} iters per run, {args.warmup} '
-          f'warm-up iters excluded, {args.repeats} alternating pairs, '
-          f'{threads} threads (torch {torch.__version__})', flush=True)
-
-    # Untimed primer: the first training run in a fresh process is slower
-    # (allocator and page-fault warm-up) beyond the per-run warm-up iters.
-    run_plain(batches, args.epochs, 1, threads, max_iters=2 * args.warmup + 2)
-
-    plain, runner = [], []
+          f'{MODALITIES}, written in {time.perf_counter() - t0:.1f}s; '
+          f'device {args.device}, batches {args.batch}, compile '
+          f'{args.compile}, resident {args.resident}, {threads} threads '
+          f'(torch {torch.__version__})', flush=True)
     try:
-        for rep in range(args.repeats):
-            for kind in ('plain', 'runner'):
-                if kind == 'plain':
-                    r = run_plain(batches, args.epochs, args.warmup, threads)
-                    plain.append(r)
-                else:
-                    r = run_runner(data_root, args.epochs, args.warmup,
-                                   threads, f'{rep}')
-                    runner.append(r)
-                print(f'  rep {rep} {kind:6s}: {r["samples_per_s"]:7.1f} '
-                      f'samples/s  {r["ms_per_iter"]:7.2f} ms/iter '
-                      f'(median {r["ms_per_iter_median"]:.2f})', flush=True)
-        profile_text = None
-        if args.profile:
-            r = run_runner(data_root, args.epochs, args.warmup, threads,
-                           'profile', profile=True)
-            profile_text = print_profile(r.pop('profile'), args.profile_top)
+        results = [measure(args, data_root, arrays, batch, threads)
+                   for batch in args.batch]
     finally:
         if data_parent:
             shutil.rmtree(data_parent, ignore_errors=True)
 
-    def med(runs, key):
-        return statistics.median(r[key] for r in runs)
-
-    p_sps, r_sps = med(plain, 'samples_per_s'), med(runner, 'samples_per_s')
-    ratios = [r['samples_per_s'] / p['samples_per_s']
-              for p, r in zip(plain, runner)]
-    ratio = r_sps / p_sps
-    phases = {k: statistics.median(r['phases_ms'][k]['mean'] for r in runner)
-              for k in runner[0]['phases_ms']}
-
     print()
-    print(f'{"path":8s} {"samples/s":>10s} {"ms/iter":>9s} '
-          f'{"ms/iter (median iter)":>22s}')
-    for name, runs in (('plain', plain), ('runner', runner)):
-        print(f'{name:8s} {med(runs, "samples_per_s"):10.1f} '
-              f'{med(runs, "ms_per_iter"):9.2f} '
-              f'{med(runs, "ms_per_iter_median"):22.2f}')
-    print(f'ratio runner/plain (median of medians): {ratio:.3f}  '
-          f'(per pair: {", ".join(f"{x:.3f}" for x in ratios)}; '
-          f'target >= 0.9: {"met" if ratio >= 0.9 else "NOT met"})')
-    print('runner per-iter breakdown (ms, mean over steady iters, median '
-          'over runs): ' + ', '.join(f'{k} {v:.2f}'
-                                      for k, v in phases.items()))
-    outside = phases['data'] + phases['before_hooks'] + phases['after_hooks']
-    plain_ms = med(plain, 'ms_per_iter')
-    est = plain_ms / (plain_ms + outside)
-    print(f'runner time outside train_step: {outside:.2f} ms/iter = '
-          f'{100 * outside / plain_ms:.1f}% of a plain iter -> ratio '
-          f'{est:.3f} if train_step cost the same as a plain iter '
-          f'(less noisy than the measured ratio)')
-
+    print(f'{"batch":>5s} {"plain/s":>10s} {"runner/s":>10s} {"ratio":>6s} '
+          f'{"plain ms":>9s} {"runner ms":>9s}  runner phases (ms)')
+    for r in results:
+        print(f'{r["batch"]:5d} {r["plain_samples_per_s"]:10.1f} '
+              f'{r["runner_samples_per_s"]:10.1f} {r["ratio"]:6.3f} '
+              f'{r["plain_ms_per_iter"]:9.2f} {r["runner_ms_per_iter"]:9.2f}'
+              '  ' + ', '.join(f'{k} {v:.2f}'
+                               for k, v in r['runner_phases_ms'].items()))
     if args.out:
         write_json(args.out, dict(
-            config=dict(num_samples=args.num_samples, epochs=args.epochs,
-                        iters_per_run=iters, warmup=args.warmup,
-                        repeats=args.repeats, threads=threads, batch=BATCH,
-                        seq_len=SEQ_LEN, modalities=MODALITIES,
-                        torch=torch.__version__,
-                        python=sys.version.split()[0]),
-            plain=plain, runner=runner,
-            median=dict(plain_samples_per_s=p_sps,
-                        runner_samples_per_s=r_sps,
-                        plain_ms_per_iter=med(plain, 'ms_per_iter'),
-                        runner_ms_per_iter=med(runner, 'ms_per_iter'),
-                        ratio=ratio, ratios_per_pair=ratios,
-                        runner_outside_train_step_ms=outside,
-                        ratio_estimate_from_overhead=est,
-                        runner_phases_ms=phases),
-            profile=profile_text))
+            config=dict(vars(args), threads=threads, seq_len=SEQ_LEN,
+                        modalities=MODALITIES, torch=torch.__version__,
+                        python=sys.version.split()[0],
+                        gpu=torch.cuda.get_device_name()
+                        if args.device == 'cuda' else None),
+            results=results))
         print(f'wrote {args.out}')
 
 

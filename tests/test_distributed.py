@@ -1,4 +1,8 @@
-"""Two CPU processes through `accelerate launch`, as the README says."""
+"""Two processes through `accelerate launch`, as the README says.
+
+They run on CPU (gloo) whenever fewer GPUs than processes are visible: two
+NCCL processes on one GPU fail ("Duplicate GPU detected").
+"""
 import json
 import os
 import os.path as osp
@@ -7,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from conftest import ROOT
 from normtr_plugin.datasets import make_synthetic_iemocap
@@ -28,18 +33,31 @@ custom_hooks = [dict(type='DistProbeHook')]
 '''
 
 
+PROCESSES = 2
+
+
+def device_args():
+    """GPUs hidden (gloo on CPU) unless there is one per process. Not
+    ``--cpu``: with it Accelerate starts one process only."""
+    if torch.cuda.device_count() >= PROCESSES:
+        return [], {}
+    return [], dict(CUDA_VISIBLE_DEVICES='')
+
+
 def launch(work_dir, data_root, *extra, env=None):
     config = osp.join(osp.dirname(work_dir), 'probe_config.py')
     with open(config, 'w') as f:
         f.write(PROBE_CONFIG)
+    flags, device_env = device_args()
     cmd = [sys.executable, '-m', 'accelerate.commands.launch', '--multi_gpu',
-           '--num_processes', '2', '--num_machines', '1',
+           *flags, '--num_processes', str(PROCESSES), '--num_machines', '1',
            '--mixed_precision', 'no', '--dynamo_backend', 'no',
            '--main_process_port', '29533', 'tools/train.py', config,
            '--work-dir', str(work_dir), *extra, '--cfg-options',
            f'data_root={data_root}', 'train_cfg.max_epochs=3']
     full_env = dict(os.environ, PYTHONPATH=TESTS + os.pathsep +
-                    os.environ.get('PYTHONPATH', ''), **(env or {}))
+                    os.environ.get('PYTHONPATH', ''), **device_env,
+                    **(env or {}))
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                           env=full_env, timeout=900)
 
@@ -95,3 +113,15 @@ def test_killed_distributed_run_resumes(tmp_path, data):
     assert osp.exists(work / 'epoch_3.pth')
     r0, r1 = probes(work)
     assert r0['digest'] == r1['digest']
+
+
+def test_more_processes_than_gpus_is_a_clear_error(monkeypatch):
+    from normtr_plugin.engine.distributed import check_gpus_per_process
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 1)
+    monkeypatch.setenv('LOCAL_WORLD_SIZE', '2')
+    with pytest.raises(RuntimeError, match='2 processes on this node but '
+                       'only 1 GPU'):
+        check_gpus_per_process()
+    monkeypatch.setenv('LOCAL_WORLD_SIZE', '1')
+    check_gpus_per_process()  # one process per GPU is fine

@@ -27,6 +27,7 @@ def load_config(path: str, cfg_options: dict = None, work_dir: str = None,
         for name in DATALOADERS:
             if cfg.get(name):
                 cfg[name]['dataset']['data_root'] = cfg_options['data_root']
+    feed_the_device(cfg)
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir
@@ -38,6 +39,28 @@ def load_config(path: str, cfg_options: dict = None, work_dir: str = None,
             name = osp.join('ablations', family, name)
         cfg.work_dir = osp.join('./work_dirs', name)
     return cfg
+
+
+def feed_the_device(cfg: Config) -> None:
+    """Dataloader settings that keep a GPU fed.
+
+    On a GPU, batches are pinned (``pin_memory``) so that the model's data
+    preprocessor (``non_blocking=True``) copies them asynchronously. A
+    split kept on the device (``dataset.resident='cuda'``) is gathered
+    there: no pinning, no worker processes.
+    """
+    for name in DATALOADERS:
+        loader = cfg.get(name)
+        if not loader:
+            continue
+        if loader.get('dataset', {}).get('resident'):
+            if loader.get('num_workers', 0):
+                raise ValueError(f'{name}: a resident split is gathered on '
+                                 'its device in the main process; set '
+                                 'num_workers=0')
+            loader.pin_memory = False
+        elif torch.cuda.is_available():
+            loader.setdefault('pin_memory', True)
 
 
 def set_mixed_precision(cfg: Config, dtype: str = None) -> None:

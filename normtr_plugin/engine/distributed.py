@@ -22,12 +22,26 @@ def launched_distributed() -> bool:
     return int(os.environ.get('WORLD_SIZE', '1')) > 1
 
 
+def check_gpus_per_process() -> None:
+    """One GPU per process on a node, or a clear error before NCCL fails
+    ("Duplicate GPU detected")."""
+    local = int(os.environ.get('LOCAL_WORLD_SIZE',
+                               os.environ.get('WORLD_SIZE', '1')))
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if 0 < gpus < local:
+        raise RuntimeError(
+            f'{local} processes on this node but only {gpus} GPU(s) visible:'
+            f' launch with --num_processes {gpus}, or hide the GPUs '
+            '(CUDA_VISIBLE_DEVICES="") to train on CPU with gloo')
+
+
 def setup_distributed(cfg: Config) -> dict:
     """Initialise the process group via Accelerate and adapt ``cfg``.
 
     Returns a summary (world size, rank, backend, device, precision).
     """
     from accelerate import PartialState
+    check_gpus_per_process()
     state = PartialState(cpu=not torch.cuda.is_available())
     cfg.launcher = 'pytorch'
     cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})

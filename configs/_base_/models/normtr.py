@@ -13,4 +13,6 @@ model = dict(
     noise=dict(type='ErasureNoise', probs=(1 / 3, 1 / 3, 1 / 3)),
     grl_lambda=1.0,
     loss_weights=dict(adv1=0.01, adv2=0.01, er=1.0),
+    # batches arrive pinned on a GPU machine: copy them asynchronously
+    data_preprocessor=dict(type='BaseDataPreprocessor', non_blocking=True),
 )
