@@ -10,12 +10,14 @@ matter) and compares the outputs and the parameter names and shapes
 import json
 import os.path as osp
 
+import pytest
 import torch
 from mmengine.structures import BaseDataElement
 
 from normtr_plugin.models import NormTR
 
-REFERENCE = osp.join(osp.dirname(__file__), 'fixtures', 'equal_t_reference.json')
+REFERENCE = osp.join(osp.dirname(__file__), 'fixtures',
+                     'equal_t_reference.json')
 DIMS = dict(audio=5, video=7, text=9)
 T, B = 3, 2
 
@@ -45,6 +47,24 @@ def compute(model, x, data_samples):
                    attention0=feats['attention'][0])
     out.update({k: v.detach() for k, v in losses.items()})
     return out
+
+
+@pytest.mark.parametrize('form', ['list', 'batched'])
+def test_equal_t_matches_the_implementation_before_issue_10(form):
+    with open(REFERENCE) as f:
+        reference = json.load(f)
+    model, x, labels = reference_case()
+    assert [[k, list(v.shape)] for k, v in model.state_dict().items()] == \
+        reference['params']
+    samples = BaseDataElement(gt_label=labels) if form == 'batched' else \
+        [BaseDataElement(gt_label=v) for v in labels]
+    out = compute(model, x, samples)
+    assert set(out) == set(reference['outputs'])
+    for key, expected in reference['outputs'].items():
+        expected = torch.tensor(expected['values']).reshape(
+            expected['shape'])
+        torch.testing.assert_close(out[key].float(), expected, rtol=1e-5,
+                                   atol=1e-6, msg=key)
 
 
 if __name__ == '__main__':

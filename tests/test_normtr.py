@@ -122,7 +122,10 @@ def test_config_errors():
     model = build()
     x, _ = batch()
     x['text'] = torch.randn(B, T + 1, 9)
-    with pytest.raises(ValueError, match='share'):
+    with pytest.raises(ValueError, match=r"'text'.*seq_len 6, found 7"):
+        model(x)
+    x['text'] = torch.randn(B + 1, T, 9)
+    with pytest.raises(ValueError, match='share the batch size'):
         model(x)
     x = {m: torch.randn(B, T + 2, d) for m, d in DIMS.items()}
     with pytest.raises(ValueError, match='configured for seq_len 6'):
