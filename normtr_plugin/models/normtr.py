@@ -7,7 +7,7 @@ from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 
 from ..registry import MODELS
-from .builder import build_component
+from .builder import accepts, build_component
 from .data_samples import batch_data_samples, split_data_samples
 from .fusion_decoder import FusionDecoder
 from .gradient_reversal import grad_reverse
@@ -99,8 +99,9 @@ class NormTR(InitConfigMixin, BaseModel):
         width = self._check_sources(embed_dim, modality_discriminator,
                                     noise_discriminator)
         sizes = dict(num_tokens=sum(lens), num_modalities=M)
-        if not self.aligned:
-            sizes['seq_lens'] = lens
+        if not self.aligned and fusion is not None and \
+                accepts(fusion, 'seq_lens'):
+            sizes['seq_lens'] = lens  # fusions that pool per modality
         self.fusion = build_component(fusion, embed_dim=width, **sizes)
         self.head = build_component(
             head, in_dim=getattr(self.fusion, 'out_dim', width))
