@@ -272,7 +272,7 @@ class NormTR(InitConfigMixin, BaseModel):
         """The keyword arguments ``module.forward`` takes, None dropped (a
         user's component written before ``lengths`` existed still works).
         """
-        params = inspect.signature(module.forward).parameters
+        params = _forward_params(type(module).forward)
         return {k: v for k, v in kwargs.items()
                 if v is not None and k in params}
 
@@ -355,6 +355,17 @@ class NormTR(InitConfigMixin, BaseModel):
         """
         return self.extract_features(inputs, return_attention=True)[
             'attention']
+
+
+_FORWARD_PARAMS: Dict[object, frozenset] = {}
+
+
+def _forward_params(forward) -> frozenset:
+    """Parameter names of a ``forward`` function, looked up once."""
+    if forward not in _FORWARD_PARAMS:
+        _FORWARD_PARAMS[forward] = frozenset(
+            inspect.signature(forward).parameters)
+    return _FORWARD_PARAMS[forward]
 
 
 def _seq_lens(seq_len: Union[int, Dict[str, int]],

@@ -61,10 +61,9 @@ class LMFFusion(BaseModule):
                 memory: torch.Tensor) -> torch.Tensor:
         check_pair('LMFFusion', query, memory, self.embed_dim,
                    self.num_tokens)
-        pooled = torch.cat([pool_per_modality(query, self.num_modalities,
-                                             self.seq_lens),
-                            pool_per_modality(memory, self.num_modalities,
-                                             self.seq_lens)],
+        M, lens = self.num_modalities, self.seq_lens
+        pooled = torch.cat([pool_per_modality(query, M, lens),
+                            pool_per_modality(memory, M, lens)],
                            dim=-1)  # (B, M, 2D)
         z = torch.cat([self.dropout(pooled),
                        pooled.new_ones(pooled.shape[:2] + (1,))], dim=-1)

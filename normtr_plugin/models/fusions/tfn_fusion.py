@@ -67,10 +67,9 @@ class TFNFusion(BaseModule):
                 memory: torch.Tensor) -> torch.Tensor:
         check_pair('TFNFusion', query, memory, self.embed_dim,
                    self.num_tokens)
-        pooled = torch.cat([pool_per_modality(query, self.num_modalities,
-                                             self.seq_lens),
-                            pool_per_modality(memory, self.num_modalities,
-                                             self.seq_lens)],
+        M, lens = self.num_modalities, self.seq_lens
+        pooled = torch.cat([pool_per_modality(query, M, lens),
+                            pool_per_modality(memory, M, lens)],
                            dim=-1)  # (B, M, 2D)
         ones = pooled.new_ones(pooled.shape[0], 1)
         fused = None
