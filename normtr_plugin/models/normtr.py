@@ -119,7 +119,8 @@ class NormTR(InitConfigMixin, BaseModel):
             return
         for name, cfg in zip(('modality_discriminator',
                               'noise_discriminator'), configs):
-            if cfg is not None and cfg.get('pool', 'chunk') == 'chunk':
+            if cfg is not None and accepts(cfg, 'pool') and \
+                    cfg.get('pool', 'chunk') == 'chunk':
                 raise ValueError(
                     f'{name}: the modalities have different lengths '
                     f'{self.seq_lens}, and pool=\'chunk\' (the default) '
