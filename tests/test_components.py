@@ -141,7 +141,7 @@ def test_heads_shapes_losses_and_predictions():
     pred = cls.predict(logits)
     assert pred['pred_label'].tolist() == logits.argmax(-1).tolist()
     with pytest.raises(ValueError, match=r'0\.\.5, found 0\.\.6'):
-        cls.loss(logits, torch.tensor([0, 6, 1]))
+        cls.check_target(torch.tensor([0, 6, 1]))
 
     mb = MultiBinaryHead(16, num_tasks=4)
     logits = mb(tokens)
@@ -158,4 +158,7 @@ def test_heads_shapes_losses_and_predictions():
     assert pred['pred_label'].tolist() == (logits.sigmoid() > .5).long()\
         .tolist()
     with pytest.raises(ValueError, match='multi-label label out of range'):
-        ml.loss(logits, torch.full((B, 6), 2.0))
+        ml.check_target(torch.full((B, 6), 2.0))
+    with pytest.raises(ValueError, match='binary label out of range'):
+        mb.check_target(torch.full((B, 4), -1))
+    reg.check_target(torch.full((B,), 7.0))  # regression: any value

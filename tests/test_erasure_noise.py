@@ -76,3 +76,120 @@ def test_bad_probabilities(probs, msg):
 def test_bad_sequence_length():
     with pytest.raises(ValueError, match='T must be >= 1, got 0'):
         ErasureNoise().sample_masks(2, 3, 0)
+
+
+# --- unequal lengths, valid steps, device, compile (issue 10) -------------
+
+UNALIGNED = dict(audio=(12, 4), video=(9, 3), text=(5, 2))  # T_m, N_m
+
+
+def unaligned_batch(batch=3000, seed=0):
+    """Non-zero features with zero padding after each sample's length."""
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.stack([torch.randint(0, T + 1, (batch,), generator=g)
+                           for T, _ in UNALIGNED.values()], dim=1)
+    x = {}
+    for i, (m, (T, N)) in enumerate(UNALIGNED.items()):
+        valid = torch.arange(T)[None] < lengths[:, i:i + 1]
+        x[m] = (torch.rand(batch, T, N, generator=g) + 1) * valid[..., None]
+    return x, lengths
+
+
+@pytest.mark.parametrize('probs,kind', [((0, 1, 0), TYPE1),
+                                        ((0, 0, 1), TYPE2)])
+def test_windows_lie_inside_each_modalitys_valid_steps(probs, kind):
+    x, lengths = unaligned_batch()
+    out, noisy = ErasureNoise(probs=probs, seed=0)(x, lengths)
+    assert noisy.shape == lengths.shape and noisy.dtype == torch.bool
+    for i, (m, (T, _)) in enumerate(UNALIGNED.items()):
+        L = lengths[:, i]
+        valid = torch.arange(T)[None] < L[:, None]
+        erased = (out[m] == 0).all(-1) & valid   # padding is 0 anyway
+        assert out[m].shape == x[m].shape
+        assert ((out[m] == x[m]) | (out[m] == 0)).all()
+        assert torch.equal(out[m][~valid], x[m][~valid])  # padding as is
+        size = erased.sum(-1)
+        assert (size <= L // 2).all()
+        edges = (erased[:, 1:] != erased[:, :-1]).sum(-1)
+        assert edges.max() <= 2                      # one window
+        assert torch.equal(noisy[:, i], size > 0)   # padding never counts
+        assert not noisy[L < 2, i].any()
+        full = L == T                                # every size occurs
+        expected = set(range(T // 2 + 1)) if kind == TYPE1 else \
+            set(range(1, T // 2 + 1))
+        assert expected <= set(size[full].unique().tolist())
+        # start uniform over [0, L - size]: the window touches both ends
+        ends = torch.where(erased, torch.arange(T) + 1, 0).amax(-1)
+        assert ((ends == L) & (size > 0) & (size < L)).any()
+        assert (erased[:, 0] & (size < L)).any()
+    if kind == TYPE2:
+        assert (noisy.sum(-1) <= 1).all()
+        assert noisy.any(0).all()                    # every modality chosen
+
+
+def test_lengths_default_to_all_steps_and_are_checked():
+    x, _ = unaligned_batch(batch=500)
+    x = {m: v + 1 for m, v in x.items()}             # no padding
+    out, noisy = ErasureNoise(probs=(0, 1, 0), seed=1)(x)
+    erased = (out['audio'] == 0).all(-1).sum(-1)
+    assert erased.max() == 12 // 2
+    with pytest.raises(ValueError, match=r'lengths must be \(B, M\) = '
+                       r'\(500, 3\).*audio.*found \(500, 2\)'):
+        ErasureNoise()(x, torch.zeros(500, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match="modality 'video'"):
+        ErasureNoise()(dict(x, video=torch.rand(499, 9, 3)))
+
+
+def test_unequal_lengths_seeded_reproducible():
+    x, lengths = unaligned_batch(batch=64)
+    a = ErasureNoise(seed=4)(x, lengths)
+    b = ErasureNoise(seed=4)(x, lengths)
+    c = ErasureNoise(seed=5)(x, lengths)
+    assert all(torch.equal(a[0][m], b[0][m]) for m in x)
+    assert torch.equal(a[1], b[1]) and not torch.equal(a[1], c[1])
+    noise = ErasureNoise(seed=4)
+    first = noise(x, lengths)[1]
+    assert not torch.equal(first, noise(x, lengths)[1])  # next draw
+    noise.manual_seed(4)
+    assert torch.equal(first, noise(x, lengths)[1])
+
+
+DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize('device', DEVICES)
+@pytest.mark.parametrize('seed', [None, 2])
+def test_masks_are_drawn_on_the_inputs_device(device, seed):
+    x, lengths = unaligned_batch(batch=32)
+    x = {m: v.to(device) for m, v in x.items()}
+    noise = ErasureNoise(seed=seed)
+    out, noisy = noise(x, lengths.to(device))
+    assert noisy.device == x['audio'].device
+    assert all(out[m].device == x[m].device for m in x)
+    start, size, kind = noise.draw_windows(lengths.to(device))
+    assert start.device == size.device == kind.device == x['audio'].device
+    if seed is not None:
+        assert noise.generator_for(device).device.type == device
+        assert list(noise._generators) == [str(torch.device(device))]
+
+
+def _compiled_masks(noise, steps=3):
+    x = {m: torch.ones(16, T, N) for m, (T, N) in UNALIGNED.items()}
+    lengths = torch.tensor([[12, 9, 5], [6, 3, 4]]).repeat(8, 1)
+    torch._dynamo.reset()
+    step = torch.compile(noise, backend='aot_eager')
+    return [step(x, lengths) for _ in range(steps)]
+
+
+@pytest.mark.parametrize('seed', [None, 0])
+def test_compiled_noise_stays_random_per_step(seed):
+    outs = _compiled_masks(ErasureNoise(seed=seed))
+    for a, b in zip(outs, outs[1:]):
+        assert not torch.equal(a[0]['audio'], b[0]['audio'])
+        assert not torch.equal(a[1], b[1])
+    if seed is not None:  # same draws as eager from the same seed
+        eager = ErasureNoise(seed=seed)
+        x = {m: torch.ones(16, T, N) for m, (T, N) in UNALIGNED.items()}
+        lengths = torch.tensor([[12, 9, 5], [6, 3, 4]]).repeat(8, 1)
+        for out in outs:
+            assert torch.equal(out[1], eager(x, lengths)[1])

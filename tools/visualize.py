@@ -26,6 +26,7 @@ from mmengine.config import DictAction
 from mmengine.dataset import default_collate
 
 from normtr_plugin.engine import load_checkpoint_safely, load_config
+from normtr_plugin.models.data_samples import split_data_samples
 from normtr_plugin.registry import DATASETS, MODELS, build_in_scope
 from normtr_plugin.visualization import (collect_features, label_groups,
                                          mask_time_steps, plot_attention,
@@ -87,7 +88,8 @@ def draw_attention(model, dataset, args):
         masked_attn = model.cross_attention(masked)
     modalities = list(model.modalities)
     tokens = torch.cat([masks[m][0] for m in modalities]).cpu().numpy()
-    sample_id = data['data_samples'][0].metainfo.get('id')
+    sample = split_data_samples(data['data_samples'])[0]
+    sample_id = sample.metainfo.get('id')
     fig = plot_attention(clean_attn, masked_attn, modalities,
                          model.seq_len, layer=args.layer,
                          masked_tokens=tokens)

@@ -45,6 +45,7 @@ from mmengine.runner.checkpoint import load_checkpoint
 from ..datasets.transforms.test_time_masking import (  # noqa: F401
     MASKERS, RandomMasking, WindowMasking, apply_keep_masks, check_ratio,
     sample_keep_masks)
+from ..models.data_samples import batch_data_samples, split_data_samples
 from ..registry import DATASETS, METRICS, MODELS, build_in_scope
 from .auilc import auilc
 
@@ -192,7 +193,7 @@ def load_test_set(cfg, batch_size: Optional[int] = None,
                 raise ValueError(f"modality '{m}': expected (B, T, D) after "
                                  f'collation, found {tuple(x.shape)}')
             chunks.setdefault(m, []).append(x)
-        samples.extend(batch['data_samples'])
+        samples.extend(split_data_samples(batch['data_samples']))
     inputs = {m: torch.cat(xs) for m, xs in chunks.items()}
     if log:
         shapes = ', '.join(f'{m} {tuple(x.shape[1:])}'
@@ -256,7 +257,8 @@ def _evaluate_once(model, test_set: TestSet, evaluator_cfg,
         if masks is not None:
             inputs = apply_keep_masks(
                 inputs, {m: keep[sl] for m, keep in masks.items()})
-        samples = [s.new() for s in test_set.data_samples[sl]]
+        samples = batch_data_samples(test_set.data_samples[sl],
+                                     getattr(model, 'modalities', None))
         data = dict(inputs=inputs, data_samples=samples)
         outputs = model.test_step(data)
         evaluator.process(data_samples=outputs, data_batch=data)

@@ -1,3 +1,4 @@
+import inspect
 from typing import Optional
 
 import torch.nn as nn
@@ -22,3 +23,14 @@ def build_component(cfg: Optional[dict], **defaults) -> Optional[nn.Module]:
         raise KeyError(f'unknown component type {type_!r}; registered in '
                        f'{MODELS.scope}: {names}')
     return build_in_scope(MODELS, cfg)
+
+
+def accepts(cfg: dict, name: str) -> bool:
+    """Whether the class that ``cfg`` builds takes the init argument
+    ``name`` (or ``**kwargs``)."""
+    type_ = cfg.get('type')
+    cls = MODELS.get(type_) if isinstance(type_, str) else type_
+    if cls is None:
+        return False
+    return any(p.name == name or p.kind is p.VAR_KEYWORD
+               for p in inspect.signature(cls).parameters.values())

@@ -18,17 +18,22 @@ class ErasureNoise(nn.Module):
     (SPEC Decision, default 1/3 each):
 
     - Type-1: every modality gets its own window, length uniform in
-      ``0..floor(T/2)``, start uniform over the valid positions;
-    - Type-2: one window drawn the same way, applied to one modality drawn
-      uniformly.
+      ``0..floor(L/2)``, start uniform over ``0..L - length``;
+    - Type-2: one modality drawn uniformly gets one window drawn the same
+      way; the others stay clean.
 
-    All draws are vectorised over the batch. With ``seed`` the module owns a
-    generator (reproducible on its own); without it, torch's global RNG is
-    used, which the Runner seeds.
+    ``L`` is the sample's number of valid steps of that modality (``lengths``
+    (B, M), default: all T_m steps), so windows never touch padding, and the
+    modalities may have different lengths T_m (SPEC section 1 Decision).
 
-    Shapes: ``{m: (B, T, N_m)} -> ({m: (B, T, N_m)}, noisy (B, M) bool)``,
-    where ``noisy[b, m]`` says a non-empty window of modality m was erased
-    (the label of D2, paper Eq. 7).
+    All draws are vectorised over the batch and made on the inputs' device,
+    with no host synchronisation. With ``seed`` the module owns one generator
+    per device, created on first use (reproducible on its own); without it,
+    torch's global RNG is used, which the Runner seeds.
+
+    Shapes: ``{m: (B, T_m, N_m)}, lengths (B, M) -> ({m: (B, T_m, N_m)},
+    noisy (B, M) bool)``, where ``noisy[b, m]`` says a non-empty window of
+    modality m was erased (the label of D2, paper Eq. 7).
     """
 
     def __init__(self, probs: Sequence[float] = (1 / 3, 1 / 3, 1 / 3),
@@ -43,52 +48,121 @@ class ErasureNoise(nn.Module):
             raise ValueError(f'probs must sum to 1, got {probs} '
                              f'(sum {sum(probs):.6g})')
         self.probs = probs
-        self.generator = None
-        if seed is not None:
-            self.generator = torch.Generator().manual_seed(seed)
+        # kind = #thresholds <= u for u ~ U[0, 1); a kind of probability 0
+        # (and every kind after it) is unreachable, whatever the rounding.
+        self._thresholds = [2.0 if sum(probs[k + 1:]) == 0 else
+                            sum(probs[:k + 1]) for k in range(2)]
+        self.manual_seed(seed)
+
+    def manual_seed(self, seed: Optional[int]) -> 'ErasureNoise':
+        """Reseed (``None``: use torch's global RNG from now on)."""
+        self.seed = seed
+        self._generators: Dict[str, torch.Generator] = {}
+        return self
+
+    def generator_for(self, device) -> Optional[torch.Generator]:
+        """The seeded generator of ``device`` (None when unseeded)."""
+        if self.seed is None:
+            return None
+        key = str(torch.device(device))
+        if key not in self._generators:
+            self._generators[key] = torch.Generator(
+                device=device).manual_seed(self.seed)
+        return self._generators[key]
+
+    @property
+    def generator(self) -> Optional[torch.Generator]:
+        """The CPU generator (None when unseeded)."""
+        return self.generator_for('cpu')
+
+    def draw_windows(self, lengths: torch.Tensor
+                     ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Draw one window per sample and modality on ``lengths.device``.
+
+        Args:
+            lengths: (B, M) integer, valid steps L per sample and modality.
+
+        Returns ``start (B, M)``, ``size (B, M)`` long (size 0: nothing
+        erased; ``size <= floor(L/2)``, ``start + size <= L``) and
+        ``kind (B,)`` long (0 clean, 1 Type-1, 2 Type-2).
+        """
+        B, M = lengths.shape
+        device = lengths.device
+        u = torch.rand(B, 2 * M + 2, device=device,
+                       generator=self.generator_for(device))
+        kind = (u[:, 0] >= self._thresholds[0]).long() + \
+            (u[:, 0] >= self._thresholds[1]).long()
+        target = (u[:, 1] * M).long().clamp(max=M - 1)
+        L = lengths.long().clamp(min=0)
+        half = L // 2
+        size = torch.minimum((u[:, 2:M + 2] * (half + 1)).long(), half)
+        room = L - size
+        start = torch.minimum((u[:, M + 2:] * (room + 1)).long(), room)
+        active = torch.where(
+            (kind == TYPE2)[:, None],
+            torch.arange(M, device=device)[None] == target[:, None],
+            (kind == TYPE1)[:, None])
+        return start, size * active, kind
 
     def sample_masks(self, batch_size: int, num_modalities: int,
-                     seq_len: int) -> Tuple[torch.Tensor, torch.Tensor,
-                                            torch.Tensor]:
-        """Draw keep-masks on the CPU.
+                     seq_len: int, lengths: Optional[torch.Tensor] = None,
+                     device=None) -> Tuple[torch.Tensor, torch.Tensor,
+                                           torch.Tensor]:
+        """Keep-masks for M modalities of one length T.
 
         Returns ``keep (B, M, T)`` float (0 = erased), ``noisy (B, M)`` bool
         and ``kind (B,)`` long (0 clean, 1 Type-1, 2 Type-2).
         """
         if seq_len < 1:
             raise ValueError(f'sequence length T must be >= 1, got {seq_len}')
-        B, M, T, g = batch_size, num_modalities, seq_len, self.generator
-        kind = torch.multinomial(torch.tensor(self.probs), B,
-                                 replacement=True, generator=g)
-        length = torch.randint(0, T // 2 + 1, (B, M), generator=g)
-        start = (torch.rand(B, M, generator=g) *
-                 (T - length + 1)).long()
-        # Type-2: the window of modality 0 goes to one random modality.
-        target = torch.randint(0, M, (B,), generator=g)
-        modality = torch.arange(M)
-        is_type2 = (kind == TYPE2)[:, None]
-        only_target = modality[None] == target[:, None]
-        length = torch.where(is_type2, length[:, :1], length)
-        start = torch.where(is_type2, start[:, :1], start)
-        active = torch.where(is_type2, only_target,
-                             (kind == TYPE1)[:, None].expand(B, M))
-        length = length * active
-        steps = torch.arange(T)[None, None]
-        erased = (steps >= start[..., None]) & \
-            (steps < (start + length)[..., None])
-        return (~erased).float(), length > 0, kind
+        if lengths is None:
+            lengths = torch.full((batch_size, num_modalities), seq_len,
+                                 device=device)
+        elif device is not None:
+            lengths = lengths.to(device)
+        start, size, kind = self.draw_windows(lengths.clamp(max=seq_len))
+        keep = _keep_mask(start, size, seq_len)
+        return keep.to(torch.float32), size > 0, kind
 
-    def forward(self, inputs: Dict[str, torch.Tensor]
+    def forward(self, inputs: Dict[str, torch.Tensor],
+                lengths: Optional[torch.Tensor] = None
                 ) -> Tuple[Dict[str, torch.Tensor], torch.Tensor]:
         names = list(inputs)
-        B, T = inputs[names[0]].shape[:2]
-        keep, noisy, _ = self.sample_masks(B, len(names), T)
-        device = inputs[names[0]].device
-        keep, noisy = keep.to(device), noisy.to(device)
-        noisy_inputs = {
-            m: x * keep[:, i, :, None].to(x.dtype)
-            for i, (m, x) in enumerate(inputs.items())}
-        return noisy_inputs, noisy
+        first = inputs[names[0]]
+        B, device = first.shape[0], first.device
+        for m, x in inputs.items():
+            if x.dim() != 3 or x.shape[0] != B or x.shape[1] < 1:
+                raise ValueError(
+                    f"modality '{m}': expected features (B={B}, T_m >= 1, "
+                    f'N_m), found {tuple(x.shape)}')
+        if lengths is None:
+            valid = [torch.full((B,), inputs[m].shape[1], device=device,
+                                dtype=torch.long) for m in names]
+        else:
+            if lengths.shape != (B, len(names)):
+                raise ValueError(
+                    f'lengths must be (B, M) = ({B}, {len(names)}), one '
+                    f'column per modality {names}, found '
+                    f'{tuple(lengths.shape)}')
+            lengths = lengths.to(device)
+            valid = [lengths[:, i].clamp(max=inputs[m].shape[1])
+                     for i, m in enumerate(names)]
+        start, size, _ = self.draw_windows(torch.stack(valid, dim=1))
+        noisy_inputs = {}
+        for i, (m, x) in enumerate(inputs.items()):
+            keep = _keep_mask(start[:, i:i + 1], size[:, i:i + 1],
+                              x.shape[1])[:, 0]
+            noisy_inputs[m] = x * keep[..., None].to(x.dtype)
+        return noisy_inputs, size > 0
 
     def extra_repr(self) -> str:
-        return f'probs={self.probs}'
+        return f'probs={self.probs}, seed={self.seed}'
+
+
+def _keep_mask(start: torch.Tensor, size: torch.Tensor,
+               seq_len: int) -> torch.Tensor:
+    """``start, size (B, M) -> keep (B, M, T)`` bool, False inside the
+    window ``[start, start + size)``."""
+    steps = torch.arange(seq_len, device=start.device)
+    erased = (steps >= start[..., None]) & (steps < (start + size)[..., None])
+    return ~erased

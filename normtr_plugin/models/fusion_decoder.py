@@ -66,7 +66,8 @@ class FusionDecoder(BaseModule):
 
     Args:
         embed_dim: D = N/2.
-        num_tokens: L = M * T, tokens in modality-major order.
+        num_tokens: L = sum_m T_m (M * T when every modality has T steps),
+            tokens in modality-major order ``[a_1..a_Ta, v_1..v_Tv, ...]``.
         depth: number of decoder layers (2 for MOSI/RML, 4 for MOSEI/IEMOCAP).
         num_heads: attention heads (8 in the paper).
         num_modalities: M; unused here, part of the fusion interface that

@@ -1,3 +1,5 @@
+from typing import Optional, Sequence
+
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
@@ -12,7 +14,9 @@ class MFExtractor(BaseModule):
 
     One MLP per modality (same architecture as F_NR, parameters not shared).
 
-    Shapes: ``(B, M, T, N) -> (B, M, T, N/2)``.
+    Shapes: stacked ``(B, M, T, N) -> (B, M, T, N/2)``, or tokens
+    ``(B, L, N) -> (B, L, N/2)`` in modality-major order with
+    ``seq_lens`` = (T_1, ..., T_M), L = sum_m T_m.
     """
 
     def __init__(self, embed_dim: int, num_modalities: int,
@@ -21,9 +25,22 @@ class MFExtractor(BaseModule):
         self.mlps = nn.ModuleList(
             FeatureMLP(embed_dim, hidden_dim) for _ in range(num_modalities))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[1] != len(self.mlps):
-            raise ValueError(f'MFExtractor has {len(self.mlps)} modality MLPs,'
-                             f' got {x.shape[1]} modalities')
-        return torch.stack(
-            [mlp(x[:, m]) for m, mlp in enumerate(self.mlps)], dim=1)
+    def forward(self, x: torch.Tensor,
+                seq_lens: Optional[Sequence[int]] = None) -> torch.Tensor:
+        M = len(self.mlps)
+        if x.dim() == 4:
+            if x.shape[1] != M:
+                raise ValueError(f'MFExtractor has {M} modality MLPs, got '
+                                 f'{x.shape[1]} modalities')
+            return torch.stack(
+                [mlp(x[:, m]) for m, mlp in enumerate(self.mlps)], dim=1)
+        if seq_lens is None or len(seq_lens) != M or x.dim() != 3 or \
+                sum(seq_lens) != x.shape[1]:
+            raise ValueError(
+                f'MFExtractor has {M} modality MLPs: expected stacked '
+                f'(B, {M}, T, N) features, or tokens (B, L, N) with seq_lens '
+                f'= {M} lengths summing to L; got {tuple(x.shape)} and '
+                f'seq_lens {seq_lens}')
+        return torch.cat([mlp(seg) for mlp, seg in
+                          zip(self.mlps, x.split(list(seq_lens), dim=1))],
+                         dim=1)

@@ -1,7 +1,10 @@
+from typing import Optional
+
 import torch
 import torch.nn as nn
 
 from ..registry import MODELS
+from .tokens import SeqLen, as_seq_lens, check_pool, modality_vectors
 
 
 def _explainer(dim: int) -> nn.Module:
@@ -12,37 +15,65 @@ def _explainer(dim: int) -> nn.Module:
 class ModalityDiscriminator(nn.Module):
     """D1 with its explainer: which modality is a feature from (Eq. 6).
 
-    D1 is a single ``Linear(T * D -> M)``. MF chunks go straight to D1; NRGF
-    chunks (already through the gradient reversal layer) first pass the
-    explainer MLP. SPEC Decision: ONE explainer shared by all modalities
-    (``explainer='shared'``); ``'per_modality'`` is the paper's literal
-    variant with one explainer per modality. The explainer acts token-wise
-    (``Linear(D -> D) - LeakyReLU``) so its size does not grow with T.
+    D1 is a single Linear over one vector per modality. MF features go
+    straight to D1; NRGF features (already through the gradient reversal
+    layer) first pass the explainer MLP. SPEC Decision: ONE explainer shared
+    by all modalities (``explainer='shared'``); ``'per_modality'`` is the
+    paper's literal variant with one explainer per modality. The explainer
+    acts token-wise (``Linear(D -> D) - LeakyReLU``) so its size does not
+    grow with T.
 
-    Shapes: ``mf (B, M, T, D), nrgf (B, M, T, D)`` ->
-    ``logits_mf (B, M, M), logits_nrgf (B, M, M)``; the target of chunk m
-    is m.
+    What D1 sees (``pool``):
+
+    - ``'chunk'`` (default, the paper): modality m's T x D chunk, flattened;
+      ``Linear(T * D -> M)``. Needs one T for every modality.
+    - ``'mean'``: the mean over modality m's valid tokens (``lengths``);
+      ``Linear(D -> M)``. Works with a different T_m per modality and
+      with padding.
+
+    Args:
+        embed_dim: D = N/2.
+        seq_len: T (int), or the per-modality T_m (a sequence or a
+            ``{modality: T_m}`` dict, modality-major order).
+        num_modalities: M.
+
+    Shapes: ``mf, nrgf`` stacked (B, M, T, D) or tokens (B, sum T_m, D),
+    ``lengths`` (B, M) or None -> ``logits_mf (B, M, M), logits_nrgf
+    (B, M, M)``; the target of modality m is m.
     """
 
-    def __init__(self, embed_dim: int, seq_len: int, num_modalities: int,
-                 explainer: str = 'shared'):
+    def __init__(self, embed_dim: int, seq_len: SeqLen, num_modalities: int,
+                 explainer: str = 'shared', pool: str = 'chunk'):
         super().__init__()
         if explainer not in ('shared', 'per_modality'):
             raise ValueError("explainer must be 'shared' or 'per_modality', "
                              f'got {explainer!r}')
-        self.explainer_mode = explainer
+        name = type(self).__name__
+        self.seq_lens = as_seq_lens(seq_len, num_modalities, name)
+        width = check_pool(name, pool, seq_len, self.seq_lens, embed_dim)
+        self.explainer_mode, self.pool = explainer, pool
         count = 1 if explainer == 'shared' else num_modalities
         self.explainers = nn.ModuleList(
             _explainer(embed_dim) for _ in range(count))
-        self.classifier = nn.Linear(seq_len * embed_dim, num_modalities)
+        self.classifier = nn.Linear(width, num_modalities)
 
     def explain(self, nrgf: torch.Tensor) -> torch.Tensor:
         if len(self.explainers) == 1:
             return self.explainers[0](nrgf)
-        return torch.stack([e(nrgf[:, m]) for m, e in
-                            enumerate(self.explainers)], dim=1)
+        if nrgf.dim() == 4:
+            return torch.stack([e(nrgf[:, m]) for m, e in
+                                enumerate(self.explainers)], dim=1)
+        return torch.cat([e(seg) for e, seg in zip(
+            self.explainers, nrgf.split(list(self.seq_lens), dim=1))], dim=1)
 
-    def forward(self, mf: torch.Tensor, nrgf: torch.Tensor):
-        logits_mf = self.classifier(mf.flatten(2))
-        logits_nrgf = self.classifier(self.explain(nrgf).flatten(2))
+    def forward(self, mf: torch.Tensor, nrgf: torch.Tensor,
+                lengths: Optional[torch.Tensor] = None):
+        name = type(self).__name__
+        logits_mf = self.classifier(modality_vectors(
+            name, mf, self.seq_lens, self.pool, lengths))
+        logits_nrgf = self.classifier(modality_vectors(
+            name, self.explain(nrgf), self.seq_lens, self.pool, lengths))
         return logits_mf, logits_nrgf
+
+    def extra_repr(self) -> str:
+        return f'explainer={self.explainer_mode!r}, pool={self.pool!r}'

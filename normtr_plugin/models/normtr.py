@@ -1,4 +1,5 @@
-from typing import Dict, List, Optional, Sequence
+import inspect
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -6,15 +7,18 @@ from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 
 from ..registry import MODELS
-from .builder import build_component
+from .builder import accepts, build_component
+from .data_samples import batch_data_samples, split_data_samples
 from .fusion_decoder import FusionDecoder
 from .gradient_reversal import grad_reverse
+from .init_config import InitConfigMixin
 
 Inputs = Dict[str, torch.Tensor]
+DataSamples = Union[BaseDataElement, Sequence[BaseDataElement]]
 
 
 @MODELS.register_module()
-class NormTR(BaseModel):
+class NormTR(InitConfigMixin, BaseModel):
     """NORM-TR, the Noise-Resistant Multimodal Transformer (paper Eq. 1-9).
 
     ``y = Trans(F_NR(U'), F_M(U'))`` with ``U' = g(V(U, sigma))``; trained
@@ -22,7 +26,9 @@ class NormTR(BaseModel):
 
     Args:
         modalities: modality name -> raw feature dim N_m, in token order.
-        seq_len: unified sequence length T.
+        seq_len: the unified sequence length T (int), or a different T_m
+            per modality (``{modality: T_m}``, unaligned data; then both
+            discriminators need ``pool='mean'``).
         embed_dim: N (the extractors output N/2).
         head, projection, nrgf, mf, fusion, modality_discriminator,
         noise_discriminator, noise: component configs (MODELS registry).
@@ -32,17 +38,25 @@ class NormTR(BaseModel):
         loss_weights: ``dict(adv1=alpha, adv2=beta, er=gamma)``.
 
     ``self.config`` holds these arguments as plain JSON types (with
-    ``type='NormTR'``), enough to rebuild the model from the registry.
+    ``type='NormTR'``), captured from the signature (see
+    :class:`~normtr_plugin.models.init_config.InitConfigMixin`), enough to
+    rebuild the model from the registry.
 
-    Inputs: ``{m: (B, T, N_m)}``. Outputs per ``mode``: 'loss' a dict of
+    Inputs: ``{m: (B, T_m, N_m)}``. Tokens are modality-major,
+    ``[a_1..a_Ta, v_1..v_Tv, t_1..t_Tt]``, L = sum_m T_m. Data samples:
+    one batched ``BaseDataElement`` with ``gt_label`` (B,) or (B, K),
+    optional ``lengths`` (B, M) (valid steps per modality, in this model's
+    modality order) and metainfo ``ids`` (see
+    :mod:`~normtr_plugin.models.data_samples`); a list of per-sample
+    elements is accepted too. Outputs per ``mode``: 'loss' a dict of
     ``loss_er``, ``loss_adv1``, ``loss_adv2`` (already weighted) and the
-    discriminator accuracies; 'predict' the data samples with predictions;
-    'tensor' the head's logits.
+    discriminator accuracies; 'predict' a list of B per-sample data samples
+    with predictions; 'tensor' the head's logits.
     """
 
     def __init__(self,
                  modalities: Dict[str, int],
-                 seq_len: int,
+                 seq_len: Union[int, Dict[str, int]],
                  embed_dim: int = 256,
                  head: dict = dict(type='RegressionHead'),
                  projection: dict = dict(type='ModalityProjection'),
@@ -62,24 +76,17 @@ class NormTR(BaseModel):
                  init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
-        if seq_len < 1:
-            raise ValueError(f'seq_len T must be >= 1, got {seq_len}')
+        self.modalities = dict(modalities)
+        self.seq_lens = _seq_lens(seq_len, self.modalities)
+        lens = tuple(self.seq_lens.values())
+        self.aligned = len(set(lens)) == 1
+        self.seq_len = lens[0] if self.aligned else dict(self.seq_lens)
         if embed_dim < 2 or embed_dim % 2:
             raise ValueError(f'embed_dim N must be even, got {embed_dim}')
         unknown = set(loss_weights) - {'adv1', 'adv2', 'er'}
         if unknown:
             raise ValueError(f'loss_weights takes adv1, adv2, er; got '
                              f'unknown {sorted(unknown)}')
-        self.config = _plain(dict(
-            type='NormTR', modalities=modalities, seq_len=seq_len,
-            embed_dim=embed_dim, head=head, projection=projection, nrgf=nrgf,
-            mf=mf, fusion=fusion,
-            modality_discriminator=modality_discriminator,
-            noise_discriminator=noise_discriminator, noise=noise,
-            grl_lambda=grl_lambda, loss_weights=loss_weights, query=query,
-            memory=memory, data_preprocessor=data_preprocessor))
-        self.modalities = dict(modalities)
-        self.seq_len = seq_len
         self.loss_weights = dict(dict(adv1=0.0, adv2=0.0, er=1.0),
                                  **loss_weights)
         self.grl_lambda = grl_lambda
@@ -91,17 +98,35 @@ class NormTR(BaseModel):
         self.query, self.memory = query, memory
         width = self._check_sources(embed_dim, modality_discriminator,
                                     noise_discriminator)
-        self.fusion = build_component(
-            fusion, embed_dim=width, num_tokens=M * seq_len,
-            num_modalities=M)
+        sizes = dict(num_tokens=sum(lens), num_modalities=M)
+        if not self.aligned and fusion is not None and \
+                accepts(fusion, 'seq_lens'):
+            sizes['seq_lens'] = lens  # fusions that pool per modality
+        self.fusion = build_component(fusion, embed_dim=width, **sizes)
         self.head = build_component(
             head, in_dim=getattr(self.fusion, 'out_dim', width))
+        self._check_pools(modality_discriminator, noise_discriminator)
         self.modality_discriminator = build_component(
-            modality_discriminator, embed_dim=half, seq_len=seq_len,
+            modality_discriminator, embed_dim=half, seq_len=self.seq_len,
             num_modalities=M)
         self.noise_discriminator = build_component(
-            noise_discriminator, embed_dim=half, seq_len=seq_len)
+            noise_discriminator, embed_dim=half, seq_len=self.seq_len)
         self.noise = build_component(noise)
+
+    def _check_pools(self, *configs) -> None:
+        """Unequal T_m: the discriminators must pool by mean (SPEC 3.2)."""
+        if self.aligned:
+            return
+        for name, cfg in zip(('modality_discriminator',
+                              'noise_discriminator'), configs):
+            if cfg is not None and accepts(cfg, 'pool') and \
+                    cfg.get('pool', 'chunk') == 'chunk':
+                raise ValueError(
+                    f'{name}: the modalities have different lengths '
+                    f'{self.seq_lens}, and pool=\'chunk\' (the default) '
+                    f'flattens a T x D chunk that needs one T. Use '
+                    f"{name}=dict(type='{cfg.get('type')}', pool='mean') "
+                    '(mean over each modality\'s valid tokens)')
 
     def _check_sources(self, embed_dim, modality_discriminator,
                        noise_discriminator) -> int:
@@ -131,30 +156,44 @@ class NormTR(BaseModel):
                                  'extractor(s); set it to None')
         return embed_dim if self.query == 'projected' else embed_dim // 2
 
+    def check_inputs(self, inputs: Inputs) -> Inputs:
+        """The configured modalities, in order, after checking that each has
+        its configured feature dim N_m and length T_m."""
+        found = self.projection.check_inputs(inputs)
+        for m, T in self.seq_lens.items():
+            if found[m] != T:
+                raise ValueError(
+                    f"modality '{m}': the model is configured for seq_len "
+                    f'{T}, found {found[m]} steps (features '
+                    f'{tuple(inputs[m].shape)})')
+        return {m: inputs[m] for m in self.modalities}
+
     def extract_features(self, inputs: Inputs,
                          return_attention: bool = False) -> dict:
         """Run g, F_NR, F_M and the fusion.
 
-        Returns ``projected`` (B, M, T, N), ``nrgf``/``mf`` (B, M, T, N/2)
-        for the enabled extractors, ``fused`` (the fusion's output tokens,
-        (B, M*T, N/2) for the decoder) and, on request, ``attention``: per
-        layer (B, heads, M*T, M*T) cross-attention weights.
+        Returns ``projected`` (N wide), ``nrgf``/``mf`` (N/2 wide) for the
+        enabled extractors, ``fused`` (the fusion's output tokens,
+        (B, L, N/2) for the decoder) and, on request, ``attention``: per
+        layer (B, heads, L, L) cross-attention weights. With one T for all
+        modalities the per-modality features are stacked (B, M, T, width);
+        with unequal T_m they are tokens (B, L, width), L = sum_m T_m in
+        modality-major order (split them with ``self.seq_lens``).
         """
         if return_attention and not isinstance(self.fusion, FusionDecoder):
             raise ValueError(f'{type(self.fusion).__name__} has no '
                              'cross-attention to return; only FusionDecoder '
                              'does')
-        projected = self.projection(inputs)
-        if projected.shape[2] != self.seq_len:
-            raise ValueError(f'inputs have T = {projected.shape[2]} steps, '
-                             f'the model is configured for seq_len '
-                             f'{self.seq_len}')
-        feats = dict(projected=projected)
-        for name in ('nrgf', 'mf'):
-            if getattr(self, name) is not None:
-                feats[name] = getattr(self, name)(projected)
-        query = feats[self.query].flatten(1, 2)
-        memory = feats[self.memory].flatten(1, 2)
+        inputs = self.check_inputs(inputs)
+        lens = tuple(self.seq_lens.values())
+        tokens = dict(projected=self.projection.tokens(inputs))
+        if self.nrgf is not None:
+            tokens['nrgf'] = self.nrgf(tokens['projected'])
+        if self.mf is not None:
+            tokens['mf'] = self.mf(tokens['projected'], lens)
+        query, memory = tokens[self.query], tokens[self.memory]
+        feats = {k: v.unflatten(1, (len(lens), lens[0])) if self.aligned
+                 else v for k, v in tokens.items()}
         if return_attention:
             feats['fused'], feats['attention'] = self.fusion(
                 query, memory, return_attention=True)
@@ -163,7 +202,7 @@ class NormTR(BaseModel):
         return feats
 
     def forward(self, inputs: Inputs,
-                data_samples: Optional[List[BaseDataElement]] = None,
+                data_samples: Optional[DataSamples] = None,
                 mode: str = 'tensor'):
         if mode == 'loss':
             return self.loss(inputs, data_samples)
@@ -174,17 +213,42 @@ class NormTR(BaseModel):
         raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', "
                          f'got {mode!r}')
 
-    def loss(self, inputs: Inputs,
-             data_samples: Sequence[BaseDataElement]
+    def _batched(self, data_samples: DataSamples) -> BaseDataElement:
+        if isinstance(data_samples, BaseDataElement):
+            return data_samples
+        return batch_data_samples(data_samples, list(self.modalities))
+
+    def _lengths(self, data_samples: BaseDataElement, batch_size: int,
+                 device) -> Optional[torch.Tensor]:
+        """``lengths`` (B, M) on ``device``, or None; shape-checked only."""
+        lengths = data_samples.get('lengths')
+        if lengths is None:
+            return None
+        shape = (batch_size, len(self.modalities))
+        if tuple(lengths.shape) != shape:
+            raise ValueError(
+                f'data sample lengths must be (B, M) = {shape}, one column '
+                f'per modality {list(self.modalities)}, found '
+                f'{tuple(lengths.shape)}')
+        return lengths.to(device)
+
+    def loss(self, inputs: Inputs, data_samples: DataSamples
              ) -> Dict[str, torch.Tensor]:
-        self.projection.check_inputs(inputs)
-        inputs = {m: inputs[m] for m in self.modalities}
+        """Eq. 9 on one batch; no host synchronisation.
+
+        ``data_samples``: batched (``gt_label`` (B,) / (B, K), optional
+        ``lengths`` (B, M)) or a list of per-sample elements.
+        """
+        inputs = self.check_inputs(inputs)
+        samples = self._batched(data_samples)
+        first = next(iter(inputs.values()))
+        lengths = self._lengths(samples, first.shape[0], first.device)
         noisy = None
         if self.noise is not None:
-            inputs, noisy = self.noise(inputs)
+            inputs, noisy = self.noise(inputs, **self._given(
+                self.noise, lengths=lengths))
         feats = self.extract_features(inputs)
-        target = torch.stack([s.gt_label for s in data_samples]).to(
-            feats['fused'].device)
+        target = samples.gt_label.to(feats['fused'].device)
         w = self.loss_weights
         losses = dict(loss_er=w['er'] * self.head.loss(
             self.head(feats['fused']), target))
@@ -193,19 +257,33 @@ class NormTR(BaseModel):
             return losses
         nrgf_rev = grad_reverse(feats['nrgf'], self.grl_lambda)
         if self.modality_discriminator is not None and w['adv1'] > 0:
-            losses.update(self._modality_adversary(feats['mf'], nrgf_rev))
+            losses.update(self._modality_adversary(feats['mf'], nrgf_rev,
+                                                   lengths))
         if self.noise_discriminator is not None and noisy is not None \
                 and w['adv2'] > 0:
-            logits = self.noise_discriminator(nrgf_rev).flatten(0, 1)
+            logits = self.noise_discriminator(nrgf_rev, **self._given(
+                self.noise_discriminator, lengths=lengths)).flatten(0, 1)
             labels = noisy.flatten().long()
             losses['loss_adv2'] = w['adv2'] * F.cross_entropy(logits, labels)
             losses['acc_d2'] = _accuracy(logits, labels)
         return losses
 
-    def _modality_adversary(self, mf, nrgf_rev) -> Dict[str, torch.Tensor]:
-        """L_adv1 (Eq. 6) over MF chunks (plain) and NRGF chunks (reversed)."""
-        logits_mf, logits_nr = self.modality_discriminator(mf, nrgf_rev)
-        B, M = mf.shape[:2]
+    @staticmethod
+    def _given(module, **kwargs) -> dict:
+        """The keyword arguments ``module.forward`` takes, None dropped (a
+        user's component written before ``lengths`` existed still works).
+        """
+        params = _forward_params(type(module).forward)
+        return {k: v for k, v in kwargs.items()
+                if v is not None and k in params}
+
+    def _modality_adversary(self, mf, nrgf_rev, lengths
+                            ) -> Dict[str, torch.Tensor]:
+        """L_adv1 (Eq. 6) over MF features (plain) and NRGF (reversed)."""
+        logits_mf, logits_nr = self.modality_discriminator(
+            mf, nrgf_rev, **self._given(self.modality_discriminator,
+                                        lengths=lengths))
+        B, M = logits_mf.shape[:2]
         labels = torch.arange(M, device=mf.device).repeat(B)
         logits_mf, logits_nr = logits_mf.flatten(0, 1), logits_nr.flatten(0, 1)
         loss = F.cross_entropy(torch.cat([logits_mf, logits_nr]),
@@ -215,15 +293,31 @@ class NormTR(BaseModel):
                     acc_d1_nrgf=_accuracy(logits_nr, labels))
 
     def predict(self, inputs: Inputs,
-                data_samples: Optional[List[BaseDataElement]] = None
+                data_samples: Optional[DataSamples] = None
                 ) -> List[BaseDataElement]:
+        """B per-sample data samples with the head's predictions (and
+        ``gt_label`` / metainfo ``id`` when ``data_samples`` has them).
+
+        A given list is filled in place and returned. The labels are checked
+        against the head's range here (``head.check_target``), outside the
+        train step.
+        """
         preds = self.head.predict(self(inputs, mode='tensor').detach())
         batch = next(iter(preds.values())).shape[0]
         if data_samples is None:
-            data_samples = [BaseDataElement() for _ in range(batch)]
-        for i, sample in enumerate(data_samples):
+            samples = [BaseDataElement() for _ in range(batch)]
+        else:
+            samples = data_samples
+            if isinstance(data_samples, BaseDataElement):
+                samples = split_data_samples(data_samples)
+            if len(samples) != batch:
+                raise ValueError(f'{len(samples)} data samples for a batch '
+                                 f'of {batch} inputs')
+            if all('gt_label' in s for s in samples) and samples:
+                self.head.check_target(self._batched(samples).gt_label)
+        for i, sample in enumerate(samples):
             sample.set_data({k: v[i] for k, v in preds.items()})
-        return data_samples
+        return samples
 
     def save_pretrained(self, save_dir: str, **kwargs) -> str:
         """``config.json`` + ``model.safetensors`` (see normtr_plugin.hub)."""
@@ -257,21 +351,46 @@ class NormTR(BaseModel):
     def cross_attention(self, inputs: Inputs) -> List[torch.Tensor]:
         """Cross-attention weights of every decoder layer (paper Fig. 10).
 
-        Returns a list (one per layer) of ``(B, heads, M*T, M*T)`` tensors:
-        row i is how NRGF token i attends to the MF tokens.
+        Returns a list (one per layer) of ``(B, heads, L, L)`` tensors,
+        L = sum_m T_m: row i is how NRGF token i attends to the MF tokens.
         """
         return self.extract_features(inputs, return_attention=True)[
             'attention']
 
 
-def _plain(value):
-    """Config values as plain JSON types (ConfigDict -> dict, tuple -> list).
+_FORWARD_PARAMS: Dict[object, frozenset] = {}
+
+
+def _forward_params(forward) -> frozenset:
+    """Parameter names of a ``forward`` function, looked up once."""
+    if forward not in _FORWARD_PARAMS:
+        _FORWARD_PARAMS[forward] = frozenset(
+            inspect.signature(forward).parameters)
+    return _FORWARD_PARAMS[forward]
+
+
+def _seq_lens(seq_len: Union[int, Dict[str, int]],
+              modalities: Dict[str, int]) -> Dict[str, int]:
+    """``{m: T_m}`` in modality order from an int T or a per-modality dict.
     """
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+    if isinstance(seq_len, int):
+        if seq_len < 1:
+            raise ValueError(f'seq_len T must be >= 1, got {seq_len}')
+        return {m: seq_len for m in modalities}
+    if not hasattr(seq_len, 'keys'):
+        raise TypeError(f'seq_len must be an int T or a dict modality -> '
+                        f'T_m, got {type(seq_len).__name__}')
+    missing = [m for m in modalities if m not in seq_len]
+    extra = [m for m in seq_len if m not in modalities]
+    if missing or extra:
+        raise ValueError(f'seq_len must name every modality '
+                         f'{list(modalities)}: missing {missing}, unknown '
+                         f'{extra}')
+    for m in modalities:
+        if int(seq_len[m]) < 1:
+            raise ValueError(f"seq_len T_m of modality '{m}' must be >= 1, "
+                             f'got {seq_len[m]}')
+    return {m: int(seq_len[m]) for m in modalities}
 
 
 def _accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

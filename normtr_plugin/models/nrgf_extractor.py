@@ -9,9 +9,11 @@ from .feature_mlp import FeatureMLP
 class NRGFExtractor(BaseModule):
     """Noise-Resistant Generic Feature extractor F_NR (paper Eq. 3).
 
-    ONE MLP whose parameters are shared by every token of every modality.
+    ONE MLP whose parameters are shared by every token of every modality,
+    so it acts token-wise on any layout.
 
-    Shapes: ``(B, M, T, N) -> (B, M, T, N/2)``.
+    Shapes: stacked ``(B, M, T, N) -> (B, M, T, N/2)`` or tokens
+    ``(B, sum_m T_m, N) -> (B, sum_m T_m, N/2)``.
     """
 
     def __init__(self, embed_dim: int, hidden_dim: int = None,

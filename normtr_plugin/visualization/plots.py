@@ -28,6 +28,8 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..models.data_samples import split_data_samples
+
 __all__ = [
     'collect_features', 'cosine_similarities', 'label_groups',
     'make_masker', 'mask_time_steps', 'plot_attention',
@@ -96,7 +98,8 @@ def _head_mean(attn, layer: int) -> np.ndarray:
 
 
 def plot_attention(attn_clean, attn_masked, modalities: Sequence[str],
-                   seq_len: int, layer: int = -1,
+                   seq_len: Union[int, Sequence[int], Dict[str, int]],
+                   layer: int = -1,
                    masked_tokens: Optional[ArrayLike] = None,
                    titles: Sequence[str] = ('without mask', 'with mask')
                    ) -> Figure:
@@ -108,7 +111,8 @@ def plot_attention(attn_clean, attn_masked, modalities: Sequence[str],
             layer's (B, heads, L, L) / (heads, L, L) / (L, L) array.
         modalities: modality names in token order (modality-major:
             ``[a_1..a_T, v_1..v_T, t_1..t_T]``).
-        seq_len: T.
+        seq_len: T, or each modality's T_m (a sequence or the model's
+            ``{modality: T_m}`` dict) for unaligned models.
         layer: decoder layer to show when a list is given.
         masked_tokens: optional boolean (M*T,) marking masked tokens; they
             are ticked in red on the second map.
@@ -118,7 +122,14 @@ def plot_attention(attn_clean, attn_masked, modalities: Sequence[str],
     higher, min to max of both maps): 3 axes.
     """
     modalities = list(modalities)
-    size = len(modalities) * seq_len
+    lens = [seq_len] * len(modalities) if isinstance(seq_len, int) else \
+        [int(t) for t in (seq_len.values() if isinstance(seq_len, dict)
+                          else seq_len)]
+    if len(lens) != len(modalities):
+        raise ValueError(f'seq_len {seq_len} does not give one length per '
+                         f'modality {modalities}')
+    size = sum(lens)
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
     maps = [_head_mean(attn_clean, layer), _head_mean(attn_masked, layer)]
     for a in maps:
         if a.shape != (size, size):
@@ -132,12 +143,11 @@ def plot_attention(attn_clean, attn_masked, modalities: Sequence[str],
     fig = _figure(11, 5)
     axes = fig.subplots(1, 2)
     fig.suptitle('cross-attention, mean over heads')
-    centres = [(i + 0.5) * seq_len - 0.5 for i in range(len(modalities))]
+    centres = [start + t / 2 - 0.5 for start, t in zip(starts, lens)]
     for ax, a, title in zip(axes, maps, titles):
         im = ax.imshow(a, cmap='Blues', vmin=vmin, vmax=vmax,
                        interpolation='nearest')
-        for i in range(1, len(modalities)):
-            edge = i * seq_len - 0.5
+        for edge in starts[1:] - 0.5:
             ax.axhline(edge, color='k', lw=1.0)
             ax.axvline(edge, color='k', lw=1.0)
         ax.set_xticks(centres)
@@ -428,7 +438,7 @@ def collect_features(model, dataset, max_samples: int = 500,
             mf.append(feats['mf'].float().cpu())
             if return_fused:
                 fused.append(feats['fused'].float().cpu())
-            for sample in data['data_samples']:
+            for sample in split_data_samples(data['data_samples']):
                 ids.append(str(sample.metainfo.get('id')))
                 if 'gt_label' in sample:
                     labels.append(_numpy(sample.gt_label))

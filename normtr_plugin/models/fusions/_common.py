@@ -1,5 +1,5 @@
 """Shape checks and pooling shared by the alternative fusions."""
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 
@@ -18,21 +18,35 @@ def check_pair(name: str, query: torch.Tensor, memory: torch.Tensor,
 
 
 def check_num_modalities(name: str, num_modalities: Optional[int],
-                         num_tokens: Optional[int]) -> int:
+                         num_tokens: Optional[int],
+                         seq_lens: Optional[Sequence[int]] = None) -> int:
     if num_modalities is None or num_modalities < 1:
         raise ValueError(f'{name} needs num_modalities >= 1 (NormTR fills it '
                          f'in), got {num_modalities}')
+    if seq_lens is not None:
+        if len(seq_lens) != num_modalities or (
+                num_tokens is not None and sum(seq_lens) != num_tokens):
+            raise ValueError(f'{name}: seq_lens {list(seq_lens)} must give '
+                             f'one length per modality ({num_modalities}) '
+                             f'summing to num_tokens {num_tokens}')
+        return num_modalities
     if num_tokens is not None and num_tokens % num_modalities:
         raise ValueError(f'{name}: num_tokens {num_tokens} is not a multiple '
                          f'of num_modalities {num_modalities}')
     return num_modalities
 
 
-def pool_per_modality(x: torch.Tensor, num_modalities: int) -> torch.Tensor:
-    """Mean over each modality's T tokens (modality-major order).
+def pool_per_modality(x: torch.Tensor, num_modalities: int,
+                      seq_lens: Optional[Sequence[int]] = None
+                      ) -> torch.Tensor:
+    """Mean over each modality's tokens (modality-major order).
 
-    Shapes: ``(B, M*T, D) -> (B, M, D)``.
+    Shapes: ``(B, M*T, D) -> (B, M, D)``; with ``seq_lens`` (T_1..T_M),
+    ``(B, sum_m T_m, D) -> (B, M, D)``.
     """
+    if seq_lens is not None:
+        return torch.stack([seg.mean(dim=1) for seg in
+                            x.split(list(seq_lens), dim=1)], dim=1)
     B, L, D = x.shape
     if L % num_modalities:
         raise ValueError(f'{L} tokens cannot be split into {num_modalities} '

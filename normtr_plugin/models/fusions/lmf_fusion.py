@@ -1,3 +1,5 @@
+from typing import Sequence
+
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
@@ -22,6 +24,8 @@ class LMFFusion(BaseModule):
     Args:
         embed_dim: D, the width of query and memory.
         num_tokens: L = M * T (modality-major order); checked if given.
+        seq_lens: per-modality lengths T_1..T_M when they differ (NormTR
+            fills it in; L = sum_m T_m).
         num_modalities: M (required; NormTR fills it in).
         rank: r, number of modality-specific factors (default 4).
         out_dim: output width (default ``embed_dim``).
@@ -33,9 +37,11 @@ class LMFFusion(BaseModule):
     def __init__(self, embed_dim: int, num_tokens: int = None,
                  num_modalities: int = None, rank: int = 4,
                  out_dim: int = None, dropout: float = 0.1,
-                 init_cfg: dict = None):
+                 seq_lens: Sequence[int] = None, init_cfg: dict = None):
         super().__init__(init_cfg=init_cfg)
-        M = check_num_modalities('LMFFusion', num_modalities, num_tokens)
+        M = check_num_modalities('LMFFusion', num_modalities, num_tokens,
+                                 seq_lens)
+        self.seq_lens = None if seq_lens is None else tuple(seq_lens)
         if rank < 1:
             raise ValueError(f'LMFFusion needs rank >= 1, got {rank}')
         self.embed_dim, self.num_tokens, self.num_modalities = (
@@ -55,8 +61,9 @@ class LMFFusion(BaseModule):
                 memory: torch.Tensor) -> torch.Tensor:
         check_pair('LMFFusion', query, memory, self.embed_dim,
                    self.num_tokens)
-        pooled = torch.cat([pool_per_modality(query, self.num_modalities),
-                            pool_per_modality(memory, self.num_modalities)],
+        M, lens = self.num_modalities, self.seq_lens
+        pooled = torch.cat([pool_per_modality(query, M, lens),
+                            pool_per_modality(memory, M, lens)],
                            dim=-1)  # (B, M, 2D)
         z = torch.cat([self.dropout(pooled),
                        pooled.new_ones(pooled.shape[:2] + (1,))], dim=-1)

@@ -7,8 +7,8 @@ import torch.nn as nn
 class BaseEmotionHead(nn.Module):
     """Mean-pool the fused tokens, then one Linear (paper section 3.4.2).
 
-    Subclasses set the output layout, the loss L_er (Eq. 8) and the
-    per-sample predictions.
+    Subclasses set the output layout, the loss L_er (Eq. 8), the label
+    check (``check_target``) and the per-sample predictions.
 
     Shapes: ``tokens (B, L, D) -> logits`` (layout per subclass).
     """
@@ -27,6 +27,14 @@ class BaseEmotionHead(nn.Module):
     def predict(self, logits: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Batched predictions; index 0 of every tensor is the sample."""
         raise NotImplementedError
+
+    def check_target(self, target: torch.Tensor) -> None:
+        """Raise a ValueError if ``target`` is outside the head's label range.
+
+        Reads the labels on the host, so it is NOT called by ``loss`` (the
+        train step stays free of host synchronisation; the dataset validates
+        its labels). ``NormTR.predict`` calls it on the evaluation labels.
+        """
 
     @staticmethod
     def check_class_range(target: torch.Tensor, num_classes: int,

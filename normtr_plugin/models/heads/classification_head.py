@@ -15,8 +15,10 @@ class ClassificationHead(BaseEmotionHead):
         super().__init__(in_dim, num_classes)
         self.num_classes = num_classes
 
-    def loss(self, logits, target):
+    def check_target(self, target):
         self.check_class_range(target, self.num_classes, 'class')
+
+    def loss(self, logits, target):
         return F.cross_entropy(logits, target.long())
 
     def predict(self, logits):

@@ -20,8 +20,10 @@ class MultiBinaryHead(BaseEmotionHead):
     def forward(self, tokens):
         return super().forward(tokens).view(-1, self.num_tasks, 2)
 
-    def loss(self, logits, target):
+    def check_target(self, target):
         self.check_class_range(target, 2, 'binary')
+
+    def loss(self, logits, target):
         return F.cross_entropy(logits.reshape(-1, 2),
                                target.reshape(-1).long())
 

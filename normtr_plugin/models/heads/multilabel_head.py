@@ -16,8 +16,10 @@ class MultiLabelHead(BaseEmotionHead):
         super().__init__(in_dim, num_labels)
         self.threshold = threshold
 
-    def loss(self, logits, target):
+    def check_target(self, target):
         self.check_class_range(target, 2, 'multi-label')
+
+    def loss(self, logits, target):
         return F.binary_cross_entropy_with_logits(
             logits, target.to(logits.dtype))
 
