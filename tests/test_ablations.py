@@ -7,7 +7,7 @@ import sys
 
 import pytest
 import torch
-from mmengine.dataset import default_collate
+from normtr_plugin.datasets import multimodal_collate
 
 from conftest import ROOT, write_dataset
 from normtr_plugin.engine import load_config
@@ -212,7 +212,7 @@ def test_config_builds_and_trains(path, family_data):
 
     torch.manual_seed(0)
     data = model.data_preprocessor(
-        default_collate(train.__getitems__([0, 1, 2, 3])), True)
+        multimodal_collate(train.__getitems__([0, 1, 2, 3])), True)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     before = {k: p.detach().clone() for k, p in model.named_parameters()}
     model.train()
@@ -239,7 +239,7 @@ def test_config_builds_and_trains(path, family_data):
     model.eval()
     with torch.no_grad():
         out = model(**model.data_preprocessor(
-            default_collate(test.__getitems__([0, 1]))), mode='predict')
+            multimodal_collate(test.__getitems__([0, 1]))), mode='predict')
     assert len(out) == 2 and 'pred_score' in out[0]
 
 

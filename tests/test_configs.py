@@ -4,7 +4,7 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.dataset import default_collate
+from normtr_plugin.datasets import multimodal_collate
 
 from conftest import ROOT, write_dataset
 from normtr_plugin.engine import load_config
@@ -36,14 +36,14 @@ def test_config_builds_and_steps(path, tmp_path):
     test = build_in_scope(DATASETS, cfg.test_dataloader.dataset)
     assert len(train) == 12 and len(test) == 6
     data = model.data_preprocessor(
-        default_collate(train.__getitems__(list(range(4)))), True)
+        multimodal_collate(train.__getitems__(list(range(4)))), True)
     losses = model(**data, mode='loss')
     assert torch.isfinite(sum(v for k, v in losses.items() if 'loss' in k))
     assert {'loss_er', 'loss_adv1', 'loss_adv2'} <= set(losses)
     model.eval()
     with torch.no_grad():
         out = model(**model.data_preprocessor(
-            default_collate(test.__getitems__([0, 1]))), mode='predict')
+            multimodal_collate(test.__getitems__([0, 1]))), mode='predict')
     assert len(out) == 2 and 'pred_score' in out[0]
 
 

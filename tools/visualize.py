@@ -23,8 +23,8 @@ import os.path as osp
 import numpy as np
 import torch
 from mmengine.config import DictAction
-from mmengine.dataset import default_collate
 
+from normtr_plugin.datasets import multimodal_collate
 from normtr_plugin.engine import load_checkpoint_safely, load_config
 from normtr_plugin.models.data_samples import split_data_samples
 from normtr_plugin.registry import DATASETS, MODELS, build_in_scope
@@ -79,7 +79,7 @@ def draw_attention(model, dataset, args):
     if not 0 <= args.sample_index < len(dataset):
         raise IndexError(f'--sample-index {args.sample_index} out of range '
                          f'for {len(dataset)} samples')
-    data = default_collate(dataset.__getitems__([args.sample_index]))
+    data = multimodal_collate(dataset.__getitems__([args.sample_index]))
     inputs = model.data_preprocessor(data, False)['inputs']
     generator = torch.Generator().manual_seed(args.seed)
     masked, masks = mask_time_steps(inputs, args.mask_ratio, generator)

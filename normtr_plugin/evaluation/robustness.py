@@ -37,7 +37,6 @@ from typing import (Callable, Dict, Iterable, List, Mapping, NamedTuple,
 
 import numpy as np
 import torch
-from mmengine.dataset import default_collate
 from mmengine.evaluator import BaseMetric, Evaluator
 from mmengine.runner.checkpoint import load_checkpoint
 
@@ -45,6 +44,7 @@ from mmengine.runner.checkpoint import load_checkpoint
 from ..datasets.transforms.test_time_masking import (  # noqa: F401
     MASKERS, RandomMasking, WindowMasking, apply_keep_masks, check_ratio,
     sample_keep_masks)
+from ..datasets import multimodal_collate
 from ..models.data_samples import batch_data_samples, split_data_samples
 from ..registry import DATASETS, METRICS, MODELS, build_in_scope
 from .auilc import auilc
@@ -182,7 +182,7 @@ def load_test_set(cfg, batch_size: Optional[int] = None,
     for start in range(0, n, 256):
         idx = list(range(start, min(n, start + 256)))
         items = read(idx) if read else [dataset[i] for i in idx]
-        batch = default_collate(items)
+        batch = multimodal_collate(items)
         inputs = batch['inputs']
         if not isinstance(inputs, dict):
             raise TypeError('the test pipeline must end with '

@@ -404,7 +404,7 @@ def collect_features(model, dataset, max_samples: int = 500,
     """Run ``model`` (eval mode) over the first ``max_samples`` samples.
 
     Batches come from ``dataset.__getitems__``, are collated with
-    ``mmengine.dataset.default_collate`` and go through
+    ``multimodal_collate`` and go through
     ``model.data_preprocessor(data, False)``; ``masker`` (``inputs ->
     inputs``), if given, is applied to the preprocessed inputs.
 
@@ -414,7 +414,7 @@ def collect_features(model, dataset, max_samples: int = 500,
         when the samples have none) and ids a list of str. With
         ``return_fused`` also ``fused`` (n, M*T, N/2) as a fifth item.
     """
-    from mmengine.dataset import default_collate
+    from ..datasets import multimodal_collate
     total = min(int(max_samples), len(dataset))
     if total < 1:
         raise ValueError(f'no samples to collect (dataset has '
@@ -429,7 +429,7 @@ def collect_features(model, dataset, max_samples: int = 500,
                 items = dataset.__getitems__(indices)
             else:
                 items = [dataset[i] for i in indices]
-            data = model.data_preprocessor(default_collate(items), False)
+            data = model.data_preprocessor(multimodal_collate(items), False)
             inputs = data['inputs']
             if masker is not None:
                 inputs = masker(inputs)

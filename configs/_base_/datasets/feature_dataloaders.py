@@ -1,6 +1,6 @@
 # Dataloaders shared by every feature dataset. Each dataset config fills in
 # `dataset=dict(...)`: data_root, modalities, label_columns, task, pipeline.
-_loader = dict(num_workers=0, collate_fn=dict(type='multimodal_collate'))
+_loader = dict(num_workers=0, collate_fn=dict(type='normtr_plugin.multimodal_collate'))
 train_dataloader = dict(
     **_loader, batch_size=16,
     sampler=dict(type='DefaultSampler', shuffle=True),
