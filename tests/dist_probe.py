@@ -24,7 +24,7 @@ class DistProbeHook(Hook):
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None):
         if runner.epoch == 0:
-            self.ids += [s.id for s in data_batch['data_samples']]
+            self.ids += list(data_batch['data_samples'].ids)
         kill = os.environ.get('PROBE_KILL_EPOCH')
         if kill and runner.epoch == int(kill) and batch_idx == 3 and \
                 get_rank() == 0:
