@@ -68,7 +68,8 @@ def reference_logits(model, arrays, stats=None):
     """The model run directly on hand-preprocessed features.
 
     ``arrays``: modality -> list of (T_i, D). Middle frame of T equal
-    segments for video; first T steps, zero-padded, for audio and text.
+    segments for video (all frames if fewer than T); first T steps,
+    zero-padded, for audio, text and short videos.
     """
     x = {}
     for m, items in arrays.items():
@@ -78,9 +79,9 @@ def reference_logits(model, arrays, stats=None):
             if stats is not None:
                 a = (a - np.float32(stats[m]['mean'])) / np.float32(
                     stats[m]['std'])
-            if m == 'video':
+            if m == 'video' and len(a) >= T:
                 a = a[np.floor((np.arange(T) + 0.5) * len(a) / T).astype(int)]
-            else:
+            else:  # a short video keeps its frames, then zero padding
                 a = np.concatenate([a[:T], np.zeros((max(T - len(a), 0),
                                                      a.shape[1]), np.float32)])
             out.append(a)

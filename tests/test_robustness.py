@@ -248,11 +248,11 @@ def test_transform_in_dataset_pipeline(tiny_regression_data, masker):
     ds = MultimodalFeatureDataset(
         tiny_regression_data, 'test', dict(audio=5, video=7, text=9),
         pipeline=pipeline)
-    both = ds.__getitems__([0, 3])
-    alone = ds.__getitems__([3])[0]
+    both = ds.__getitems__([0, 3])  # one packed batch
+    alone = ds.__getitems__([3])
     for m in ('audio', 'video', 'text'):
-        assert torch.equal(both[1]['inputs'][m], alone['inputs'][m])
-        erased = erased_of(both[1]['inputs'][m])
+        assert torch.equal(both['inputs'][m][1], alone['inputs'][m][0])
+        erased = erased_of(both['inputs'][m][1])
         assert 0 < int(erased.sum()) < 10
 
 

@@ -247,10 +247,10 @@ def predict_dataset(model, data_root: str, split: str = 'test',
     if len(dataset) == 0:
         raise InferenceError(f'split {split!r} of {data_root} has no samples')
 
-    def batches():
+    def batches():  # raw rows; the model's own pipeline runs in _run
         for start in range(0, len(dataset), batch_size):
-            batch = dataset.__getitems__(
-                range(start, min(start + batch_size, len(dataset))))
+            batch = [dataset.read_sample(i) for i in
+                     range(start, min(start + batch_size, len(dataset)))]
             for r in batch:
                 r.pop('gt_label', None)
             yield batch
