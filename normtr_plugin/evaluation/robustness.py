@@ -25,11 +25,9 @@ same mask for every seed) reuses its metrics instead of re-running.
 """
 import hashlib
 import math
-import os
 import os.path as osp
 import re
 import sys
-import tempfile
 import time
 import warnings
 from typing import (Callable, Dict, Iterable, List, Mapping, NamedTuple,
@@ -46,6 +44,7 @@ from ..datasets.transforms.test_time_masking import (  # noqa: F401
     MASKERS, RandomMasking, WindowMasking, apply_keep_masks, check_ratio,
     sample_keep_masks)
 from ..registry import DATASETS, METRICS, MODELS, build_in_scope
+from ..utils import atomic_write
 from .auilc import auilc
 
 __all__ = ['TestSet', 'build_evaluator', 'build_model', 'evaluate_config',
@@ -380,17 +379,8 @@ def evaluate_config(config: str, checkpoint: str, ratios: Sequence[float],
 # ---------------------------------------------------------------------------
 
 def _atomic_write(path: str, write: Callable, binary: bool = False) -> None:
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb' if binary else 'w') as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_write(path, 'wb' if binary else 'w') as f:
+        write(f)
 
 
 def _finite_or_none(value):
