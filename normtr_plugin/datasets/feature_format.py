@@ -29,11 +29,6 @@ def feature_schema(modalities: Mapping[str, int],
         **labels})
 
 
-def _exists(out_dir: str) -> FileExistsError:
-    return FileExistsError(f'{out_dir!r} exists; pass overwrite=True '
-                           '(--overwrite) to replace it')
-
-
 def check_feature_stats(stats: Mapping[str, dict], where: str) -> None:
     """Every modality's ``mean``/``std`` must be equally long lists of
     finite numbers (``std >= 0``); else a ValueError naming ``where``, the
@@ -117,7 +112,9 @@ class FeatureDatasetWriter:
     Memory stays bounded: each batch goes straight to an Arrow file. NaN/Inf
     become 0 and are counted per split and modality (``report``). The train
     split's per-feature statistics go to ``feature_stats.json``. Everything
-    is written under a temporary folder that is renamed on ``finish``.
+    is written under a staging folder (``utils.StagingDir``, with the
+    project's marker file) that is renamed on ``finish``; ``overwrite``
+    replaces only a folder this project wrote. An empty split is refused.
 
     Usage::
 
