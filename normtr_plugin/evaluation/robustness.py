@@ -378,11 +378,6 @@ def evaluate_config(config: str, checkpoint: str, ratios: Sequence[float],
 # Reports
 # ---------------------------------------------------------------------------
 
-def _atomic_write(path: str, write: Callable, binary: bool = False) -> None:
-    with atomic_write(path, 'wb' if binary else 'w') as f:
-        write(f)
-
-
 def _finite_or_none(value):
     if isinstance(value, dict):
         return {k: _finite_or_none(v) for k, v in value.items()}
@@ -478,7 +473,8 @@ def _plot(results: dict, metric: str, path: str) -> None:
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize='small')
     fig.tight_layout()
-    _atomic_write(path, lambda f: fig.savefig(f, format='png'), binary=True)
+    with atomic_write(path, 'wb') as f:
+        fig.savefig(f, format='png')
 
 
 def write_report(results: dict, out_dir: str,
@@ -520,7 +516,8 @@ def write_report(results: dict, out_dir: str,
             paths[f'png:{m}'] = osp.join(out_dir, images[m])
             _plot(results, m, paths[f'png:{m}'])
     text = _markdown(results, metrics, key_metric, images)
-    _atomic_write(paths['markdown'], lambda f: f.write(text))
+    with atomic_write(paths['markdown']) as f:
+        f.write(text)
     return paths
 
 
