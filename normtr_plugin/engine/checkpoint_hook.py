@@ -53,10 +53,11 @@ class AtomicCheckpointHook(CheckpointHook):
     """``CheckpointHook`` with atomic writes, deletions after the write and
     random states in every checkpoint (see the module docstring). Takes
     CheckpointHook's arguments; ``backend_args`` defaults to the atomic
-    local backend."""
+    local backend (a remote ``out_dir`` keeps mmengine's backends)."""
 
     def __init__(self, *args, backend_args=None, **kwargs):
-        if kwargs.get('file_client_args') is None:
+        remote = '://' in str(kwargs.get('out_dir') or '')
+        if kwargs.get('file_client_args') is None and not remote:
             backend_args = dict(backend_args or {})
             backend_args.setdefault('backend', ATOMIC_BACKEND)
         super().__init__(*args, backend_args=backend_args, **kwargs)
