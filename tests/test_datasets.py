@@ -1,4 +1,5 @@
 """The feature-format dataset, its checks, and the sequence transforms."""
+import fnmatch
 import os
 import os.path as osp
 
@@ -301,9 +302,12 @@ def test_push_feature_dataset_uploads_a_hub_folder(tmp_path):
             calls.append(('create_repo', repo_id, kwargs))
 
         def upload_folder(self, folder_path, repo_id, **kwargs):
+            # What huggingface_hub uploads: the files allow_patterns match.
             files = sorted(
-                osp.relpath(osp.join(d, f), folder_path)
-                for d, _, fs in os.walk(folder_path) for f in fs)
+                rel for d, _, fs in os.walk(folder_path) for f in fs
+                for rel in [osp.relpath(osp.join(d, f), folder_path)]
+                if any(fnmatch.fnmatch(rel, p)
+                       for p in kwargs['allow_patterns']))
             calls.append(('upload_folder', repo_id, kwargs, files))
             return 'commit-url'
 

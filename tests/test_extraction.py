@@ -142,8 +142,10 @@ def test_missing_and_corrupt_media_are_skipped(tmp_path, media):
     man = write_manifest(tmp_path / 'm.csv', [
         [r[0], r[1], r[2], osp.join(root, r[3]), osp.join(root, r[4])]
         for r in rows])
+    # The media lie outside the manifest's folder: allowed explicitly.
     with pytest.warns(MediaSkippedWarning) as rec:
-        rep = extract_features(man, str(tmp_path / 'out'), **FAST)
+        rep = extract_features(man, str(tmp_path / 'out'),
+                               allow_outside=True, **FAST)
     text = ' '.join(str(w.message) for w in rec)
     assert 'bad.avi' in text and 'nowhere.wav' in text
     assert rep['num_skipped'] == 2
@@ -154,7 +156,7 @@ def test_missing_and_corrupt_media_are_skipped(tmp_path, media):
     assert 'Skipped samples (missing or unreadable media): 2' in card
     with pytest.raises(MediaError, match='bad.avi'):
         extract_features(man, str(tmp_path / 'strict'), strict=True,
-                         **FAST)
+                         allow_outside=True, **FAST)
     assert not osp.exists(tmp_path / 'strict')
     assert not [p for p in tmp_path.iterdir() if p.name.startswith('.tmp-')]
 

@@ -4,10 +4,11 @@
         [--backbone resnet18] [--segments T] [--device cpu|cuda]
         [--batch-size N] [--pretrained] [--weights FILE]
         [--frame middle|random] [--strict] [--overwrite]
-        [--task classification|regression] [--seed S]
+        [--task classification|regression] [--seed S] [--allow-outside]
 
 The manifest has columns ``id, split, label`` and ``video`` and/or
-``audio`` (paths relative to the CSV's folder). Prints the report as JSON.
+``audio`` (paths relative to the CSV's folder, which they must stay inside
+unless --allow-outside). Prints the report as JSON.
 """
 import argparse
 import json
@@ -40,7 +41,9 @@ def parse_args(argv=None):
                    help='fail on a missing/unreadable file instead of '
                    'skipping the sample')
     p.add_argument('--overwrite', action='store_true',
-                   help='replace DIR if it exists')
+                   help='replace DIR if it exists and this tool wrote it')
+    p.add_argument('--allow-outside', action='store_true',
+                   help="read media paths outside the manifest's folder")
     p.add_argument('--task', choices=['classification', 'regression'],
                    default='classification', help='label type')
     p.add_argument('--seed', type=int, default=0)
@@ -58,7 +61,7 @@ def main(argv=None) -> int:
             batch_size=args.batch_size, pretrained=args.pretrained,
             weights=args.weights, frame=args.frame, strict=args.strict,
             seed=args.seed, overwrite=args.overwrite, task=args.task,
-            image_size=args.image_size)
+            image_size=args.image_size, allow_outside=args.allow_outside)
     except (ValueError, FileNotFoundError, FileExistsError, ImportError,
             MediaError, RuntimeError) as err:
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__

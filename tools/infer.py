@@ -50,7 +50,11 @@ def main(argv=None):
         # traceback, for anything wrong with the model, input or dataset.
         msg = err.args[0] if isinstance(err, KeyError) and err.args else err
         sys.exit(f'infer.py: error: {msg}')
-    print(json.dumps(preds, indent=2))
+    try:  # strict JSON: a NaN is an error (the API already refuses them)
+        text = json.dumps(preds, indent=2, allow_nan=False)
+    except ValueError as err:
+        sys.exit(f'infer.py: error: a prediction is not finite ({err})')
+    print(text)
     if args.out:
         write_json(args.out, preds)
 

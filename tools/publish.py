@@ -2,12 +2,14 @@
 
     python tools/publish.py CHECKPOINT --config CFG --out DIR
         [--push-to-hub ORG/NAME] [--metrics METRICS_JSON]
-        [--dataset-name NAME] [--cfg-options k=v ...]
+        [--dataset-name NAME] [--overwrite] [--cfg-options k=v ...]
 
 Checks that CHECKPOINT was trained with the model CFG describes, evaluates it
 on the test split (unless --metrics gives tools/test.py --out or
 tools/train.py's test_metrics.json), and writes DIR/config.json,
-model.safetensors, README.md and metrics.json; --push-to-hub uploads DIR.
+model.safetensors, README.md and metrics.json (an existing DIR that holds
+any of them needs --overwrite); --push-to-hub uploads exactly those four
+files. The checkpoint's stored config text is compared as data, never run.
 """
 import argparse
 import json
@@ -32,6 +34,9 @@ def parse_args(argv=None):
                         'test_metrics.json)')
     parser.add_argument('--dataset-name', help='dataset name or Hub id for '
                         'the model card (default: from the config)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace config.json, model.safetensors, '
+                        'README.md and metrics.json in an existing --out')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. data_root=DIR')
     return parser.parse_args(argv)
@@ -43,7 +48,8 @@ def main(argv=None):
         result = publish(args.checkpoint, args.config, args.out,
                          metrics=args.metrics, cfg_options=args.cfg_options,
                          dataset_name=args.dataset_name,
-                         repo_id=args.push_to_hub)
+                         repo_id=args.push_to_hub,
+                         overwrite=args.overwrite)
     except (ValueError, OSError, pickle.UnpicklingError) as err:
         # PublishError/PretrainedError are ValueErrors, an unsafe checkpoint
         # an UnpicklingError: one line, no traceback.

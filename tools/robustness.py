@@ -9,7 +9,8 @@
 For each model the test split is read once through the config's test
 pipeline, masked per seed and ratio with tensor ops, and scored with the
 config's ``test_evaluator``. Writes ``robustness.json``, ``robustness.md``
-and ``robustness_<metric>.png`` to ``--out``. See
+and ``robustness_<metric>.png`` to ``--out``; a metric that is NaN/Inf is an
+error (exit status 1, nothing written). See
 ``normtr_plugin/evaluation/robustness.py``.
 """
 import argparse
@@ -23,6 +24,7 @@ from mmengine.config import DictAction
 from normtr_plugin.evaluation.robustness import (MASKERS, evaluate_config,
                                                  parse_ratios, parse_seeds,
                                                  stderr_log, write_report)
+from normtr_plugin.utils import non_finite_paths
 
 
 def parse_args(argv=None):
@@ -108,6 +110,10 @@ def main(argv=None):
             config, checkpoint, args.ratios, args.seeds, args.masker,
             cfg_options=args.cfg_options, batch_size=args.batch_size,
             device=args.device, test_sets=test_sets, log=stderr_log)
+    bad = non_finite_paths(results['models'], 'models')
+    if bad:  # never reported as a result
+        sys.exit(f'robustness.py: error: {len(bad)} metric value(s) are not '
+                 f'finite, e.g. {", ".join(bad[:5])}; nothing was written')
     paths = write_report(results, args.out, metrics=args.metrics,
                          key_metric=args.key_metric,
                          plot=not args.no_plots)

@@ -2,18 +2,25 @@
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR]
         [--out metrics.json] [--cfg-options k=v ...] [--launcher ...]
+
+A checkpoint that does not fit the config's model (other architecture or
+sizes: missing, unexpected or misshapen keys) and a metric that is NaN/Inf
+are errors (exit status 1), never reported as results.
 """
 import argparse
 import json
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
-from normtr_plugin.engine import (launched_distributed, load_config,
+from normtr_plugin.engine import (CheckpointMismatchError,
+                                  launched_distributed, load_config,
                                   setup_distributed, write_json)
+from normtr_plugin.utils import NonFiniteError, require_finite
 
 
 def parse_args():
@@ -43,7 +50,11 @@ def main():
         print(f'distributed: {dist_info}', flush=True)
     cfg.load_from = args.checkpoint
     runner = Runner.from_cfg(cfg)
-    metrics = runner.test()
+    try:  # CheckpointGuardHook: weights must fit the model (strict)
+        metrics = runner.test()
+        require_finite(metrics, 'test metrics')
+    except (CheckpointMismatchError, NonFiniteError) as err:
+        sys.exit(f'test.py: error: {err}')
     if is_main_process():
         print(json.dumps(metrics, indent=2))
         if args.out:

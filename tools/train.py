@@ -10,13 +10,17 @@ the distributed state, the device and the mixed precision.
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import DictAction
 from mmengine.dist import barrier, is_main_process
 from mmengine.runner import Runner
 
-from normtr_plugin.engine import (enable_amp, launched_distributed,
-                                  load_config, setup_distributed, write_json)
+from normtr_plugin.engine import (CheckpointMismatchError, ResumeError,
+                                  enable_amp, launched_distributed,
+                                  load_config, resolve_resume,
+                                  setup_distributed, write_json)
+from normtr_plugin.utils import NonFiniteError, require_finite
 
 
 def parse_args():
@@ -45,7 +49,15 @@ def parse_args():
 
 
 def main():
-    args = parse_args()
+    try:
+        run(parse_args())
+    except (ResumeError, NonFiniteError, CheckpointMismatchError) as err:
+        # One line: nothing to resume from, a NaN/Inf loss or metric, a
+        # checkpoint that does not fit the model.
+        sys.exit(f'train.py: error: {err}')
+
+
+def run(args):
     cfg = load_config(args.config, args.cfg_options, args.work_dir,
                       args.launcher)
     if launched_distributed():  # accelerate launch / torchrun
@@ -55,10 +67,9 @@ def main():
         enable_amp(cfg)
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
+    if args.resume is not None:  # checked readable before anything starts
+        cfg.resume, cfg.load_from = True, resolve_resume(
+            cfg.work_dir, None if args.resume == 'auto' else args.resume)
     runner = Runner.from_cfg(cfg)
     runner.train()
     if args.no_test or not cfg.get('test_dataloader'):
@@ -68,6 +79,7 @@ def main():
     if best:
         runner.load_checkpoint(best)
     metrics = runner.test()
+    require_finite(metrics, 'test metrics')
     runner.logger.info(f'test metrics ({best or "last"} checkpoint): '
                        f'{metrics}')
     if is_main_process():

@@ -1,12 +1,20 @@
 default_scope = 'normtr_plugin'
 
+# AtomicCheckpointHook: mmengine's CheckpointHook with atomic writes (a kill
+# never leaves a truncated checkpoint or a last_checkpoint pointing at one)
+# and the random states in every checkpoint (a resumed run equals an
+# uninterrupted one). CheckpointGuardHook: loaded checkpoints must fit the
+# model, and config text stored in them is never executed. NonFiniteHook:
+# the first NaN/Inf loss or metric stops the run with an error.
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2,
-                    save_best='auto'),
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1,
+                    max_keep_ckpts=2, save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    checkpoint_guard=dict(type='CheckpointGuardHook'),
+    non_finite=dict(type='NonFiniteHook'),
 )
 
 env_cfg = dict(

@@ -22,7 +22,9 @@ import torch
 from mmengine.dataset import Compose
 
 from ..hub import from_pretrained
+from ..hub.config_guard import check_pretrained_config
 from ..registry import TRANSFORMS, build_in_scope
+from ..utils import non_finite_paths
 
 __all__ = ['InferenceError', 'build_test_pipeline', 'load_model', 'predict',
            'predict_dataset']
@@ -72,6 +74,9 @@ def build_test_pipeline(model) -> Compose:
     config = getattr(model, 'pretrained_config', {})
     cfgs = list(config.get('test_pipeline') or [dict(
         type='PackMultimodalInputs')])
+    # Checked again here (from_pretrained did): only registered transforms.
+    check_pretrained_config(dict(test_pipeline=cfgs), "the model's saved "
+                            'test_pipeline')
     transforms = [build_in_scope(TRANSFORMS, dict(t)) for t in cfgs]
     stats = _meta(model).get('feature_stats')
     for t in transforms:
@@ -183,6 +188,14 @@ def _run(model, batches: Iterable[Sequence[dict]]) -> List[dict]:
                   for m in model.modalities}
         for p, pred in zip(packed, model(inputs, mode='predict')):
             score = pred.pred_score.cpu()
+            bad = non_finite_paths(score, 'score')
+            if bad:
+                raise InferenceError(
+                    f"the model's output for sample "
+                    f"{p['data_samples'].metainfo.get('id')!r} is not "
+                    f'finite ({", ".join(bad[:4])}): the inputs hold values'
+                    ' too large for the model (overflow) or the model is '
+                    'damaged; no predictions are reported')
             if not out:
                 _check_outputs(task, meta, score[None])
             label = pred.get('pred_label')

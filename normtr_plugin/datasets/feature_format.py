@@ -9,13 +9,13 @@ split) and a dataset card ``README.md``.
 import json
 import os
 import os.path as osp
-import shutil
-import tempfile
 from typing import Dict, Iterable, Mapping, Optional
 
 import datasets as hf
 import numpy as np
 from datasets.arrow_writer import ArrowWriter
+
+from ..utils import StagingDir, check_replaceable
 
 STATS_FILE = 'feature_stats.json'
 
@@ -29,9 +29,44 @@ def feature_schema(modalities: Mapping[str, int],
         **labels})
 
 
-def _exists(out_dir: str) -> FileExistsError:
-    return FileExistsError(f'{out_dir!r} exists; pass overwrite=True '
-                           '(--overwrite) to replace it')
+def check_feature_stats(stats: Mapping[str, dict], where: str) -> None:
+    """Every modality's ``mean``/``std`` must be equally long lists of
+    finite numbers (``std >= 0``); else a ValueError naming ``where``, the
+    modality and the index."""
+    if not isinstance(stats, Mapping):
+        raise ValueError(f'{where}: feature statistics must map modality -> '
+                         f'{{mean, std}}, found {type(stats).__name__}')
+    for m, entry in stats.items():
+        if not isinstance(entry, Mapping) or not {'mean', 'std'} <= set(
+                entry):
+            raise ValueError(f"{where}: statistics of modality '{m}' need "
+                             "'mean' and 'std' lists")
+        values = {}
+        for key in ('mean', 'std'):
+            try:
+                values[key] = np.asarray(entry[key], np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(f"{where}: {key} of modality '{m}' is not "
+                                 'a list of numbers') from None
+            if values[key].ndim != 1:
+                raise ValueError(f"{where}: {key} of modality '{m}' must be "
+                                 f'a flat list, found shape '
+                                 f'{values[key].shape}')
+            bad = np.flatnonzero(~np.isfinite(values[key]))
+            if len(bad):
+                raise ValueError(
+                    f"{where}: {key}[{bad[0]}] of modality '{m}' is "
+                    f'{values[key][bad[0]]} ({len(bad)} non-finite '
+                    'value(s)); the statistics are damaged: recompute them '
+                    '(convert the data again)')
+        if len(values['mean']) != len(values['std']):
+            raise ValueError(f"{where}: modality '{m}' has "
+                             f"{len(values['mean'])} means but "
+                             f"{len(values['std'])} stds")
+        negative = np.flatnonzero(values['std'] < 0)
+        if len(negative):
+            raise ValueError(f"{where}: std[{negative[0]}] of modality "
+                             f"'{m}' is negative")
 
 
 class RunningStats:
@@ -77,7 +112,9 @@ class FeatureDatasetWriter:
     Memory stays bounded: each batch goes straight to an Arrow file. NaN/Inf
     become 0 and are counted per split and modality (``report``). The train
     split's per-feature statistics go to ``feature_stats.json``. Everything
-    is written under a temporary folder that is renamed on ``finish``.
+    is written under a staging folder (``utils.StagingDir``, with the
+    project's marker file) that is renamed on ``finish``; ``overwrite``
+    replaces only a folder this project wrote. An empty split is refused.
 
     Usage::
 
@@ -91,16 +128,14 @@ class FeatureDatasetWriter:
     def __init__(self, out_dir: str, modalities: Mapping[str, int],
                  labels: Mapping[str, object], overwrite: bool = False,
                  stats_split: str = 'train'):
-        if osp.exists(out_dir) and not overwrite:
-            raise _exists(out_dir)
+        check_replaceable(out_dir, overwrite)
         self.out_dir, self.overwrite = out_dir, overwrite
         self.modalities, self.labels = dict(modalities), dict(labels)
         self.stats_split = stats_split
         self.splits, self.report, self.stats = [], {}, None
         self.padding = None  # {modality: ...} set by the converters
-        parent = osp.dirname(osp.abspath(out_dir))
-        os.makedirs(parent, exist_ok=True)
-        self.tmp = tempfile.mkdtemp(prefix='.tmp-', dir=parent)
+        self.staging = StagingDir(out_dir, overwrite)
+        self.tmp = self.staging.path
 
     def write_split(self, name: str, batches: Iterable[dict],
                     modalities: Optional[Iterable[str]] = None) -> int:
@@ -120,6 +155,11 @@ class FeatureDatasetWriter:
                     stats[m].update(batch[m])
                 writer.write_batch({k: batch[k] for k in features})
             total, _ = writer.finalize()
+        if total == 0:
+            raise ValueError(
+                f"split '{name}' is empty (0 samples): a dataset with an "
+                f'empty split cannot be loaded; nothing was written to '
+                f'{self.out_dir!r}')
         hf.Dataset.from_file(staging).save_to_disk(osp.join(self.tmp, name))
         os.remove(staging)
         self.splits.append(name)
@@ -141,18 +181,15 @@ class FeatureDatasetWriter:
                             else {})))
         with open(osp.join(self.tmp, 'README.md'), 'w') as f:
             f.write(card)
-        if osp.exists(self.out_dir):  # another writer may have finished
-            if not self.overwrite:
-                raise _exists(self.out_dir)
-            shutil.rmtree(self.out_dir)
-        os.replace(self.tmp, self.out_dir)
-        return self.out_dir
+        # Replaces out_dir only with overwrite and only if this project
+        # wrote it (marker file); another writer may have finished.
+        return self.staging.commit()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.staging.discard()
         return False
 
 
@@ -182,5 +219,17 @@ def load_feature_stats(root: str) -> Optional[dict]:
     path = osp.join(root, STATS_FILE)
     if not osp.isfile(path):
         return None
+    return read_feature_stats(path)
+
+
+def read_feature_stats(path: str) -> dict:
+    """A ``feature_stats.json``, checked: every statistic must be finite."""
     with open(path) as f:
-        return json.load(f)
+        try:
+            data = json.load(f)
+        except ValueError as err:
+            raise ValueError(f'{path}: not readable JSON ({err})') from None
+    if not isinstance(data, dict) or 'modalities' not in data:
+        raise ValueError(f"{path}: expected an object with 'modalities'")
+    check_feature_stats(data['modalities'], path)
+    return data

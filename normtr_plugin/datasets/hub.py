@@ -7,6 +7,7 @@ from typing import Optional
 
 import datasets as hf
 
+from ..utils import atomic_dir, check_replaceable
 from .feature_format import STATS_FILE
 
 
@@ -28,6 +29,10 @@ def hub_card(card: str, splits) -> str:
     return f'---\n{header}\n---\n{body}'
 
 
+def _parquet_name(split: str) -> str:
+    return f'{split}-00000-of-00001.parquet'
+
+
 def export_hub_folder(saved_dir: str, out_dir: str,
                       overwrite: bool = False) -> str:
     """Turn a converted (``save_to_disk``) dataset into a Hub repo folder.
@@ -36,27 +41,24 @@ def export_hub_folder(saved_dir: str, out_dir: str,
     card, with a header that declares configs and splits), and
     ``feature_stats.json``. Splits get the union of all columns (a modality
     a split lacks is null there), as one Hub config needs one schema.
-    Written to a temporary folder, then renamed.
+    Written to a staging folder, then renamed (``utils.atomic_dir``); an
+    existing ``out_dir`` is replaced only with ``overwrite`` and only if
+    this project wrote it.
     """
-    if osp.exists(out_dir) and not overwrite:
-        raise FileExistsError(f'{out_dir!r} exists; pass overwrite=True')
+    check_replaceable(out_dir, overwrite)
     splits = hf.load_from_disk(saved_dir)
     features = {}
     for ds in splits.values():
         features.update(ds.features)
     features = hf.Features(features)
-    parent = osp.dirname(osp.abspath(out_dir))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix='.tmp-hub-', dir=parent)
-    try:
+    with atomic_dir(out_dir, overwrite) as tmp:
         os.makedirs(osp.join(tmp, 'data'))
         for name, ds in splits.items():
             for column in features:
                 if column not in ds.column_names:
                     ds = ds.add_column(column, [None] * len(ds))
             ds = ds.select_columns(list(features)).cast(features)
-            ds.to_parquet(osp.join(tmp, 'data',
-                                   f'{name}-00000-of-00001.parquet'))
+            ds.to_parquet(osp.join(tmp, 'data', _parquet_name(name)))
         card_path = osp.join(saved_dir, 'README.md')
         card = open(card_path).read() if osp.isfile(card_path) else ''
         with open(osp.join(tmp, 'README.md'), 'w') as f:
@@ -64,12 +66,6 @@ def export_hub_folder(saved_dir: str, out_dir: str,
         stats = osp.join(saved_dir, STATS_FILE)
         if osp.isfile(stats):
             shutil.copy(stats, osp.join(tmp, STATS_FILE))
-        if osp.exists(out_dir):
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
 
 
@@ -79,16 +75,22 @@ def push_feature_dataset(saved_dir: str, repo_id: str,
     """Publish a converted dataset as a Hub dataset repo ``repo_id``.
 
     ``api`` defaults to ``huggingface_hub.HfApi()``; tests inject their own.
-    Returns the commit URL (whatever ``upload_folder`` returns).
+    Uploads exactly the files written for it (parquet splits, card,
+    statistics). Returns the commit URL (whatever ``upload_folder`` returns).
     """
     if api is None:
         from huggingface_hub import HfApi
         api = HfApi()
     with tempfile.TemporaryDirectory() as tmp:
         folder = export_hub_folder(saved_dir, osp.join(tmp, 'repo'))
+        files = ['README.md'] + [f'data/{_parquet_name(s)}' for s in
+                                 hf.load_from_disk(saved_dir)]
+        if osp.isfile(osp.join(folder, STATS_FILE)):
+            files.append(STATS_FILE)
         api.create_repo(repo_id, repo_type='dataset', private=private,
                         exist_ok=True)
         return api.upload_folder(
             folder_path=folder, repo_id=repo_id, repo_type='dataset',
+            allow_patterns=files,
             commit_message=commit_message or
             f'Upload {osp.basename(osp.abspath(saved_dir))} (normtr_plugin)')

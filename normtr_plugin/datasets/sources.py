@@ -3,14 +3,13 @@
 Everything goes through Hugging Face ``datasets`` (no download code of our
 own); the data stays memory-mapped Arrow.
 """
-import json
 import os
 import os.path as osp
 from typing import Optional, Tuple
 
 import datasets as hf
 
-from .feature_format import STATS_FILE
+from .feature_format import STATS_FILE, read_feature_stats
 
 PREPARE_HINT = (
     'Prepare it with `python tools/convert_dataset.py FORMAT SRC --out DIR` '
@@ -42,7 +41,7 @@ def load_splits(source: str, revision: Optional[str] = None
             splits = hf.load_from_disk(source)
         else:
             splits = _load_dataset(source, None, f'folder {source!r}')
-        return splits, _read_json(osp.join(source, STATS_FILE))
+        return splits, _read_stats(osp.join(source, STATS_FILE))
     if not _looks_like_hub_id(source):
         raise FileNotFoundError(
             f'dataset folder {source!r} not found (and it is not a Hub id '
@@ -76,11 +75,11 @@ def _hub_stats(repo_id: str, revision: Optional[str]) -> Optional[dict]:
                                revision=revision)
     except EntryNotFoundError:
         return None
-    return _read_json(path)
+    return _read_stats(path)
 
 
-def _read_json(path: str) -> Optional[dict]:
+def _read_stats(path: str) -> Optional[dict]:
+    """``feature_stats.json`` (every statistic checked finite), or None."""
     if not osp.isfile(path):
         return None
-    with open(path) as f:
-        return json.load(f)
+    return read_feature_stats(path)

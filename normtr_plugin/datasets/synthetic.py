@@ -9,7 +9,7 @@ directions plus Gaussian noise. So no single modality holds the label
 erasing time steps removes evidence.
 """
 import os.path as osp
-from typing import Dict
+from typing import Dict, Optional
 
 import datasets as hf
 import numpy as np
@@ -65,15 +65,34 @@ def make_synthetic_iemocap(out_dir: str, seed: int = 0, seq_len: int = 8,
     return save_feature_dataset(splits, out_dir, features)
 
 
+#: Where the demo config generates the task on first use.
+DEFAULT_ROOT = 'data/synthetic_iemocap'
+
+
 @DATASETS.register_module()
 class SyntheticIEMOCAPDataset(MultimodalFeatureDataset):
-    """The synthetic task, generated into ``data_root`` on first use."""
+    """The synthetic task, generated on first use.
+
+    Generated only into :data:`DEFAULT_ROOT` (relative to the working
+    folder) or with ``generate=True``; any other missing ``data_root`` (a
+    typo) is an error, so a run never trains on freshly made-up data by
+    accident. ``generate=False`` never generates.
+    """
 
     def __init__(self, data_root: str, split: str, seed: int = 0,
-                 sizes: Dict[str, int] = None, **kwargs):
+                 sizes: Dict[str, int] = None,
+                 generate: Optional[bool] = None, **kwargs):
         kwargs.setdefault('modalities', DIMS)
         kwargs.setdefault('label_columns', EMOTIONS)
         kwargs.setdefault('task', 'multi_binary')
+        if generate is None:
+            generate = osp.abspath(data_root) == osp.abspath(DEFAULT_ROOT)
+        if not osp.isdir(data_root) and not generate:
+            raise FileNotFoundError(
+                f'no dataset at {data_root!r}: the synthetic task is '
+                f'generated only at {DEFAULT_ROOT!r} or with generate=True '
+                f'(--cfg-options train_dataloader.dataset.generate=True '
+                '...); check data_root for a typo')
         if not osp.isdir(data_root):  # generated once, then reused
             try:
                 make_synthetic_iemocap(data_root, seed=seed, sizes=sizes,

@@ -1,15 +1,25 @@
+from .atomic_backend import ATOMIC_BACKEND, AtomicLocalBackend
 from .autocast_optim_wrapper import AutocastOptimWrapper
+from .checkpoint_guard_hook import CheckpointGuardHook, CheckpointMismatchError
+from .checkpoint_hook import AtomicCheckpointHook
 from .checkpoint_loader import (load_checkpoint_safely,
                                 register_checkpoint_loader)
 from .cli import enable_amp, load_config, set_mixed_precision, write_json
 from .distributed import launched_distributed, setup_distributed
+from .non_finite_hook import NonFiniteHook
+from .resume import ResumeError, newest_readable_checkpoint, resolve_resume
+from .rng_state import capture_rng_state, restore_rng_state
 
 # Let Runner.resume / load_from read mmengine checkpoints with
 # torch.load(weights_only=True) on torch >= 2.6 (idempotent).
 register_checkpoint_loader()
 
 __all__ = [
-    'AutocastOptimWrapper', 'enable_amp', 'launched_distributed',
-    'load_checkpoint_safely', 'load_config', 'register_checkpoint_loader',
-    'set_mixed_precision', 'setup_distributed', 'write_json'
+    'ATOMIC_BACKEND', 'AtomicCheckpointHook', 'AtomicLocalBackend',
+    'AutocastOptimWrapper', 'CheckpointGuardHook', 'CheckpointMismatchError',
+    'NonFiniteHook', 'ResumeError', 'capture_rng_state', 'enable_amp',
+    'launched_distributed', 'load_checkpoint_safely', 'load_config',
+    'newest_readable_checkpoint', 'register_checkpoint_loader',
+    'resolve_resume', 'restore_rng_state', 'set_mixed_precision',
+    'setup_distributed', 'write_json'
 ]

@@ -221,9 +221,18 @@ def load_from_local_weights_only(filename: str, map_location=None) -> Any:
     """mmengine local-path scheme loader (replaces ``load_from_local``).
 
     mmengine logs ``'Loads checkpoint by ' + __name__[10:] + ' backend'``,
-    hence the name (-> ``local_weights_only``).
+    hence the name (-> ``local_weights_only``). The config source text a
+    checkpoint may carry (``meta['config']``, ``meta['cfg']``) is dropped:
+    ``Runner.resume`` would execute ``meta['config']``. ``meta['source']``
+    names the file for later error messages.
     """
-    return load_checkpoint_safely(filename, map_location=map_location)
+    checkpoint = load_checkpoint_safely(filename, map_location=map_location)
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    if isinstance(meta, dict):
+        meta.pop('config', None)
+        meta.pop('cfg', None)
+        meta['source'] = filename
+    return checkpoint
 
 
 def register_checkpoint_loader() -> None:

@@ -1,11 +1,10 @@
 """What tools/train.py and tools/test.py share: config loading and options."""
-import json
-import os
 import os.path as osp
-import tempfile
 
 import torch
 from mmengine.config import Config
+
+from ..utils import atomic
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -87,15 +86,6 @@ def enable_amp(cfg: Config) -> None:
 
 
 def write_json(path: str, data: dict) -> None:
-    """Write via a temporary file and rename: never a half-written file."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(data, f, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write atomically (``normtr_plugin.utils.write_json``): never a
+    half-written file, never NaN/Inf."""
+    atomic.write_json(path, data)

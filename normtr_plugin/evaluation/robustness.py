@@ -25,11 +25,9 @@ same mask for every seed) reuses its metrics instead of re-running.
 """
 import hashlib
 import math
-import os
 import os.path as osp
 import re
 import sys
-import tempfile
 import time
 import warnings
 from typing import (Callable, Dict, Iterable, List, Mapping, NamedTuple,
@@ -47,6 +45,7 @@ from ..datasets.transforms.test_time_masking import (  # noqa: F401
 from ..datasets import multimodal_collate
 from ..models.data_samples import batch_data_samples, split_data_samples
 from ..registry import DATASETS, METRICS, MODELS, build_in_scope
+from ..utils import atomic_write
 from .auilc import auilc
 
 __all__ = ['TestSet', 'build_evaluator', 'build_model', 'evaluate_config',
@@ -381,20 +380,6 @@ def evaluate_config(config: str, checkpoint: str, ratios: Sequence[float],
 # Reports
 # ---------------------------------------------------------------------------
 
-def _atomic_write(path: str, write: Callable, binary: bool = False) -> None:
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb' if binary else 'w') as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def _finite_or_none(value):
     if isinstance(value, dict):
         return {k: _finite_or_none(v) for k, v in value.items()}
@@ -490,7 +475,8 @@ def _plot(results: dict, metric: str, path: str) -> None:
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize='small')
     fig.tight_layout()
-    _atomic_write(path, lambda f: fig.savefig(f, format='png'), binary=True)
+    with atomic_write(path, 'wb') as f:
+        fig.savefig(f, format='png')
 
 
 def write_report(results: dict, out_dir: str,
@@ -532,7 +518,8 @@ def write_report(results: dict, out_dir: str,
             paths[f'png:{m}'] = osp.join(out_dir, images[m])
             _plot(results, m, paths[f'png:{m}'])
     text = _markdown(results, metrics, key_metric, images)
-    _atomic_write(paths['markdown'], lambda f: f.write(text))
+    with atomic_write(paths['markdown']) as f:
+        f.write(text)
     return paths
 
 

@@ -20,6 +20,7 @@ from ..datasets.converters.dataset_card import render_card
 from ..datasets.feature_format import FeatureDatasetWriter
 from .audio import read_wav, spectrogram_image, split_segments
 from .backbone import build_backbone
+from ..utils import check_replaceable
 from .manifest import read_manifest
 from .video import MediaError, read_video_frames
 
@@ -49,7 +50,8 @@ def extract_features(manifest: str, out_dir: str, backbone: str = 'resnet18',
                      frame: str = 'middle', strict: bool = False,
                      seed: int = 0, overwrite: bool = False,
                      task: str = 'classification', image_size=None,
-                     progress: bool = True) -> dict:
+                     progress: bool = True,
+                     allow_outside: bool = False) -> dict:
     """Extract (T, D) features per modality for every manifest sample.
 
     Args:
@@ -65,10 +67,11 @@ def extract_features(manifest: str, out_dir: str, backbone: str = 'resnet18',
         strict: raise on a missing/unreadable file instead of skipping the
             sample with a ``MediaSkippedWarning``.
         seed: seeds random frames and a randomly initialised backbone.
-        overwrite: replace ``out_dir``.
+        overwrite: replace ``out_dir`` (only a folder this project wrote).
         task: ``'classification'`` (ClassLabel) or ``'regression'``.
         image_size: backbone input size override (default: the model's).
         progress: show a tqdm bar (samples done).
+        allow_outside: accept media paths outside the manifest's folder.
 
     Returns:
         The report: output folder, samples per split, skipped samples and
@@ -81,10 +84,8 @@ def extract_features(manifest: str, out_dir: str, backbone: str = 'resnet18',
         raise ValueError('batch_size must be >= 1')
     if frame not in ('middle', 'random'):
         raise ValueError(f"frame must be 'middle' or 'random', got {frame!r}")
-    if osp.exists(out_dir) and not overwrite:
-        raise FileExistsError(f'{out_dir!r} exists; pass overwrite=True '
-                              '(--overwrite) to replace it')
-    man = read_manifest(manifest, task)
+    check_replaceable(out_dir, overwrite)
+    man = read_manifest(manifest, task, allow_outside=allow_outside)
     if not pretrained and not weights:
         warnings.warn('the backbone is randomly initialised (no '
                       '--pretrained / --weights): the features are not '

@@ -1,7 +1,9 @@
 """The manifest CSV that lists raw media to extract features from.
 
 Columns: ``id``, ``split``, ``label`` (required) and at least one of
-``video``, ``audio`` (paths relative to the CSV's folder, or absolute);
+``video``, ``audio`` (paths relative to the CSV's folder, or absolute;
+either way they must resolve, symlinks followed, inside the CSV's folder
+unless ``allow_outside``);
 ``transcript`` is optional (kept in the report, not extracted: the paper's
 RML setting has audio and video only). An empty media cell means the sample
 lacks that file (it is skipped, or an error with ``strict``).
@@ -19,7 +21,7 @@ from typing import Dict, List, Optional
 import datasets as hf
 
 __all__ = ['MEDIA_COLUMNS', 'REQUIRED_COLUMNS', 'Manifest', 'Sample',
-           'read_manifest']
+           'media_path', 'read_manifest']
 
 REQUIRED_COLUMNS = ('id', 'split', 'label')
 MEDIA_COLUMNS = ('video', 'audio')
@@ -54,7 +56,24 @@ class Manifest:
         return sum(len(s) for s in self.splits.values())
 
 
-def read_manifest(path: str, task: str = 'classification') -> Manifest:
+def media_path(root: str, value: str, where: str,
+               allow_outside: bool = False) -> str:
+    """``value`` joined to ``root``, refused when it resolves (``..``,
+    absolute paths, symlinks) outside ``root`` unless ``allow_outside``."""
+    path = osp.join(root, value)
+    if allow_outside:
+        return path
+    real, real_root = osp.realpath(path), osp.realpath(root)
+    if osp.commonpath([real, real_root]) != real_root:
+        raise ValueError(
+            f'{where}: media path {value!r} resolves to {real!r}, outside '
+            f"the manifest's folder {real_root!r}; move the file there or "
+            'pass --allow-outside (allow_outside=True) to read it')
+    return path
+
+
+def read_manifest(path: str, task: str = 'classification',
+                  allow_outside: bool = False) -> Manifest:
     if task not in ('classification', 'regression'):
         raise ValueError(f"task must be 'classification' or 'regression', "
                          f'got {task!r}')
@@ -86,8 +105,9 @@ def read_manifest(path: str, task: str = 'classification') -> Manifest:
             raise ValueError(f'manifest {path!r} line {line}: duplicate id '
                              f'{r["id"]!r}')
         seen.add(r['id'])
-        media = {m: (osp.join(root, r[m]) if r[m] else None)
-                 for m in modalities}
+        media = {m: (media_path(root, r[m], f'manifest {path!r} line '
+                                f'{line}, column {m!r}', allow_outside)
+                     if r[m] else None) for m in modalities}
         splits.setdefault(r['split'], []).append(Sample(
             r['id'], r['split'], r['label'], media,
             r.get('transcript') or None))

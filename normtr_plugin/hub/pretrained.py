@@ -8,15 +8,15 @@ Pickled weights (.bin/.pt/.pth/.ckpt) from a repo are never loaded.
 import json
 import os
 import os.path as osp
-import shutil
-import tempfile
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ..registry import MODELS, build_in_scope
+from ..utils import atomic_path, require_finite, write_text
+from .config_guard import check_pretrained_config
 
 CONFIG_NAME = 'config.json'
 WEIGHTS_NAME = 'model.safetensors'
@@ -36,27 +36,28 @@ def save_pretrained(model, save_dir: str, dataset_meta: Optional[dict] = None,
     ``config.json`` holds the full component config (``model.config``), the
     dataset meta (task, label names, classes, feature statistics) and the
     test pipeline, so ``from_pretrained`` rebuilds the model from the
-    registry alone. Written to a temporary folder, then moved in place.
+    registry alone. Each file is written atomically (temporary name, fsync,
+    rename; umask permissions); the weights first.
     """
     from .. import __version__
     config = dict(architecture=model.config['type'],
                   library_name='normtr_plugin', library_version=__version__,
                   model=model.config, dataset_meta=dataset_meta or {},
                   test_pipeline=test_pipeline or [], **(extra or {}))
+    require_finite(config, f'{CONFIG_NAME} for {save_dir}')
+    text = json.dumps(config, indent=2, allow_nan=False)
+    weights = {k: v.detach().cpu().contiguous()
+               for k, v in model.state_dict().items()}
     os.makedirs(save_dir, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix='.tmp-', dir=save_dir)
-    try:
-        with open(osp.join(tmp, CONFIG_NAME), 'w') as f:
-            json.dump(config, f, indent=2)
-        weights = {k: v.detach().cpu().contiguous()
-                   for k, v in model.state_dict().items()}
-        save_file(weights, osp.join(tmp, WEIGHTS_NAME),
-                  metadata={'format': 'pt'})
-        for name in (CONFIG_NAME, WEIGHTS_NAME):
-            os.replace(osp.join(tmp, name), osp.join(save_dir, name))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with atomic_path(osp.join(save_dir, WEIGHTS_NAME)) as tmp:
+        save_file(weights, tmp, metadata={'format': 'pt'})
+    write_text(osp.join(save_dir, CONFIG_NAME), text)
     return save_dir
+
+
+def glob_escape(name: str) -> str:
+    """``name`` as an fnmatch pattern that matches only itself."""
+    return ''.join(f'[{c}]' if c in '*?[' else c for c in name)
 
 
 def _remote_files(repo_id: str, revision: Optional[str]) -> list:
@@ -154,7 +155,12 @@ def resolve_files(repo_id_or_dir: str, revision: Optional[str] = None,
 
 
 def load_config(path: str) -> dict:
-    """Read and check a ``config.json`` written by ``save_pretrained``."""
+    """Read and check a ``config.json`` written by ``save_pretrained``.
+
+    Nothing is built here; every ``type`` in it is checked against this
+    plugin's registries (``config_guard``) and the saved feature statistics
+    must be finite, so that ``from_pretrained`` builds only known parts.
+    """
     try:
         with open(path) as f:
             config = json.load(f)
@@ -169,6 +175,12 @@ def load_config(path: str) -> dict:
         raise PretrainedError(
             f'{path} describes architecture {found!r}, not one of '
             f'{list(ARCHITECTURES)}: it was not written by normtr_plugin')
+    check_pretrained_config(config, path)
+    meta = config.get('dataset_meta')
+    if isinstance(meta, dict) and meta.get('feature_stats') is not None:
+        from ..datasets.feature_format import check_feature_stats
+        check_feature_stats(meta['feature_stats'],
+                            f'{path} dataset_meta.feature_stats')
     return config
 
 
@@ -181,19 +193,25 @@ def load_weights(path: str) -> dict:
                               f'file ({err})') from None
 
 
+def state_dict_problems(own: dict, state: dict) -> list:
+    """Missing, unexpected and misshapen keys of ``state`` against ``own``
+    (a module's ``state_dict()``), one line per kind; empty if it fits."""
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    shapes = sorted(f'{k}: expected {tuple(own[k].shape)}, found '
+                    f'{tuple(getattr(state[k], "shape", ()))}'
+                    for k in set(own) & set(state)
+                    if own[k].shape != getattr(state[k], 'shape', None))
+    return [f'{label} {keys}' for label, keys in
+            (('missing keys', missing), ('unexpected keys', unexpected),
+             ('shape mismatches', shapes)) if keys]
+
+
 def load_state_dict_strict(module: torch.nn.Module, state: dict,
                            where: str) -> None:
     """``load_state_dict`` that names missing, unexpected and misshapen keys.
     """
-    own = module.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    shapes = sorted(f'{k}: expected {tuple(own[k].shape)}, found '
-                    f'{tuple(state[k].shape)}' for k in set(own) & set(state)
-                    if own[k].shape != state[k].shape)
-    problems = [f'{label} {keys}' for label, keys in
-                (('missing keys', missing), ('unexpected keys', unexpected),
-                 ('shape mismatches', shapes)) if keys]
+    problems = state_dict_problems(module.state_dict(), state)
     if problems:
         raise PretrainedError(f'weights of {where} do not fit the model: '
                               + '; '.join(problems))
@@ -221,9 +239,13 @@ def from_pretrained(repo_id_or_dir: str, revision: Optional[str] = None,
 
 def push_to_hub(folder: str, repo_id: str, private: bool = False,
                 revision: Optional[str] = None, api=None,
-                commit_message: Optional[str] = None):
+                commit_message: Optional[str] = None,
+                files: Optional[Sequence[str]] = None):
     """Upload a ``save_pretrained`` folder (and its README) as a model repo.
 
+    Only the named ``files`` are uploaded (default: ``config.json``,
+    ``model.safetensors`` and ``README.md`` if present), never whatever
+    else lies in ``folder`` (a stray JSON could hold credentials).
     ``api`` defaults to ``huggingface_hub.HfApi()``; tests inject their own.
     """
     for name in (CONFIG_NAME, WEIGHTS_NAME):
@@ -238,8 +260,14 @@ def push_to_hub(folder: str, repo_id: str, private: bool = False,
     if revision:
         api.create_branch(repo_id, branch=revision, repo_type='model',
                           exist_ok=True)
+    if files is None:
+        files = [CONFIG_NAME, WEIGHTS_NAME] + [
+            n for n in ('README.md',) if osp.isfile(osp.join(folder, n))]
+    missing = [f for f in files if not osp.isfile(osp.join(folder, f))]
+    if missing:
+        raise PretrainedError(f'{folder!r} has no {missing}: nothing was '
+                              'uploaded')
     return api.upload_folder(
         folder_path=folder, repo_id=repo_id, repo_type='model',
-        revision=revision, allow_patterns=[
-            CONFIG_NAME, WEIGHTS_NAME, 'README.md', '*.json', '*.png'],
+        revision=revision, allow_patterns=[glob_escape(f) for f in files],
         commit_message=commit_message or 'Upload NORM-TR (normtr_plugin)')

@@ -10,12 +10,14 @@ and optionally uploads the folder.
 """
 import json
 import logging
-import os
+import math
 import os.path as osp
 import tempfile
 import uuid
 from typing import Dict, List, Optional, Tuple
 
+from ..utils import require_finite, write_text
+from .config_text import ConfigTextError, read_assignment
 from .model_card import render_model_card
 from .pretrained import (CONFIG_NAME, WEIGHTS_NAME, PretrainedError,
                          load_state_dict_strict, push_to_hub, save_pretrained)
@@ -25,6 +27,8 @@ __all__ = ['PublishError', 'compare_model_configs', 'default_dataset_name',
 
 README_NAME = 'README.md'
 METRICS_NAME = 'metrics.json'
+#: What ``publish`` writes (and uploads): nothing else.
+OUTPUT_FILES = (CONFIG_NAME, WEIGHTS_NAME, README_NAME, METRICS_NAME)
 _MISSING = object()
 
 
@@ -100,6 +104,10 @@ def read_metrics(path: str) -> Tuple[Dict[str, float], Optional[str]]:
     if bad:
         raise PublishError(f'metrics file {path!r}: values of {bad} are not '
                            'numbers')
+    bad = sorted(k for k, v in data.items() if not math.isfinite(v))
+    if bad:
+        raise PublishError(f'metrics file {path!r}: values of {bad} are not '
+                           'finite (NaN/Inf); they are never published')
     return {str(k): float(v) for k, v in data.items()}, checkpoint
 
 
@@ -138,20 +146,9 @@ def evaluate_checkpoint(checkpoint: str, config_path: str,
                 if isinstance(handler, logging.FileHandler):
                     handler.close()
                     runner.logger.removeHandler(handler)
-    return {str(k): float(v) for k, v in metrics.items()}
-
-
-def _write_text(path: str, text: str) -> None:
-    folder = osp.dirname(osp.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    metrics = {str(k): float(v) for k, v in metrics.items()}
+    require_finite(metrics, f'test metrics of checkpoint {checkpoint!r}')
+    return metrics
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -161,11 +158,27 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
+def _check_out_dir(out_dir: str, overwrite: bool) -> None:
+    """Refuse to replace files of an existing ``out_dir`` without
+    ``overwrite``."""
+    if not osp.lexists(out_dir):
+        return
+    if not osp.isdir(out_dir):
+        raise PublishError(f'--out {out_dir!r} exists and is not a folder')
+    present = [n for n in OUTPUT_FILES if osp.lexists(osp.join(out_dir, n))]
+    if present and not overwrite:
+        raise PublishError(
+            f'--out {out_dir!r} already holds {present}; pass --overwrite '
+            '(overwrite=True) to replace them (other files are never '
+            'touched)')
+
+
 def publish(checkpoint: str, config_path: str, out_dir: str,
             metrics: Optional[str] = None,
             cfg_options: Optional[dict] = None,
             dataset_name: Optional[str] = None,
-            repo_id: Optional[str] = None, api=None) -> dict:
+            repo_id: Optional[str] = None, api=None,
+            overwrite: bool = False) -> dict:
     """Write a Hub model folder for ``checkpoint`` and optionally push it.
 
     Args:
@@ -180,6 +193,8 @@ def publish(checkpoint: str, config_path: str, out_dir: str,
             from the config if ``None``.
         repo_id: ``org/name`` to push to; nothing is uploaded if ``None``.
         api: an ``HfApi``-like object for the upload (tests inject one).
+        overwrite: replace those four files if ``out_dir`` already has any
+            of them (nothing else in ``out_dir`` is touched or uploaded).
 
     Returns:
         ``dict(out_dir, files, metrics, evaluated, dataset, repo_id,
@@ -188,16 +203,19 @@ def publish(checkpoint: str, config_path: str, out_dir: str,
     Raises:
         FileNotFoundError: ``checkpoint`` or ``config_path`` is missing.
         PublishError: the checkpoint was trained with another model config,
-            has no stored config, its weights do not fit, or the metrics
-            file is unreadable.
-    """
-    from mmengine.config import Config
+            has no stored config, its weights do not fit, the metrics
+            file is unreadable or not finite, or ``out_dir`` already holds
+            the files and ``overwrite`` is not set.
 
+    The checkpoint's stored config text is read as data (``config_text``),
+    never executed.
+    """
     from ..engine import load_checkpoint_safely, load_config, write_json
     from ..registry import MODELS, build_in_scope
 
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint!r} not found')
+    _check_out_dir(out_dir, overwrite)
     cfg = load_config(config_path, cfg_options)
     metrics_data = None
     if metrics is not None:  # fail early, before the slow parts
@@ -221,13 +239,12 @@ def publish(checkpoint: str, config_path: str, out_dir: str,
             'mmengine stores when training): cannot check that it matches '
             f'{config_path!r}')
     try:
-        trained_cfg = Config.fromstring(cfg_text, '.py')
-    except Exception as err:  # noqa: BLE001
-        raise PublishError(f"checkpoint {checkpoint!r}: meta['cfg'] does "
-                           f'not parse as a config ({err})') from None
+        trained_model = read_assignment(
+            cfg_text, 'model', f"checkpoint {checkpoint!r} meta['cfg']")
+    except ConfigTextError as err:
+        raise PublishError(str(err)) from None
     diffs = compare_model_configs(
-        trained_cfg.get('model', {}).to_dict()
-        if trained_cfg.get('model') is not None else {},
+        trained_model if isinstance(trained_model, dict) else {},
         cfg.model.to_dict())
     if diffs:
         raise PublishError(
@@ -257,15 +274,15 @@ def publish(checkpoint: str, config_path: str, out_dir: str,
         config = json.load(f)
     card = render_model_card(config, metrics_data, cfg_text, dataset_name,
                              repo_id)
-    _write_text(osp.join(out_dir, README_NAME), card)
+    write_text(osp.join(out_dir, README_NAME), card)
     write_json(osp.join(out_dir, METRICS_NAME), dict(
         checkpoint=osp.abspath(checkpoint), dataset=dataset_name,
         split='test', evaluated=evaluated, metrics=metrics_data))
 
     commit = None
-    if repo_id:
-        commit = push_to_hub(out_dir, repo_id, api=api)
-    files = [CONFIG_NAME, WEIGHTS_NAME, README_NAME, METRICS_NAME]
+    files = list(OUTPUT_FILES)
+    if repo_id:  # exactly the files written here, nothing else in out_dir
+        commit = push_to_hub(out_dir, repo_id, api=api, files=files)
     return dict(out_dir=out_dir, files=files, metrics=metrics_data,
                 evaluated=evaluated, dataset=dataset_name, repo_id=repo_id,
                 num_parameters=sum(p.numel() for p in model.parameters()),

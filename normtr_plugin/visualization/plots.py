@@ -17,9 +17,6 @@ close); :func:`save_figure` writes one atomically.
   time steps.
 """
 import itertools
-import os
-import os.path as osp
-import tempfile
 from typing import (Callable, Dict, List, Optional, Sequence, Tuple, Union)
 
 import numpy as np
@@ -29,6 +26,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..models.data_samples import split_data_samples
+from ..utils import atomic_write
 
 __all__ = [
     'collect_features', 'cosine_similarities', 'label_groups',
@@ -57,22 +55,10 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def save_figure(fig: Figure, path: str, dpi: int = 120) -> str:
-    """Save ``fig`` as PNG via a temporary file in the same folder and
-    ``os.replace``: a reader never sees a half-written file."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp_', suffix='.png')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            fig.savefig(f, format='png', dpi=dpi, bbox_inches='tight')
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Save ``fig`` as PNG atomically (``normtr_plugin.utils.atomic_write``):
+    a reader never sees a half-written file."""
+    with atomic_write(path, 'wb') as f:
+        fig.savefig(f, format='png', dpi=dpi, bbox_inches='tight')
     return path
 
 

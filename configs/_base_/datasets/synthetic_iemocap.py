@@ -1,5 +1,6 @@
 # Synthetic IEMOCAP-shaped task (normtr_plugin/datasets/synthetic.py),
-# generated into data_root on first use.
+# generated on first use into the default data_root only (another data_root
+# must exist, or set generate=True in the dataset configs).
 _base_ = ['./feature_dataloaders.py']
 
 data_root = 'data/synthetic_iemocap'

@@ -29,7 +29,9 @@ from typing import Dict, Iterable, Iterator, List, Optional
 import datasets as hf
 import numpy as np
 
-from ..feature_format import FeatureDatasetWriter, _exists
+from ...utils import check_replaceable
+from ..feature_format import FeatureDatasetWriter
+from . import safe_pickle
 from .dataset_card import render_card
 
 FORMATS = ('mmsa', 'mult', 'cmu-h5')
@@ -77,23 +79,24 @@ def check_source(src, kind: str = 'file') -> str:
 
 
 def check_out_dir(out_dir, overwrite: bool) -> str:
-    """Refuse an existing output folder early (before reading the source);
-    the writer checks again with the same message."""
+    """Refuse an existing output folder early (before reading the source):
+    with ``overwrite`` only one this project wrote may be replaced; the
+    writer checks again with the same message."""
     out_dir = str(out_dir)
-    if osp.exists(out_dir) and not overwrite:
-        raise _exists(out_dir)
+    check_replaceable(out_dir, overwrite)
     return out_dir
 
 
 def load_pickle(path: str, what: str) -> dict:
-    """Load a local pickle (the user's own file) holding a dict."""
+    """Load a local pickle holding a dict, through the restricted unpickler
+    (``safe_pickle``: numpy arrays and builtin containers only)."""
     try:
         with open(path, 'rb') as f:
             try:
-                data = pickle.load(f)
+                data = safe_pickle.load(f, path)
             except UnicodeDecodeError:  # written by Python 2
                 f.seek(0)
-                data = pickle.load(f, encoding='latin1')
+                data = safe_pickle.load(f, path, encoding='latin1')
     except (pickle.UnpicklingError, EOFError, AttributeError,
             ImportError, ValueError) as err:
         raise ConversionError(f'{path!r} is not a readable {what} pickle: '

@@ -1,0 +1,50 @@
+"""Shared by the bad-input tests: tiny demo runs, tool runs, snapshots."""
+import hashlib
+import os
+import os.path as osp
+import subprocess
+import sys
+import uuid
+
+from conftest import ROOT
+from normtr_plugin.datasets import make_synthetic_iemocap
+from normtr_plugin.engine import load_config
+
+DEMO = osp.join(ROOT, 'configs', 'normtr_demo.py')
+MOSI = osp.join(ROOT, 'configs', 'normtr_mosi.py')
+MOSI_DIMS = dict(audio=5, video=20, text=768)
+TINY = dict(train=64, validation=16, test=16)
+
+
+def tiny_demo_data(root) -> str:
+    return make_synthetic_iemocap(str(root), seed=0, sizes=TINY)
+
+
+def tiny_cfg(config, data_root, work_dir, **options):
+    """A config for a fast in-process Runner: small model, 2 epochs."""
+    opts = {'data_root': str(data_root), 'train_cfg.max_epochs': 2,
+            'model.embed_dim': 32, 'default_hooks.logger.interval': 1}
+    opts.update(options)
+    cfg = load_config(config, opts, str(work_dir))
+    # mmengine keeps one logger / message hub per experiment name.
+    cfg.experiment_name = f'tiny_{uuid.uuid4().hex[:12]}'
+    return cfg
+
+
+def run_tool(args, timeout=600):
+    env = dict(os.environ, HF_HUB_OFFLINE='1', HF_DATASETS_OFFLINE='1')
+    return subprocess.run([sys.executable] + [str(a) for a in args],
+                          cwd=ROOT, env=env, text=True, capture_output=True,
+                          timeout=timeout)
+
+
+def snapshot(folder) -> dict:
+    """relative path -> (sha256, mode) of every file under ``folder``."""
+    out = {}
+    for d, _, files in os.walk(folder):
+        for f in files:
+            path = osp.join(d, f)
+            with open(path, 'rb') as fh:
+                digest = hashlib.sha256(fh.read()).hexdigest()
+            out[osp.relpath(path, folder)] = (digest, os.stat(path).st_mode)
+    return out

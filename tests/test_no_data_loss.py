@@ -1,0 +1,337 @@
+"""No crash loses a checkpoint or a user's folder (issue 11, "data loss").
+
+Kills at exact moments are injected faults: the writer raises halfway
+through a file. Each case asserts the clear error (where there is one),
+that what was on disk before is intact and readable, and that nothing of
+the user's was changed.
+"""
+import json
+import os
+import os.path as osp
+import pickle
+import signal
+import subprocess
+import sys
+import textwrap
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from conftest import ROOT, write_dataset
+from normtr_plugin import from_pretrained
+from normtr_plugin.datasets.converters import convert
+from normtr_plugin.datasets.hub import export_hub_folder
+from normtr_plugin.engine import (ResumeError, load_checkpoint_safely,
+                                  resolve_resume)
+from normtr_plugin.engine import atomic_backend, checkpoint_hook
+from normtr_plugin.extraction import read_manifest
+from normtr_plugin.hub.publish import PublishError, publish
+from normtr_plugin.models import NormTR
+from normtr_plugin.utils import MARKER, atomic_write, write_json
+from safety_helpers import DEMO, run_tool, snapshot, tiny_cfg, tiny_demo_data
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    return tiny_demo_data(tmp_path_factory.mktemp('noloss') / 'data')
+
+
+def train(data, work, hooks=(), **options):
+    runner = Runner.from_cfg(tiny_cfg(DEMO, data, work, **options))
+    for hook in hooks:
+        runner.register_hook(hook)
+    runner.train()
+    return runner
+
+
+# --------------------------------------------------- atomic checkpoints
+class _Halfway:
+    """A file whose write stores half the data, then fails (a kill)."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def write(self, data):
+        self.f.write(data[:len(data) // 2])
+        self.f.flush()
+        raise OSError('injected fault: killed halfway through the write')
+
+
+def _fault_on_call(n):
+    """An ``atomic_write`` that fails halfway on its ``n``-th use."""
+    calls = []
+
+    @contextmanager
+    def faulty(path, mode='w', encoding=None):
+        calls.append(path)
+        with atomic_write(path, mode, encoding) as f:
+            yield _Halfway(f) if len(calls) == n else f
+    return faulty, calls
+
+
+def _check_work_dir(work):
+    """Every checkpoint loads, last_checkpoint names one, no temp left."""
+    names = os.listdir(work)
+    assert not [n for n in names if n.startswith('.tmp-')], names
+    for name in names:
+        if name.endswith('.pth'):
+            load_checkpoint_safely(osp.join(work, name))
+    pointer = osp.join(work, 'last_checkpoint')
+    if osp.exists(pointer):
+        with open(pointer) as f:
+            assert osp.isfile(f.read().strip())
+
+
+# Writes of a 2-epoch run: 1 epoch_1.pth, 2 best_..._epoch_1.pth, 3 the
+# re-save of epoch_1.pth after the new best, then epoch 2 alike.
+@pytest.mark.parametrize('write', ['checkpoint 1', 'checkpoint 2',
+                                   'checkpoint 3', 'checkpoint 4',
+                                   'last_checkpoint 2'])
+def test_a_kill_while_writing_never_leaves_a_bad_checkpoint(
+        data, tmp_path, monkeypatch, write):
+    what, n = write.split()
+    faulty, calls = _fault_on_call(int(n))
+    module = atomic_backend if what == 'checkpoint' else checkpoint_hook
+    if what == 'checkpoint':
+        monkeypatch.setattr(module, 'atomic_write', faulty)
+    else:
+        def write_text(path, text):
+            with faulty(path) as f:
+                f.write(text)
+        monkeypatch.setattr(module, 'write_text', write_text)
+    work = tmp_path / 'work'
+    with pytest.raises(OSError, match='injected fault'):
+        train(data, work)
+    faulted = calls[int(n) - 1]
+    _check_work_dir(work)
+    if int(n) == 1 and what == 'checkpoint':
+        assert not osp.exists(faulted)
+        with pytest.raises(ResumeError, match='no checkpoint to resume'):
+            resolve_resume(str(work))
+        return
+    # --resume continues from what is on disk and finishes.
+    monkeypatch.undo()
+    path = resolve_resume(str(work))
+    cfg = tiny_cfg(DEMO, data, work)
+    cfg.resume, cfg.load_from = True, path
+    Runner.from_cfg(cfg).train()
+    assert osp.isfile(work / 'epoch_2.pth')
+    _check_work_dir(work)
+
+
+class EveryEpochIsBest(Hook):
+    """Makes each validation a new best (the tiny model's metrics do not
+    move), so that every epoch writes a best checkpoint."""
+
+    def after_val_epoch(self, runner, metrics=None):
+        metrics['Acc-2_mean'] = float(runner.epoch)
+
+
+def test_a_kill_while_writing_a_new_best_keeps_the_previous_best(
+        data, tmp_path, monkeypatch):
+    """mmengine deletes the previous best before writing the new one; here
+    it goes only once the new one is complete."""
+    # Writes: 1 epoch_1, 2 best_..._epoch_1, 3 epoch_1 again, 4 epoch_2,
+    # 5 best_..._epoch_2: killed halfway.
+    faulty, calls = _fault_on_call(5)
+    monkeypatch.setattr(atomic_backend, 'atomic_write', faulty)
+    work = tmp_path / 'work'
+    with pytest.raises(OSError, match='injected fault'):
+        train(data, work, hooks=[EveryEpochIsBest()])
+    assert osp.basename(calls[4]) == 'best_Acc-2_mean_epoch_2.pth'
+    assert not osp.exists(calls[4])
+    load_checkpoint_safely(work / 'best_Acc-2_mean_epoch_1.pth')
+    _check_work_dir(work)
+
+
+def test_truncated_checkpoint_on_resume_names_the_newest_readable(
+        data, tmp_path):
+    work = tmp_path / 'work'
+    train(data, work)
+    with open(work / 'epoch_2.pth', 'r+b') as f:  # a crash of old times
+        f.truncate(os.path.getsize(work / 'epoch_2.pth') // 3)
+    before = snapshot(work)
+    proc = run_tool(['tools/train.py', DEMO, '--work-dir', work, '--resume',
+                     '--cfg-options', f'data_root={data}'])
+    assert proc.returncode != 0
+    err = proc.stderr
+    assert f"checkpoint '{work / 'epoch_2.pth'}'" in err
+    assert 'named by' in err and 'cannot be read' in err
+    assert f"the newest readable checkpoint is '{work / 'epoch_1.pth'}'" \
+        in err
+    assert snapshot(work) == before
+
+
+def test_checkpoints_carry_every_random_state(data, tmp_path):
+    train(data, tmp_path / 'work', **{'model.noise.seed': 3})
+    meta = load_checkpoint_safely(tmp_path / 'work' / 'epoch_2.pth')['meta']
+    rng = meta['rng_state']
+    assert {'torch', 'numpy', 'python', 'modules', 'sampler'} <= set(rng)
+    assert 'noise' in rng['modules']  # ErasureNoise's own generator
+    assert rng['sampler']['seed'] == 0
+    assert 'cfg' in meta  # still written, never executed
+
+
+# ---------------------------------------------- folders of the user's
+def _mult_pickle(path, sizes=(4, 2, 2)):
+    rng = np.random.default_rng(0)
+    data = {}
+    for split, n in zip(('train', 'valid', 'test'), sizes):
+        data[split] = dict(audio=rng.standard_normal((n, 3, 2)),
+                           vision=rng.standard_normal((n, 3, 2)),
+                           text=rng.standard_normal((n, 3, 2)),
+                           labels=rng.standard_normal(n))
+    with open(path, 'wb') as f:
+        pickle.dump(data, f)
+    return str(path)
+
+
+def test_overwrite_replaces_only_a_folder_this_project_wrote(tmp_path):
+    src = _mult_pickle(tmp_path / 'd.pkl')
+    mine = tmp_path / 'mine'
+    mine.mkdir()
+    (mine / 'notes.txt').write_text('my notes')
+    before = snapshot(mine)
+    for overwrite in (False, True):
+        with pytest.raises(FileExistsError) as err:
+            convert('mult', src, str(mine), overwrite=overwrite)
+        if overwrite:
+            assert 'not written by normtr_plugin' in str(err.value)
+    with pytest.raises(FileExistsError, match='not written by'):
+        export_hub_folder(write_dataset(tmp_path / 'saved', dict(a=2)),
+                          str(mine), overwrite=True)
+    assert snapshot(mine) == before
+    out = tmp_path / 'out'
+    convert('mult', src, str(out))
+    assert (out / MARKER).is_file()
+    convert('mult', src, str(out), overwrite=True)  # ours: replaced
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith('.tmp')]
+
+
+KILLED_CONVERSION = textwrap.dedent('''
+    import os, signal, sys
+    from normtr_plugin.datasets import feature_format
+    from normtr_plugin.datasets.converters import convert
+    real = feature_format.FeatureDatasetWriter.write_split
+
+    def write_split(self, name, *args, **kwargs):
+        if name == 'validation':  # killed while writing the 2nd split
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(self, name, *args, **kwargs)
+
+    feature_format.FeatureDatasetWriter.write_split = write_split
+    convert('mult', sys.argv[1], sys.argv[2])
+''')
+
+
+def test_a_killed_conversion_leaves_nothing_at_the_next_run(tmp_path):
+    src = _mult_pickle(tmp_path / 'd.pkl')
+    users = tmp_path / '.tmp-users-own'  # looks alike, has no marker
+    users.mkdir()
+    (users / 'keep.txt').write_text('mine')
+    script = tmp_path / 'kill.py'
+    script.write_text(KILLED_CONVERSION)
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get(
+        'PYTHONPATH', ''))
+    proc = subprocess.run([sys.executable, str(script), src,
+                           str(tmp_path / 'out')], env=env, timeout=300,
+                          capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    left = [p for p in tmp_path.iterdir()
+            if p.name.startswith('.tmp-') and p != users]
+    assert len(left) == 1 and (left[0] / MARKER).is_file()
+    assert not (tmp_path / 'out').exists()
+    convert('mult', src, str(tmp_path / 'out'))
+    assert not left[0].exists()
+    assert (users / 'keep.txt').read_text() == 'mine'
+    assert (tmp_path / 'out' / 'feature_stats.json').is_file()
+
+
+@pytest.mark.parametrize('umask', [0o022, 0o027])
+def test_written_files_follow_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        out = tmp_path / 'out'
+        convert('mult', _mult_pickle(tmp_path / 'd.pkl'), str(out))
+        write_json(str(tmp_path / 'm.json'), dict(a=1.0))
+        NormTR(modalities=dict(audio=3), seq_len=2, embed_dim=8,
+               fusion=dict(type='FusionDecoder', depth=1, num_heads=2),
+               head=dict(type='RegressionHead')).save_pretrained(
+                   str(tmp_path / 'model'))
+    finally:
+        os.umask(old)
+    files = [tmp_path / 'm.json', tmp_path / 'model' / 'config.json',
+             tmp_path / 'model' / 'model.safetensors']
+    for d, dirs, names in os.walk(out):
+        files += [osp.join(d, n) for n in names]
+        assert os.stat(d).st_mode & 0o777 == 0o777 & ~umask, d
+    for path in files:
+        assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask, path
+
+
+def test_manifest_paths_stay_in_the_manifest_folder(tmp_path):
+    folder = tmp_path / 'media'
+    folder.mkdir()
+    (tmp_path / 'secret.wav').write_bytes(b'RIFF')
+    (folder / 'link.wav').symlink_to(tmp_path / 'secret.wav')
+    (folder / 'ok.wav').write_bytes(b'RIFF')
+    for path in ('../secret.wav', str(tmp_path / 'secret.wav'), 'link.wav',
+                 '../../../../../../etc/passwd'):
+        manifest = folder / 'm.csv'
+        manifest.write_text(f'id,split,label,audio\na,train,x,ok.wav\n'
+                            f'b,train,y,{path}\n')
+        with pytest.raises(ValueError) as err:
+            read_manifest(str(manifest))
+        assert 'line 3' in str(err.value) and 'outside' in str(err.value)
+        assert '--allow-outside' in str(err.value)
+        man = read_manifest(str(manifest), allow_outside=True)
+        assert man.splits['train'][1].media['audio'].endswith(
+            osp.basename(path))
+
+
+# ------------------------------------------------------------ publishing
+class FakeApi:
+    """Uploads what huggingface_hub would: the files allow_patterns match.
+    """
+
+    def __init__(self):
+        self.uploaded = None
+
+    def create_repo(self, *args, **kwargs):
+        pass
+
+    def upload_folder(self, folder_path, allow_patterns, **kwargs):
+        import fnmatch
+        self.uploaded = sorted(
+            n for n in os.listdir(folder_path)
+            if any(fnmatch.fnmatch(n, p) for p in allow_patterns))
+        return 'commit'
+
+
+def test_publish_keeps_the_users_files_and_uploads_only_its_own(data,
+                                                                tmp_path):
+    work = tmp_path / 'work'
+    train(data, work, **{'train_cfg.max_epochs': 1})
+    metrics = tmp_path / 'metrics.json'
+    metrics.write_text(json.dumps({'Acc-2_mean': 55.0}))
+    out = tmp_path / 'out'
+    out.mkdir()
+    (out / 'README.md').write_text('my own readme')
+    (out / 'token.json').write_text('{"token": "hf_secret"}')
+    before = snapshot(out)
+    options = dict(data_root=data, **{'model.embed_dim': 32})
+    with pytest.raises(PublishError, match=r"already holds \['README.md'\];"
+                       ' pass --overwrite'):
+        publish(str(work / 'epoch_1.pth'), DEMO, str(out),
+                metrics=str(metrics), cfg_options=options)
+    assert snapshot(out) == before
+    api = FakeApi()
+    publish(str(work / 'epoch_1.pth'), DEMO, str(out), metrics=str(metrics),
+            cfg_options=options, overwrite=True, repo_id='me/m', api=api)
+    assert api.uploaded == ['README.md', 'config.json', 'metrics.json',
+                            'model.safetensors']
+    assert (out / 'token.json').read_text() == '{"token": "hf_secret"}'
+    from_pretrained(str(out))  # what was written is complete

@@ -1,0 +1,229 @@
+"""No silent wrong results (issue 11): NaN/Inf never become results, wrong
+or missing data and checkpoints of another architecture are errors, empty
+splits are refused. Each case: the clear error, and nothing the user had
+(or nothing at all) written."""
+import importlib.util
+import json
+import os.path as osp
+
+import datasets as hf
+import numpy as np
+import pytest
+import torch
+from mmengine.runner import Runner
+from safetensors.torch import load_file, save_file
+
+from conftest import ROOT, write_dataset
+from normtr_plugin import from_pretrained
+from normtr_plugin.datasets import (EMOTIONS, MultimodalFeatureDataset,
+                                    SyntheticIEMOCAPDataset, feature_schema,
+                                    save_feature_dataset)
+from normtr_plugin.datasets.converters import convert
+from normtr_plugin.datasets.synthetic import DIMS, make_synthetic_split
+from normtr_plugin.engine import CheckpointMismatchError
+from normtr_plugin.models import NormTR
+from normtr_plugin.registry import MODELS, build_in_scope
+from safety_helpers import (DEMO, MOSI, MOSI_DIMS, TINY, run_tool, snapshot,
+                            tiny_cfg)
+
+SMALL = {'model.embed_dim': 32}
+
+
+# ------------------------------------------------------------ non-finite
+def test_nan_feature_statistics_are_refused_when_loaded(tmp_path):
+    data = write_dataset(tmp_path / 'd', dict(audio=5, video=7))
+    path = osp.join(data, 'feature_stats.json')
+    with open(path) as f:
+        stats = json.load(f)
+    stats['modalities']['video']['std'][3] = float('nan')
+    with open(path, 'w') as f:
+        json.dump(stats, f)
+    before = snapshot(data)
+    with pytest.raises(ValueError) as err:
+        MultimodalFeatureDataset(data, 'train', dict(audio=5, video=7))
+    for word in ('feature_stats.json', 'std[3]', "'video'", 'nan'):
+        assert word in str(err.value)
+    assert snapshot(data) == before
+
+
+def test_nan_statistics_in_a_published_config_are_refused(tmp_path):
+    model = NormTR(modalities=dict(audio=5), seq_len=4, embed_dim=16,
+                   head=dict(type='RegressionHead'),
+                   fusion=dict(type='FusionDecoder', depth=1, num_heads=2))
+    folder = tmp_path / 'm'
+    model.save_pretrained(str(folder), dataset_meta=dict(feature_stats=dict(
+        audio=dict(mean=[0.0] * 5, std=[1.0] * 5))))
+    config = json.loads((folder / 'config.json').read_text())
+    config['dataset_meta']['feature_stats']['audio']['mean'][2] = 1e400
+    (folder / 'config.json').write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"mean\[2\] of modality 'audio' "
+                       r'is inf'):
+        from_pretrained(str(folder))
+
+
+def test_overflowing_features_stop_training_at_the_first_nan_loss(tmp_path):
+    """Finite features of 3e38 overflow in the model: the run stops at the
+    first non-finite loss, names it, and writes no test metrics."""
+    rng = np.random.default_rng(0)
+    directions = {m: rng.standard_normal((4, d)).astype(np.float32)
+                  for m, d in DIMS.items()}
+    splits = {s: make_synthetic_split(n, rng, directions, 8)
+              for s, n in TINY.items()}
+    for columns in splits.values():
+        columns['audio'][:, :, :] = 3e38
+    data = save_feature_dataset(splits, str(tmp_path / 'huge'), feature_schema(
+        DIMS, {e: hf.ClassLabel(names=['absent', 'present'])
+               for e in EMOTIONS}))
+    work = tmp_path / 'work'
+    proc = run_tool(['tools/train.py', DEMO, '--work-dir', work,
+                     '--cfg-options', f'data_root={data}',
+                     'model.embed_dim=32'])
+    assert proc.returncode != 0
+    err = proc.stderr
+    assert 'train.py: error: training stopped: non-finite loss at ' \
+        'iteration 1 (epoch 1, batch 1)' in err, err[-2000:]
+    assert 'loss_er=nan' in err
+    assert not osp.exists(work / 'test_metrics.json')
+    assert not osp.exists(work / 'epoch_1.pth')
+
+
+@pytest.fixture(scope='module')
+def mosi(tmp_path_factory):
+    """Tiny MOSI-shaped regression data and checkpoints for the MOSI config:
+    NaN weights, and fusion depth 4 (the config says 2)."""
+    base = tmp_path_factory.mktemp('mosi')
+    data = write_dataset(base / 'data', MOSI_DIMS, seq_len=6,
+                         sizes=dict(train=12, validation=6, test=6))
+    cfg = tiny_cfg(MOSI, data, base / 'w', **SMALL)
+
+    def save(name, **model_options):
+        torch.manual_seed(0)
+        model = build_in_scope(MODELS, dict(cfg.model, **model_options))
+        state = model.state_dict()
+        if name == 'nan.pth':
+            for key in state:
+                if key.startswith('head.'):
+                    state[key] = torch.full_like(state[key], float('nan'))
+        torch.save(dict(meta=dict(epoch=1, iter=1), state_dict=state),
+                   base / name)
+        return str(base / name)
+
+    return dict(data=data, base=base, nan=save('nan.pth'),
+                deep=save('deep.pth', fusion=dict(cfg.model.fusion,
+                                                  depth=4)))
+
+
+def test_test_py_exits_nonzero_on_a_nan_metric(mosi, tmp_path):
+    out = tmp_path / 'metrics.json'
+    proc = run_tool(['tools/test.py', MOSI, mosi['nan'], '--work-dir',
+                     tmp_path / 'w', '--out', out, '--cfg-options',
+                     f"data_root={mosi['data']}", 'model.embed_dim=32'])
+    assert proc.returncode != 0
+    assert 'test.py: error: test metrics are not finite' in proc.stderr
+    assert 'MAE=nan' in proc.stderr
+    assert not out.exists()
+
+
+def test_robustness_exits_nonzero_on_a_nan_metric(mosi, tmp_path):
+    out = tmp_path / 'rob'
+    proc = run_tool(['tools/robustness.py', MOSI, mosi['nan'], '--ratios',
+                     '0,0.5', '--seeds', '1', '--no-plots', '--out', out,
+                     '--cfg-options', f"data_root={mosi['data']}",
+                     'model.embed_dim=32'])
+    assert proc.returncode != 0
+    assert 'robustness.py: error:' in proc.stderr
+    assert 'MAE' in proc.stderr and 'not finite' in proc.stderr
+    assert not out.exists()
+
+
+def test_infer_never_prints_nan(tmp_path, capsys):
+    model = NormTR(modalities=dict(audio=5, video=7), seq_len=4,
+                   embed_dim=16, head=dict(type='RegressionHead'),
+                   fusion=dict(type='FusionDecoder', depth=1, num_heads=2))
+    folder = str(tmp_path / 'm')
+    model.save_pretrained(folder)
+    weights = load_file(osp.join(folder, 'model.safetensors'))
+    weights = {k: torch.full_like(v, float('nan')) if k.startswith('head.')
+               else v for k, v in weights.items()}
+    save_file(weights, osp.join(folder, 'model.safetensors'))
+    np.savez(tmp_path / 'x.npz', audio=np.ones((2, 4, 5), np.float32),
+             video=np.ones((2, 4, 7), np.float32))
+    spec = importlib.util.spec_from_file_location(
+        'infer_cli', osp.join(ROOT, 'tools', 'infer.py'))
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    with pytest.raises(SystemExit) as err:
+        cli.main([folder, '--input', str(tmp_path / 'x.npz'), '--out',
+                  str(tmp_path / 'p.json')])
+    assert str(err.value).startswith('infer.py: error:')
+    assert 'not finite' in str(err.value) and "'0'" in str(err.value)
+    assert 'NaN' not in capsys.readouterr().out
+    assert not (tmp_path / 'p.json').exists()
+
+
+# ------------------------------------------------ wrong or missing data
+def test_demo_generates_only_at_its_default_root(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no dataset at 'data/syn"
+                       "thetic_iemocpa'"):
+        SyntheticIEMOCAPDataset('data/synthetic_iemocpa', 'train')
+    assert not (tmp_path / 'data').exists()
+    ds = SyntheticIEMOCAPDataset('data/synthetic_iemocap', 'test',
+                                 sizes=TINY)
+    assert len(ds) == TINY['test']
+    ds = SyntheticIEMOCAPDataset(str(tmp_path / 'other'), 'test',
+                                 sizes=TINY, generate=True)
+    assert len(ds) == TINY['test']
+
+
+def test_test_py_refuses_a_checkpoint_of_another_architecture(mosi,
+                                                              tmp_path):
+    out = tmp_path / 'metrics.json'
+    proc = run_tool(['tools/test.py', MOSI, mosi['deep'], '--work-dir',
+                     tmp_path / 'w', '--out', out, '--cfg-options',
+                     f"data_root={mosi['data']}", 'model.embed_dim=32'])
+    assert proc.returncode != 0
+    err = proc.stderr
+    assert 'test.py: error: checkpoint' in err and 'deep.pth' in err
+    assert 'does not fit the model' in err
+    assert 'unexpected keys' in err and 'fusion.layers.3' in err
+    assert not out.exists()
+
+
+def test_hf_checkpoint_of_other_sizes_is_an_error(mosi, tmp_path):
+    cfg = tiny_cfg(MOSI, mosi['data'], tmp_path / 'w',
+                   **{'model.embed_dim': 64})
+    model = build_in_scope(MODELS, cfg.model)
+    model.save_pretrained(str(tmp_path / 'hub'))
+    cfg = tiny_cfg(MOSI, mosi['data'], tmp_path / 'w', **SMALL)
+    cfg.load_from = f"hf://{tmp_path / 'hub'}"
+    with pytest.raises(CheckpointMismatchError) as err:
+        Runner.from_cfg(cfg).test()
+    assert 'shape mismatches' in str(err.value)
+    assert 'hf://' in str(err.value) and 'expected' in str(err.value)
+
+
+def test_resume_without_a_checkpoint_says_so(tmp_path):
+    proc = run_tool(['tools/train.py', DEMO, '--work-dir', tmp_path / 'w',
+                     '--resume'])
+    assert proc.returncode != 0
+    assert 'there is no checkpoint to resume from' in proc.stderr
+    assert 'resumed from None' not in proc.stdout + proc.stderr
+
+
+# ----------------------------------------------------------- empty splits
+def test_conversion_leaving_an_empty_split_is_refused(tmp_path):
+    import pickle
+    rng = np.random.default_rng(0)
+
+    def part(n):
+        return dict(audio=rng.standard_normal((n, 3, 2)),
+                    vision=rng.standard_normal((n, 3, 2)),
+                    text=rng.standard_normal((n, 3, 2)),
+                    labels=rng.standard_normal(n))
+    src = tmp_path / 'data.pkl'
+    with open(src, 'wb') as f:
+        pickle.dump(dict(train=part(4), valid=part(2), test=part(0)), f)
+    with pytest.raises(ValueError, match="split 'test' is empty"):
+        convert('mult', str(src), str(tmp_path / 'out'))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['data.pkl']
