@@ -4,7 +4,8 @@ Times what the Runner's dataloader does for one training batch of a
 MOSI-shaped dataset (audio 74, video 35, text 768, T = 50, written in the
 project's format): sampler indices -> ``dataset.__getitems__`` (zero-copy
 Arrow gather, batch transforms of ``configs/_base_/datasets/mosi.py``'s
-train pipeline, plus ``NormalizeFeatures``) -> ``multimodal_collate``.
+train pipeline; ``--normalize`` prepends ``NormalizeFeatures``) ->
+``multimodal_collate``.
 Also times the per-sample fallback (a pipeline with one per-sample
 transform) on the same data for comparison.
 
@@ -12,7 +13,8 @@ transform) on the same data for comparison.
         [--iters 40] [--threads 1] [--unaligned] [--out X.json]
 
 Reported: median microseconds per sample over ``--iters`` batches, each of
-random indices (the train sampler shuffles). ``--unaligned`` writes
+random indices (the train sampler shuffles), as wall time and as this
+process's CPU time (``time.process_time``; steadier on a shared machine). ``--unaligned`` writes
 variable-length rows (audio up to 375, video up to 500 steps, text 50),
 like MMSA's unaligned files.
 """
@@ -40,6 +42,8 @@ def parse_args():
     p.add_argument('--threads', type=int, default=1,
                    help='torch threads (the dataloader runs in one)')
     p.add_argument('--unaligned', action='store_true')
+    p.add_argument('--normalize', action='store_true',
+                   help='prepend NormalizeFeatures (MMMO-style pipeline)')
     p.add_argument('--out', help='write the results as JSON here')
     return p.parse_args()
 
@@ -69,27 +73,32 @@ def write_data(root: str, n: int, unaligned: bool) -> str:
         return writer.finish()
 
 
-def pipeline(per_sample: bool):
+def pipeline(per_sample: bool, normalize: bool):
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'datasets',
                                    'mosi.py'))
-    steps = [dict(type='NormalizeFeatures')] + list(cfg.train_pipeline)
+    steps = list(cfg.train_pipeline)
+    if normalize:
+        steps.insert(0, dict(type='NormalizeFeatures'))
     if per_sample:
         steps.insert(0, lambda results: results)  # any plain callable
     return steps
 
 
-def time_path(ds, batch: int, iters: int) -> float:
+def time_path(ds, batch: int, iters: int) -> tuple:
+    """Median (wall, CPU) microseconds per sample."""
     from normtr_plugin.datasets import multimodal_collate
     rng = np.random.default_rng(1)
-    ds.__getitems__(list(range(batch)))  # warm the page cache
-    per_sample = []
+    for start in range(0, len(ds), 256):  # warm the page cache
+        ds.__getitems__(list(range(start, min(start + 256, len(ds)))))
+    wall, cpu = [], []
     for _ in range(iters):
         indices = rng.choice(len(ds), batch, replace=False).tolist()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         multimodal_collate(ds.__getitems__(indices))
-        per_sample.append((time.perf_counter() - t0) / batch * 1e6)
-    return statistics.median(per_sample)
+        wall.append((time.perf_counter() - t0) / batch * 1e6)
+        cpu.append((time.process_time() - c0) / batch * 1e6)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def main():
@@ -106,13 +115,16 @@ def main():
         for kind in ('batched', 'per_sample'):
             ds = MultimodalFeatureDataset(root, 'train', DIMS,
                                           pipeline=pipeline(
-                                              kind == 'per_sample'))
+                                              kind == 'per_sample',
+                                              args.normalize))
             assert ds.batched == (kind == 'batched')
             for batch in args.batch:
-                us = time_path(ds, batch, args.iters)
-                results[f'{kind}_b{batch}_us_per_sample'] = round(us, 2)
-                print(f'{kind:10s} batch {batch:4d}: {us:8.2f} us/sample',
-                      flush=True)
+                wall, cpu = time_path(ds, batch, args.iters)
+                results[f'{kind}_b{batch}'] = dict(
+                    wall_us_per_sample=round(wall, 2),
+                    cpu_us_per_sample=round(cpu, 2))
+                print(f'{kind:10s} batch {batch:4d}: {wall:8.2f} us/sample '
+                      f'wall, {cpu:8.2f} CPU', flush=True)
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(dict(args=vars(args), results=results), f, indent=2)

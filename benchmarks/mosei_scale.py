@@ -9,7 +9,11 @@ reports:
 - the share of step time spent waiting for data (mmengine's data_time /
   time, over the logged iterations).
 
-    python benchmarks/mosei_scale.py [--data-dir DIR] [--out result.json]
+    python benchmarks/mosei_scale.py [--data-dir DIR] [--iters N]
+        [--out result.json]
+
+``--iters N`` trains N iterations (IterBasedTrainLoop) instead of the whole
+epoch: the same steady state in less time.
 """
 import argparse
 import json
@@ -66,6 +70,8 @@ def main():
         tempfile.gettempdir(), 'normtr_mosei_scale'))
     parser.add_argument('--work-dir', default=osp.join(
         tempfile.gettempdir(), 'normtr_mosei_scale_work'))
+    parser.add_argument('--iters', type=int,
+                        help='train this many iterations, not one epoch')
     parser.add_argument('--out', help='write the figures as JSON')
     args = parser.parse_args()
 
@@ -81,6 +87,16 @@ def main():
            f'data_root={args.data_dir}', 'train_cfg.max_epochs=1',
            'train_cfg.val_interval=100', 'default_hooks.logger.interval=20',
            'default_hooks.checkpoint.save_best=None']
+    if args.iters:  # a child config: an iteration loop replaces the epoch
+        os.makedirs(args.work_dir, exist_ok=True)
+        child = osp.join(args.work_dir, 'mosei_iters.py')
+        with open(child, 'w') as f:
+            f.write(f"_base_ = [{osp.join(ROOT, 'configs', 'normtr_mosei.py')!r}]\n"
+                    f"train_cfg = dict(_delete_=True, type='IterBasedTrainLoop',"
+                    f" max_iters={args.iters}, val_interval={args.iters + 1})\n"
+                    "param_scheduler = []\nlog_processor = dict(by_epoch=False)\n")
+        cmd[2] = child
+        cmd = [c for c in cmd if not c.startswith('train_cfg.')]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
