@@ -3,6 +3,9 @@
 _base_ = ['./feature_dataloaders.py']
 
 data_root = 'data/rml'
+# what to convert when data_root is missing (named in the error)
+data_source = dict(format='extract', file='the RML videos (a manifest CSV)',
+                   src='rml/manifest.csv', default_root=data_root)
 modalities = dict(audio=512, video=512)  # name -> feature dim, in token order
 seq_len = 8
 task = 'classification'

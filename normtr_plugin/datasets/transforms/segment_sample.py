@@ -18,6 +18,17 @@ class SegmentSample:
     aligned short utterance stays aligned with the other modalities).
     Shapes: ``(L, D) -> (T, D)`` per sample, ``(B, L, D) -> (B, T, D)`` per
     batch; ``lengths[key]`` becomes ``min(L, T)``.
+
+    K candidate frames per segment: features extracted with K frames per
+    segment, stored segment by segment (``L = T * K``: frames ``t*K ..
+    t*K + K - 1`` belong to segment t), give segments exactly K steps wide,
+    so training picks one of the K candidates of each segment at random
+    (a new draw every batch, hence every epoch) and evaluation takes
+    candidate ``K // 2`` (the middle one for odd K). With K = 1 (one frame
+    per segment stored) both modes return the stored frames unchanged.
+    Random draws come from numpy (per sample) or torch (per batch): with
+    dataloader workers, seed them per epoch (``seed_worker``, the shipped
+    dataloaders' ``worker_init_fn``).
     """
 
     def __init__(self, keys: Sequence[str], seq_len: int,
