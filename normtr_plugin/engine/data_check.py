@@ -102,10 +102,12 @@ def _raw_format(root: str, preferred: Optional[str]) -> Optional[str]:
     return None
 
 
-def check_data_root(cfg: Config, reason: str = '') -> None:
-    """Raise :class:`DataRootError` when a ``data_root`` of ``cfg`` holds
-    no converted dataset (see the module docstring)."""
-    for root in data_roots(cfg):
+def check_data_root(cfg: Config, reason: str = '',
+                    roots: Optional[List[str]] = None) -> None:
+    """Raise :class:`DataRootError` when a ``data_root`` of ``cfg`` (or
+    one of ``roots``) holds no converted dataset (see the module
+    docstring)."""
+    for root in data_roots(cfg) if roots is None else roots:
         if _is_hub_id(root):
             continue
         suffix = f' ({reason})' if reason else ''

@@ -108,7 +108,7 @@ def infer_from_data(cfg: Config) -> Optional[dict]:
         raise ValueError(f'{what} is left None in the config, to be read '
                          'from the data, but the config sets no data_root')
     check_data_root(cfg, reason=f'{what} is left None in the config and '
-                    'is read from the data')
+                    'is read from the data', roots=[str(root)])
     splits = read_splits(root, cfg)
     split = 'train' if 'train' in splits else next(iter(splits))
     table = splits[split]

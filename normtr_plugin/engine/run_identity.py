@@ -10,9 +10,10 @@ Every checkpoint's ``meta['run_identity']`` (written by
   the train batch size and sampler, the optimizer, the parameter
   schedulers and ``train_cfg``. Logging, workers, devices, work dirs and
   mixed precision are left out.
-- ``data``: the train data's name (the folder or Hub id) and fingerprint
-  (Hugging Face ``datasets``' fingerprint of each split, so a copy or a
-  moved folder of the same data matches, other data does not).
+- ``data``: the data's name (the folder or Hub id) and a content
+  fingerprint: per split its size, schema, ids, labels and number of time
+  steps per modality, plus the train feature statistics when present. A
+  copy or a moved folder of the same data matches, other data does not.
 
 ``tools/train.py --resume`` compares them with the run it is asked for
 (:func:`check_resume`) and refuses a mismatch unless ``--force``.
@@ -102,11 +103,41 @@ def data_identity(cfg: Config) -> dict:
         splits = read_splits(str(root), cfg)
     except Exception:  # noqa: BLE001 (no data, no fingerprint)
         return identity
-    parts = sorted(f'{name}:{ds._fingerprint}:{ds.num_rows}'
-                   for name, ds in splits.items())
-    identity['fingerprint'] = hashlib.sha256(
-        '|'.join(parts).encode()).hexdigest()[:16]
+    digest = hashlib.sha256()
+    for name in sorted(splits):
+        digest.update(_split_summary(name, splits[name]).encode())
+    stats = osp.join(str(root), 'feature_stats.json')
+    if osp.isfile(stats):
+        with open(stats, 'rb') as f:
+            digest.update(f.read())
+    identity['fingerprint'] = digest.hexdigest()[:16]
     return identity
+
+
+def _steps(column) -> int:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    total = 0
+    for chunk in column.chunks:
+        rows = chunk.storage if isinstance(chunk, pa.ExtensionArray) \
+            else chunk
+        total += int(pc.sum(pc.list_value_length(rows)).as_py() or 0)
+    return total
+
+
+def _split_summary(name: str, ds) -> str:
+    """Size, schema, ids, labels and time steps of one split."""
+    table = ds.data
+    arrays = [c for c, f in ds.features.items()
+              if getattr(f, 'shape', None) is not None]
+    others = [c for c in ds.column_names if c not in arrays]
+    content = dict(
+        split=name, rows=ds.num_rows, features=repr(ds.features),
+        columns={c: hashlib.sha256(json.dumps(
+            table.column(c).to_pylist(), default=repr).encode()
+        ).hexdigest() for c in others},
+        steps={c: _steps(table.column(c)) for c in arrays})
+    return json.dumps(content, sort_keys=True)
 
 
 def run_identity(cfg: Config) -> dict:
