@@ -110,6 +110,9 @@ def _video_loader(cfg, split_key, workers=0):
     loader = cfg[split_key].to_dict()
     loader.update(num_workers=workers, persistent_workers=False,
                   batch_size=8)
+    # no reshuffling: a new draw per epoch must come from the generators
+    # (mmengine's default worker seeding repeats them every epoch)
+    loader['sampler']['shuffle'] = False
     with DefaultScope.overwrite_default_scope('normtr_plugin'):
         return Runner.build_dataloader(loader, seed=0)
 
