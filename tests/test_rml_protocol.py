@@ -169,3 +169,30 @@ def test_segment_sample_with_one_candidate_keeps_the_frames():
         out = SegmentSample(['video'], 8, random=random).transform_batch(
             batch)
         torch.testing.assert_close(out['video'], x)
+
+
+def test_folds_train_and_report_mean_and_std(tmp_path):
+    """tools/speaker_folds.py split + train: every fold trains (validating
+    on the held-out part of its train split) and tests; the summary gives
+    mean +- std over the folds."""
+    from safety_helpers import run_tool
+    root = write_rml_like(tmp_path / 'rml', speakers=4)
+    folds = tmp_path / 'folds'
+    proc = run_tool(['tools/speaker_folds.py', 'split', root, '--out',
+                     folds, '--k', '2', '--speaker-pattern', r'^(s\d+)_'])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    work = tmp_path / 'work'
+    proc = run_tool(['tools/speaker_folds.py', 'train', RML, folds,
+                     '--work-dir', work, '--cfg-options',
+                     'modalities.audio=4', 'modalities.video=4',
+                     'model.embed_dim=32', 'train_cfg.max_epochs=2'])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'validating on a held-out 10% of train' in proc.stdout
+    summary = json.loads((work / 'summary.json').read_text())
+    per_fold = [json.loads((work / f'fold_{i}' / 'test_metrics.json')
+                           .read_text())['metrics'] for i in range(2)]
+    values = [m['Acc-6'] for m in per_fold]
+    assert summary['Acc-6']['folds'] == values
+    assert summary['Acc-6']['mean'] == pytest.approx(np.mean(values))
+    assert summary['Acc-6']['std'] == pytest.approx(np.std(values, ddof=1))
+    assert 'Acc-6: ' in proc.stdout and '± ' in proc.stdout

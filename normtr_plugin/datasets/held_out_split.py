@@ -47,17 +47,21 @@ class HeldOutSplit(Dataset):
 
     def _draw(self, fraction: float, seed: int) -> np.ndarray:
         rng = np.random.default_rng(seed)
-        labels = np.asarray(getattr(self.dataset, 'labels', []))
         n = len(self.dataset)
-        if getattr(self.dataset, 'task', None) == 'classification' and \
-                labels.ndim == 1 and len(labels) == n:
-            held = []
-            for c in np.unique(labels):
-                rows = rng.permutation(np.flatnonzero(labels == c))
-                held.extend(rows[:int(round(fraction * len(rows)))])
-            return np.sort(np.asarray(held, np.int64))
         count = min(max(1, int(round(fraction * n))), n - 1)
-        return np.sort(rng.permutation(n)[:count])
+        labels = np.asarray(getattr(self.dataset, 'labels', []))
+        if getattr(self.dataset, 'task', None) != 'classification' or \
+                labels.ndim != 1 or len(labels) != n:
+            return np.sort(rng.permutation(n)[:count])
+        # stratified: each class its share of `count` (largest remainders)
+        classes, sizes = np.unique(labels, return_counts=True)
+        share = count * sizes / n
+        take = np.floor(share).astype(np.int64)
+        order = np.argsort(-(share - take), kind='stable')
+        take[order[:count - take.sum()]] += 1
+        held = [rng.permutation(np.flatnonzero(labels == c))[:k]
+                for c, k in zip(classes, take)]
+        return np.sort(np.concatenate(held).astype(np.int64))
 
     @property
     def metainfo(self) -> dict:
