@@ -154,4 +154,3 @@ def plan_labels(matrices, paths, label_column=None, label_names=None,
     if isinstance(label_names, str):
         label_names = [n.strip() for n in label_names.split(',') if n]
     return LabelPlan(matrices, paths, label_column, label_names, presence)
-

@@ -72,7 +72,8 @@ class SegmentSample:
             offset = torch.rand(x.shape[0], T, device=x.device,
                                 dtype=torch.float64) if self.random else 0.5
             sampled = torch.floor(steps * width + offset * width).long()
-            sampled = torch.minimum(sampled, (length - 1).clamp(min=0)[:, None])
+            last = (length - 1).clamp(min=0)[:, None]
+            sampled = torch.minimum(sampled, last)
             idx = torch.where(long[:, None], sampled, steps.long()[None])
             idx = idx.clamp(max=x.shape[1] - 1)
             kept = torch.minimum(length, torch.full_like(length, T))
