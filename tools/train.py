@@ -76,11 +76,11 @@ def run(args):
     cfg = load_config(args.config, args.cfg_options, args.work_dir,
                       args.launcher)
     check_data_root(cfg)  # before the Runner prints the whole config
-    if cfg.get('model_selection_note') and is_main_process():
-        print(f'model selection: {cfg.model_selection_note}', flush=True)
     if launched_distributed():  # accelerate launch / torchrun
         dist_info = setup_distributed(cfg)
         print(f'distributed: {dist_info}', flush=True)
+    if cfg.get('model_selection_note') and is_main_process():
+        print(f'model selection: {cfg.model_selection_note}', flush=True)
     if args.amp and cfg.optim_wrapper.get('type') == 'OptimWrapper':
         enable_amp(cfg)
     if args.auto_scale_lr:
