@@ -7,8 +7,6 @@ _base_ = [
 ]
 
 model = dict(
-    modalities={{_base_.modalities}},
-    seq_len={{_base_.seq_len}},
     embed_dim=128,
     fusion=dict(depth=2),
     head=dict(type='MultiBinaryHead', num_tasks=4),

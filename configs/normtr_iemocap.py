@@ -7,8 +7,6 @@ _base_ = [
 ]
 
 model = dict(
-    modalities={{_base_.modalities}},
-    seq_len={{_base_.seq_len}},
     fusion=dict(depth=4),
     head=dict(type='MultiBinaryHead', num_tasks=4),
     loss_weights=dict(adv1=0.005, adv2=0.005, er=1.0))

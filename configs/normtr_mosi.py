@@ -6,8 +6,6 @@ _base_ = [
 ]
 
 model = dict(
-    modalities={{_base_.modalities}},
-    seq_len={{_base_.seq_len}},
     fusion=dict(depth=2),
     head=dict(type='RegressionHead'),
     loss_weights=dict(adv1=0.01, adv2=0.01, er=1.0))

@@ -16,7 +16,8 @@ CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', '*.py')))
 def test_all_paper_configs_exist():
     names = {osp.basename(c) for c in CONFIGS}
     assert {'normtr_mosi.py', 'normtr_mosei.py', 'normtr_iemocap.py',
-            'normtr_rml.py', 'normtr_demo.py'} <= names
+            'normtr_rml.py', 'normtr_demo.py', 'normtr_sims.py',
+            'normtr_mosei_emotions.py'} <= names
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
@@ -52,7 +53,9 @@ def test_paper_hyper_parameters():
     expected = {'normtr_mosi.py': (2, 0.01, 50, 40),
                 'normtr_mosei.py': (4, 0.01, 50, 20),
                 'normtr_iemocap.py': (4, 0.005, 8, 30),
-                'normtr_rml.py': (2, 0.005, 8, 60)}
+                'normtr_rml.py': (2, 0.005, 8, 60),
+                'normtr_mosei_emotions.py': (4, 0.01, 50, 20),
+                'normtr_sims.py': (2, 0.01, 39, 40)}
     for name, (depth, w, T, epochs) in expected.items():
         cfg = load_config(osp.join(ROOT, 'configs', name))
         assert cfg.model.fusion.depth == depth

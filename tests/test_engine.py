@@ -47,4 +47,6 @@ def test_data_root_reaches_every_dataloader():
     assert cfg.train_dataloader.batch_size == 8
     assert cfg.work_dir == '/tmp/wd'
     default = load_config(osp.join(ROOT, 'configs', 'normtr_iemocap.py'))
-    assert default.work_dir == osp.join('./work_dirs', 'normtr_iemocap')
+    # the data's name is part of the default work dir
+    assert default.work_dir == osp.join('./work_dirs', 'normtr_iemocap',
+                                        'iemocap')

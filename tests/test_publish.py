@@ -76,12 +76,14 @@ def test_publish_evaluates_and_writes_a_hub_folder(trained, published):
     assert card.data.eval_results
     data = card.data.to_dict()
     assert data['library_name'] == 'normtr_plugin'
-    assert data['license'] == 'apache-2.0'
-    assert data['datasets'] == ['synthetic-iemocap']
+    assert data['license'] == 'apache-2.0'  # the project's synthetic data
+    assert data['pipeline_tag'] == 'video-classification'
+    assert 'datasets' not in data  # no Hub dataset id for generated data
     assert {'multimodal', 'emotion-recognition', 'normtr', 'mmengine',
             'pytorch', 'safetensors'} <= set(data['tags'])
     assert set(data['metrics']) == {'accuracy', 'f1'}
     result0 = data['model-index'][0]['results'][0]
+    assert result0['dataset']['name'] == 'synthetic-iemocap'
     assert result0['task']['type'] == 'emotion-recognition'
     assert result0['dataset']['split'] == 'test'
     text = card.text

@@ -1,19 +1,24 @@
 """Convert feature files users already have into the project's format.
 
     python tools/convert_dataset.py FORMAT SRC --out DIR [--overwrite]
-        [--push-to-hub ORG/NAME]
+        [--push-to-hub ORG/NAME] [--no-progress]
+        [cmu-h5: --modalities audio,video --label-column I|all
+                 --label-names a,b,... --presence]
 
 FORMAT is one of ``mmsa`` (MMSA ``aligned_50.pkl``/``unaligned_50.pkl``),
 ``mult`` (MulT ``iemocap_data.pkl``, ``mosei_senti_data.pkl``, ...) or
 ``cmu-h5`` (a folder of CMU-SDK HDF5 files). Prints the conversion report
 as JSON, then how many samples per split and modality had NaN/Inf values
-set to 0.
+set to 0. Progress bars (reading, writing) go to stderr on a terminal.
 """
 import argparse
 import json
 import sys
 
 from normtr_plugin.datasets.converters import FORMATS, convert
+from normtr_plugin.datasets.converters.progress import set_progress
+
+CMU_H5_OPTIONS = ('modalities', 'label_column', 'label_names', 'presence')
 
 
 def parse_args(argv=None):
@@ -31,14 +36,38 @@ def parse_args(argv=None):
                         help='replace DIR if it exists')
     parser.add_argument('--push-to-hub', metavar='ORG/NAME',
                         help='then upload DIR as a Hub dataset repo')
+    parser.add_argument('--no-progress', action='store_true',
+                        help='no progress bars')
+    h5 = parser.add_argument_group('cmu-h5 options')
+    h5.add_argument('--modalities', metavar='M,M',
+                    help='convert only these modalities (e.g. audio,video);'
+                    ' otherwise unreadable feature files are skipped with '
+                    'a warning')
+    h5.add_argument('--label-column', metavar='I|all',
+                    help='labels with several columns: keep column I as '
+                    '`label`, or all of them as separate label columns')
+    h5.add_argument('--label-names', metavar='A,B,...',
+                    help='names of the label columns (--label-column all) '
+                    'or of the classes (one-hot labels)')
+    h5.add_argument('--presence', action='store_true',
+                    help='with --label-column all: store 1 where a value '
+                    'is > 0, else 0 (multi-label emotions)')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.no_progress:
+        set_progress(False)
+    options = {k: getattr(args, k) for k in CMU_H5_OPTIONS
+               if getattr(args, k)}
+    if options and args.format != 'cmu-h5':
+        print(f'error: --{", --".join(o.replace("_", "-") for o in options)}'
+              f' only apply to cmu-h5, not {args.format}', file=sys.stderr)
+        return 2
     try:
         report = convert(args.format, args.src, args.out,
-                         overwrite=args.overwrite)
+                         overwrite=args.overwrite, **options)
     except (ValueError, FileNotFoundError, FileExistsError,
             ImportError) as err:
         print(f'error: {err}', file=sys.stderr)

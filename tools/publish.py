@@ -2,7 +2,8 @@
 
     python tools/publish.py CHECKPOINT --config CFG --out DIR
         [--push-to-hub ORG/NAME] [--metrics METRICS_JSON]
-        [--dataset-name NAME] [--overwrite] [--cfg-options k=v ...]
+        [--dataset-name NAME] [--license ID] [--pipeline-tag TAG]
+        [--overwrite] [--cfg-options k=v ...]
 
 Checks that CHECKPOINT was trained with the model CFG describes, evaluates it
 on the test split (unless --metrics gives tools/test.py --out or
@@ -10,6 +11,11 @@ tools/train.py's test_metrics.json), and writes DIR/config.json,
 model.safetensors, README.md and metrics.json (an existing DIR that holds
 any of them needs --overwrite); --push-to-hub uploads exactly those four
 files. The checkpoint's stored config text is compared as data, never run.
+The card names the dataset by its Hub id (``data_root`` as ``org/name``, a
+Hub cache folder, or ``--dataset-name ORG/NAME``), takes its licence from
+the dataset's card unless ``--license`` is given, and lists the model under
+``--pipeline-tag`` (default: from the modalities, e.g.
+video-classification).
 """
 import argparse
 import json
@@ -34,6 +40,10 @@ def parse_args(argv=None):
                         'test_metrics.json)')
     parser.add_argument('--dataset-name', help='dataset name or Hub id for '
                         'the model card (default: from the config)')
+    parser.add_argument('--license', help='licence id for the card '
+                        "(default: the dataset card's, else 'other')")
+    parser.add_argument('--pipeline-tag', help='Hub task of the model '
+                        '(default: from the modalities)')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace config.json, model.safetensors, '
                         'README.md and metrics.json in an existing --out')
@@ -49,7 +59,8 @@ def main(argv=None):
                          metrics=args.metrics, cfg_options=args.cfg_options,
                          dataset_name=args.dataset_name,
                          repo_id=args.push_to_hub,
-                         overwrite=args.overwrite)
+                         overwrite=args.overwrite, license=args.license,
+                         pipeline_tag=args.pipeline_tag)
     except (ValueError, OSError, pickle.UnpicklingError) as err:
         # PublishError/PretrainedError are ValueErrors, an unsafe checkpoint
         # an UnpicklingError: one line, no traceback.

@@ -6,6 +6,9 @@ default_scope = 'normtr_plugin'
 # uninterrupted one). CheckpointGuardHook: loaded checkpoints must fit the
 # model, and config text stored in them is never executed. NonFiniteHook:
 # the first NaN/Inf loss or metric stops the run with an error.
+# RunIdentityHook: each checkpoint records a hash of the config and the
+# train data's identity; `tools/train.py --resume` refuses another run's
+# checkpoint unless --force.
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
@@ -15,7 +18,17 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     checkpoint_guard=dict(type='CheckpointGuardHook'),
     non_finite=dict(type='NonFiniteHook'),
+    run_identity=dict(type='RunIdentityHook'),
 )
+
+# Which weights are kept and tested (normtr_plugin/engine/model_selection.py):
+# by='best' (best validation metric, default_hooks.checkpoint.save_best) or
+# 'last' (last epoch); ema=True averages the weights (mmengine's EMAHook,
+# momentum ema_momentum per iteration); holdout=f validates on a fraction f
+# of train when the data has no validation split (otherwise: no
+# validation, last epoch).
+model_selection = dict(by='best', ema=False, ema_momentum=0.01,
+                       holdout=None)
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -1,6 +1,7 @@
 from .collate import multimodal_collate
 from .feature_format import (FeatureDatasetWriter, feature_schema,
                              load_feature_stats, save_feature_dataset)
+from .held_out_split import HeldOutSplit
 from .multimodal_feature_dataset import MultimodalFeatureDataset
 from .sources import load_splits
 from .synthetic import (EMOTIONS, SyntheticIEMOCAPDataset,
@@ -8,13 +9,15 @@ from .synthetic import (EMOTIONS, SyntheticIEMOCAPDataset,
 from .transforms import (NormalizeFeatures, PackMultimodalInputs,
                          RandomMasking, SegmentSample, TruncatePad,
                          WindowMasking)
+from .worker_seed import seed_worker
 
 __all__ = [
-    'EMOTIONS', 'FeatureDatasetWriter', 'MultimodalFeatureDataset',
+    'EMOTIONS', 'FeatureDatasetWriter', 'HeldOutSplit',
+    'MultimodalFeatureDataset',
     'NormalizeFeatures', 'PackMultimodalInputs', 'RandomMasking',
     'SegmentSample', 'SyntheticIEMOCAPDataset', 'TruncatePad',
     'WindowMasking', 'feature_schema',
     'load_feature_stats', 'load_splits', 'make_synthetic_iemocap',
     'multimodal_collate',
-    'save_feature_dataset'
+    'save_feature_dataset', 'seed_worker'
 ]

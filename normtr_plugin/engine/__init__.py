@@ -4,11 +4,17 @@ from .checkpoint_guard_hook import CheckpointGuardHook, CheckpointMismatchError
 from .checkpoint_hook import AtomicCheckpointHook
 from .checkpoint_loader import (load_checkpoint_safely,
                                 register_checkpoint_loader)
-from .cli import enable_amp, load_config, set_mixed_precision, write_json
+from .cli import (default_work_dir, enable_amp, load_config,
+                  set_mixed_precision, write_json)
+from .data_check import DataRootError, check_data_root
 from .distributed import launched_distributed, setup_distributed
 from .non_finite_hook import NonFiniteHook
+from .model_selection import apply_model_selection
+from .propagate import infer_from_data, propagate
 from .resume import ResumeError, newest_readable_checkpoint, resolve_resume
 from .rng_state import capture_rng_state, restore_rng_state
+from .run_identity import (ResumeMismatchError, RunIdentityHook,
+                           check_resume, run_identity)
 
 # Let Runner.resume / load_from read mmengine checkpoints with
 # torch.load(weights_only=True) on torch >= 2.6 (idempotent).
@@ -17,9 +23,11 @@ register_checkpoint_loader()
 __all__ = [
     'ATOMIC_BACKEND', 'AtomicCheckpointHook', 'AtomicLocalBackend',
     'AutocastOptimWrapper', 'CheckpointGuardHook', 'CheckpointMismatchError',
-    'NonFiniteHook', 'ResumeError', 'capture_rng_state', 'enable_amp',
-    'launched_distributed', 'load_checkpoint_safely', 'load_config',
-    'newest_readable_checkpoint', 'register_checkpoint_loader',
-    'resolve_resume', 'restore_rng_state', 'set_mixed_precision',
-    'setup_distributed', 'write_json'
+    'DataRootError', 'NonFiniteHook', 'ResumeError', 'ResumeMismatchError',
+    'RunIdentityHook', 'apply_model_selection', 'capture_rng_state',
+    'check_data_root', 'check_resume', 'default_work_dir', 'enable_amp',
+    'infer_from_data', 'launched_distributed', 'load_checkpoint_safely',
+    'load_config', 'newest_readable_checkpoint', 'propagate',
+    'register_checkpoint_loader', 'resolve_resume', 'restore_rng_state',
+    'run_identity', 'set_mixed_precision', 'setup_distributed', 'write_json'
 ]

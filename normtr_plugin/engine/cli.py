@@ -1,20 +1,38 @@
-"""What tools/train.py and tools/test.py share: config loading and options."""
+"""What tools/train.py and tools/test.py share: config loading and options.
+
+:func:`load_config` is the one way the tools read a config: merge
+``--cfg-options``, send the top-level ``data_root``/``modalities``/
+``seq_len`` everywhere (``propagate.py``), apply ``model_selection``
+(``model_selection.py``) and pick the work dir.
+"""
 import os.path as osp
 
 import torch
 from mmengine.config import Config
 
 from ..utils import atomic
-
-DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+from .model_selection import apply_model_selection
+from .propagate import DATALOADERS, TOP_KEYS, propagate
+from .run_identity import data_name
 
 
 def load_config(path: str, cfg_options: dict = None, work_dir: str = None,
                 launcher: str = 'none') -> Config:
-    """Load a config, merge ``--cfg-options`` and set work_dir/launcher.
+    """Load a config, merge ``--cfg-options``, propagate the top-level keys
+    and set ``model_selection``, work_dir and launcher.
 
-    ``data_root`` is the one setting that says where the data lives:
-    ``--cfg-options data_root=DIR`` reaches every dataloader's dataset.
+    The top-level ``data_root``, ``modalities`` and ``seq_len`` (from the
+    config, a child config or ``--cfg-options``) reach the model, the three
+    dataloaders and every transform with a ``seq_len``; dims or T left
+    ``None`` are read from the data (``engine/propagate.py``). A nested
+    option such as ``test_dataloader.dataset.data_root=DIR`` is applied
+    after that and wins for that one place. ``cfg.model_selection_note``
+    says how a dataset without a validation split is handled (or None).
+
+    The default work dir is ``work_dirs/<config name>/<data name>``
+    (``work_dirs/ablations/<family>/<name>/<data name>`` for
+    ``configs/ablations/<family>/<name>.py``), so runs on different data
+    never share checkpoints.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path!r} not found')
@@ -22,22 +40,37 @@ def load_config(path: str, cfg_options: dict = None, work_dir: str = None,
     cfg_options = dict(cfg_options or {})
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    if 'data_root' in cfg_options:
-        for name in DATALOADERS:
-            if cfg.get(name):
-                cfg[name]['dataset']['data_root'] = cfg_options['data_root']
+    propagate(cfg)
+    nested = {k: v for k, v in cfg_options.items()
+              if k.split('.')[0] not in TOP_KEYS}
+    if nested:  # explicit nested settings win over the propagated ones
+        cfg.merge_from_dict(nested)
+    cfg.model_selection_note = apply_model_selection(cfg)
     feed_the_device(cfg)
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
-        name = osp.splitext(osp.basename(path))[0]
-        family = osp.basename(osp.dirname(osp.abspath(path)))
-        if osp.basename(osp.dirname(osp.dirname(osp.abspath(path)))) == \
-                'ablations':  # configs/ablations/<family>/<name>.py
-            name = osp.join('ablations', family, name)
-        cfg.work_dir = osp.join('./work_dirs', name)
+        cfg.work_dir = default_work_dir(path, cfg)
     return cfg
+
+
+def default_work_dir(path: str, cfg: Config) -> str:
+    """``work_dirs/<config name>[/<data name>]`` (see :func:`load_config`).
+    """
+    name = osp.splitext(osp.basename(path))[0]
+    family = osp.basename(osp.dirname(osp.abspath(path)))
+    if osp.basename(osp.dirname(osp.dirname(osp.abspath(path)))) == \
+            'ablations':  # configs/ablations/<family>/<name>.py
+        name = osp.join('ablations', family, name)
+    roots = [ds.get('data_root') for ds in _train_datasets(cfg)]
+    data = data_name(next((r for r in roots if r), cfg.get('data_root')))
+    return osp.join('./work_dirs', name, *([data] if data else []))
+
+
+def _train_datasets(cfg: Config):
+    from .propagate import dataset_cfgs
+    return list(dataset_cfgs(cfg.get('train_dataloader')))
 
 
 def feed_the_device(cfg: Config) -> None:

@@ -12,8 +12,9 @@ import re
 import string
 from typing import Dict, List, Optional
 
-__all__ = ['PAPER_RESULTS', 'TEMPLATE_PATH', 'card_data', 'metric_type',
-           'paper_family', 'render_model_card']
+__all__ = ['PAPER_RESULTS', 'TEMPLATE_PATH', 'card_data',
+           'default_pipeline_tag', 'metric_type', 'paper_family',
+           'render_model_card']
 
 TEMPLATE_PATH = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
@@ -94,19 +95,46 @@ def _model_name(repo_id: Optional[str], dataset_name: str) -> str:
     return f'normtr-{slug}' if slug else 'normtr'
 
 
+def default_pipeline_tag(modalities) -> str:
+    """The Hub task a model of these input modalities is listed under:
+    video classification when it sees video (the emotion corpora are
+    recorded clips), else audio, else text classification."""
+    mods = set(modalities or ())
+    if 'video' in mods:
+        return 'video-classification'
+    if 'audio' in mods:
+        return 'audio-classification'
+    return 'text-classification'
+
+
+def _looks_like_hub_id(name: str) -> bool:
+    parts = (name or '').split('/')
+    return len(parts) == 2 and all(parts) and not name.startswith(
+        ('.', '/', '~'))
+
+
 def card_data(metrics: Dict[str, float], dataset_name: str,
-              repo_id: Optional[str] = None):
-    """``ModelCardData`` with one model-index result: the test metrics."""
+              repo_id: Optional[str] = None,
+              dataset_id: Optional[str] = None, license: str = 'other',
+              pipeline_tag: Optional[str] = None):
+    """``ModelCardData`` with one model-index result: the test metrics.
+
+    ``datasets`` lists ``dataset_id`` (a Hub dataset id) only; a local
+    folder's name is not one. ``license`` is the dataset's (the weights
+    inherit its terms).
+    """
     from huggingface_hub import EvalResult, ModelCardData
+    ref = dataset_id or dataset_name
     results = [EvalResult(
-        task_type=TASK_TYPE, task_name=TASK_NAME, dataset_type=dataset_name,
+        task_type=TASK_TYPE, task_name=TASK_NAME, dataset_type=ref,
         dataset_name=dataset_name, dataset_split='test',
         metric_type=metric_type(k), metric_name=k, metric_value=float(v))
         for k, v in metrics.items() if _finite(v)]
     types = list(dict.fromkeys(metric_type(k) for k in metrics))
     return ModelCardData(
-        library_name='normtr_plugin', license='apache-2.0', tags=list(TAGS),
-        datasets=[dataset_name], metrics=types,
+        library_name='normtr_plugin', license=license, tags=list(TAGS),
+        pipeline_tag=pipeline_tag,
+        datasets=[dataset_id] if dataset_id else None, metrics=types,
         model_name=_model_name(repo_id, dataset_name),
         eval_results=results or None)
 
@@ -218,7 +246,11 @@ def _paper_note(family: Optional[str], dataset_name: str,
 def render_model_card(config: dict, metrics: Dict[str, float],
                       train_config_text: str, dataset_name: str,
                       repo_id: Optional[str] = None,
-                      template_path: Optional[str] = None) -> str:
+                      template_path: Optional[str] = None,
+                      dataset_id: Optional[str] = None,
+                      license: str = 'other',
+                      license_source: str = 'unknown',
+                      pipeline_tag: Optional[str] = None) -> str:
     """The README.md of a published model.
 
     Args:
@@ -227,11 +259,18 @@ def render_model_card(config: dict, metrics: Dict[str, float],
         metrics: the test-split metrics measured for these weights.
         train_config_text: the mmengine config text the model was trained
             with (shown fenced).
-        dataset_name: dataset name or Hub id (``datasets`` metadata and the
-            model-index result).
+        dataset_name: dataset name or Hub id (the model-index result and
+            the text).
         repo_id: ``org/name`` on the Hub; ``ORG/NAME`` in the examples if
             ``None``.
         template_path: defaults to ``model_cards/template.md``.
+        dataset_id: the dataset's Hub id (``datasets`` metadata); taken
+            from ``dataset_name`` when that has the form ``org/name``.
+        license: the licence id of the weights: the dataset's
+            (``hub/dataset_info.py``); ``license_source`` says where it came
+            from ('dataset card', 'given', ...).
+        pipeline_tag: the Hub task; by default from the modalities
+            (:func:`default_pipeline_tag`).
     """
     template_path = template_path or TEMPLATE_PATH
     try:
@@ -256,8 +295,14 @@ def render_model_card(config: dict, metrics: Dict[str, float],
     else:
         parameters = 'unknown'
     display = repo_id or dataset_name
-    data = card_data(metrics, dataset_name, repo_id)
-    dataset_ref = f'`{dataset_name}`'
+    if dataset_id is None and _looks_like_hub_id(dataset_name):
+        dataset_id = dataset_name
+    pipeline_tag = pipeline_tag or default_pipeline_tag(modalities)
+    data = card_data(metrics, dataset_name, repo_id, dataset_id, license,
+                     pipeline_tag)
+    dataset_ref = (f'[`{dataset_id}`](https://huggingface.co/datasets/'
+                   f'{dataset_id})' if dataset_id else
+                   f'`{dataset_name}` (a local dataset folder)')
     summary = (f'NORM-TR trained on {dataset_ref} '
                f"({', '.join(modalities) or 'no modalities'}; "
                f"{task or 'unknown task'}), with weights in safetensors.")
@@ -280,8 +325,19 @@ def render_model_card(config: dict, metrics: Dict[str, float],
             '\n').replace('```', '` ` `'),
         results_table=_results_table(metrics, family),
         paper_note=_paper_note(family, dataset_name, task),
+        license=_license_note(license, license_source),
     )
     return template.substitute(values)
+
+
+def _license_note(license: str, source: str) -> str:
+    if license == 'other' and source == 'unknown':
+        return ('The metadata says `license: other`: the dataset\'s card '
+                'names no licence; pass `--license` to `tools/publish.py` '
+                'once you know it.')
+    origin = {'dataset card': "taken from the dataset's card",
+              'given': 'as given when publishing'}.get(source, source)
+    return f'The metadata says `license: {license}` ({origin}).'
 
 
 def _training_note(model_cfg: dict) -> str:

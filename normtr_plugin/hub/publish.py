@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ..utils import require_finite, write_text
 from .config_text import ConfigTextError, read_assignment
+from .dataset_info import dataset_info
 from .model_card import render_model_card
 from .pretrained import (CONFIG_NAME, WEIGHTS_NAME, PretrainedError,
                          load_state_dict_strict, push_to_hub, save_pretrained)
@@ -112,16 +113,10 @@ def read_metrics(path: str) -> Tuple[Dict[str, float], Optional[str]]:
 
 
 def default_dataset_name(cfg) -> str:
-    """The test dataset's name: a Hub dataset id if ``data_root`` is one,
-    ``synthetic-iemocap`` for the demo, else the data folder's name."""
-    ds = cfg.test_dataloader.dataset
-    if ds.get('type') == 'SyntheticIEMOCAPDataset':
-        return 'synthetic-iemocap'
-    root = str(ds.get('data_root') or cfg.get('data_root') or '')
-    if root and not osp.exists(root) and root.count('/') == 1 \
-            and not root.startswith(('.', '/')):
-        return root  # org/name on the Hub
-    return osp.basename(osp.normpath(root)) if root else 'unknown'
+    """The test dataset's Hub id when it has one (``data_root`` as
+    ``org/name`` or a Hub cache folder), ``synthetic-iemocap`` for the demo,
+    else the data folder's name (``hub/dataset_info.py``)."""
+    return dataset_info(cfg).name
 
 
 def evaluate_checkpoint(checkpoint: str, config_path: str,
@@ -178,7 +173,8 @@ def publish(checkpoint: str, config_path: str, out_dir: str,
             cfg_options: Optional[dict] = None,
             dataset_name: Optional[str] = None,
             repo_id: Optional[str] = None, api=None,
-            overwrite: bool = False) -> dict:
+            overwrite: bool = False, license: Optional[str] = None,
+            pipeline_tag: Optional[str] = None) -> dict:
     """Write a Hub model folder for ``checkpoint`` and optionally push it.
 
     Args:
@@ -190,11 +186,15 @@ def publish(checkpoint: str, config_path: str, out_dir: str,
         metrics: a metrics JSON to use instead of evaluating on the test
             split (``tools/test.py --out`` or ``test_metrics.json``).
         dataset_name: name or Hub id of the dataset for the card; derived
-            from the config if ``None``.
+            from the config if ``None`` (its Hub id when it has one, not a
+            folder name: ``hub/dataset_info.py``).
         repo_id: ``org/name`` to push to; nothing is uploaded if ``None``.
         api: an ``HfApi``-like object for the upload (tests inject one).
         overwrite: replace those four files if ``out_dir`` already has any
             of them (nothing else in ``out_dir`` is touched or uploaded).
+        license: the card's licence; default: the dataset card's, else
+            ``other``.
+        pipeline_tag: the card's Hub task; default from the modalities.
 
     Returns:
         ``dict(out_dir, files, metrics, evaluated, dataset, repo_id,
@@ -262,7 +262,8 @@ def publish(checkpoint: str, config_path: str, out_dir: str,
     if evaluated:
         metrics_data = evaluate_checkpoint(checkpoint, config_path,
                                            cfg_options)
-    dataset_name = dataset_name or default_dataset_name(cfg)
+    info = dataset_info(cfg, dataset_name, license)
+    dataset_name = info.name
     test_pipeline = _plain(cfg.test_dataloader.dataset.get('pipeline') or [])
     dataset_meta = meta.get('dataset_meta')
     save_pretrained(model, out_dir,
@@ -273,7 +274,10 @@ def publish(checkpoint: str, config_path: str, out_dir: str,
     with open(osp.join(out_dir, CONFIG_NAME)) as f:
         config = json.load(f)
     card = render_model_card(config, metrics_data, cfg_text, dataset_name,
-                             repo_id)
+                             repo_id, dataset_id=info.id,
+                             license=info.license,
+                             license_source=info.license_source,
+                             pipeline_tag=pipeline_tag)
     write_text(osp.join(out_dir, README_NAME), card)
     write_json(osp.join(out_dir, METRICS_NAME), dict(
         checkpoint=osp.abspath(checkpoint), dataset=dataset_name,

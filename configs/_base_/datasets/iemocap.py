@@ -3,6 +3,9 @@
 _base_ = ['./feature_dataloaders.py']
 
 data_root = 'data/iemocap'
+# what to convert when data_root is missing (named in the error)
+data_source = dict(format='mult', file="MulT's iemocap_data.pkl",
+                   src='iemocap_data.pkl', default_root=data_root)
 # modality name -> feature dim, in token order
 modalities = dict(audio=74, video=35, text=300)
 seq_len = 8

@@ -5,6 +5,9 @@
 _base_ = ['./feature_dataloaders.py']
 
 data_root = 'data/mmmo'
+# what to convert when data_root is missing (named in the error)
+data_source = dict(format='cmu-h5', file='the CMU-SDK HDF5 folder of MMMO',
+                   src='../shared/data/mmmo', default_root=data_root)
 modalities = dict(audio=74, video=36)  # name -> feature dim, in token order
 seq_len = 20
 task = 'regression'

@@ -2,6 +2,10 @@
 _base_ = ['./feature_dataloaders.py']
 
 data_root = 'data/mosei'
+# what to convert when data_root is missing (named in the error)
+data_source = dict(format='mmsa', file="MMSA's MOSEI/Processed/aligned_50.pkl",
+                   src='MOSEI/Processed/aligned_50.pkl',
+                   default_root=data_root)
 # modality name -> feature dim, in token order
 modalities = dict(audio=74, video=35, text=768)
 seq_len = 50

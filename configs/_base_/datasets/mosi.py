@@ -3,6 +3,10 @@
 _base_ = ['./feature_dataloaders.py']
 
 data_root = 'data/mosi'
+# what to convert when data_root is missing (named in the error)
+data_source = dict(format='mmsa', file="MMSA's MOSI/Processed/aligned_50.pkl",
+                   src='MOSI/Processed/aligned_50.pkl',
+                   default_root=data_root)
 # modality name -> feature dim, in token order
 modalities = dict(audio=5, video=20, text=768)
 seq_len = 50

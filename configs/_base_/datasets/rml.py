@@ -1,8 +1,16 @@
 # RML, 6 emotions, audio + video features from ResNet-18 (paper section 4.3);
-# speaker-independent folds.
+# speaker-independent 8:2 folds: tools/speaker_folds.py split / train /
+# summary (mean +- std over folds). Video: one random frame per segment in
+# training, the middle one at test (SegmentSample). Features extracted with
+# K candidate frames per segment are stored segment by segment (T * K
+# frames), so the same SegmentSample picks one of each segment's K at
+# random in training and the middle candidate at test.
 _base_ = ['./feature_dataloaders.py']
 
 data_root = 'data/rml'
+# what to convert when data_root is missing (named in the error)
+data_source = dict(format='extract', file='the RML videos (a manifest CSV)',
+                   src='rml/manifest.csv', default_root=data_root)
 modalities = dict(audio=512, video=512)  # name -> feature dim, in token order
 seq_len = 8
 task = 'classification'

@@ -1,12 +1,8 @@
 # demo: Table 7 "w/o Text": audio + video only.
 _base_ = ['../../normtr_demo.py']
 
-_modalities = dict(audio=74, video=35)  # dims as in the main config
-modalities = dict(_delete_=True, **_modalities)
-model = dict(modalities=dict(_delete_=True, **_modalities))
-train_dataloader = dict(
-    dataset=dict(modalities=dict(_delete_=True, **_modalities)))
-val_dataloader = dict(
-    dataset=dict(modalities=dict(_delete_=True, **_modalities)))
-test_dataloader = dict(
-    dataset=dict(modalities=dict(_delete_=True, **_modalities)))
+# The kept modalities with the main config's dims; load_config sends
+# the top-level `modalities` to the model and all three loaders.
+modalities = dict(_delete_=True,
+                  audio={{_base_.modalities.audio}},
+                  video={{_base_.modalities.video}})

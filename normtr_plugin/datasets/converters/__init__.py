@@ -33,6 +33,7 @@ from ...utils import check_replaceable
 from ..feature_format import FeatureDatasetWriter
 from . import safe_pickle
 from .dataset_card import render_card
+from .progress import ProgressReader, progress_bar
 
 FORMATS = ('mmsa', 'mult', 'cmu-h5')
 _MODULES = {'mmsa': 'mmsa', 'mult': 'mult', 'cmu-h5': 'cmu_h5'}
@@ -91,12 +92,15 @@ def load_pickle(path: str, what: str) -> dict:
     """Load a local pickle holding a dict, through the restricted unpickler
     (``safe_pickle``: numpy arrays and builtin containers only)."""
     try:
-        with open(path, 'rb') as f:
+        with open(path, 'rb') as raw:
+            f = ProgressReader(raw, f'reading {osp.basename(path)}')
             try:
                 data = safe_pickle.load(f, path)
             except UnicodeDecodeError:  # written by Python 2
                 f.seek(0)
                 data = safe_pickle.load(f, path, encoding='latin1')
+            finally:
+                f.close()
     except (pickle.UnpicklingError, EOFError, AttributeError,
             ImportError, ValueError) as err:
         raise ConversionError(f'{path!r} is not a readable {what} pickle: '
@@ -148,7 +152,8 @@ def write_pickle_splits(job, data: dict, splits, infos: dict,
     with job:
         for key, name in splits:
             info = infos.pop(key)
-            job.write_split(name, batches(info))
+            job.write_split(name, batches(info),
+                            total=len(info.get('labels', ())) or None)
             del info, data[key]
         return job.finish()
 
@@ -288,12 +293,17 @@ class ConversionJob:
         return self.writer.__exit__(*exc)
 
     def write_split(self, name: str, batches: Iterable[dict],
-                    modalities: Optional[List[str]] = None) -> int:
+                    modalities: Optional[List[str]] = None,
+                    total: Optional[int] = None) -> int:
+        """Write one split; a progress bar counts its samples (``total``:
+        how many, when known) as they are read and written."""
         present = [m for m in self.modalities
                    if modalities is None or m in modalities]
         self.split_modalities[name] = present
-        return self.writer.write_split(
-            name, self._track(name, batches, present), modalities=present)
+        with progress_bar(total, f'converting {name}') as bar:
+            return self.writer.write_split(
+                name, self._track(name, batches, present, bar),
+                modalities=present)
 
     def _strip_padding(self, batch: dict, present: List[str]) -> dict:
         """Rows -> their valid steps (lengths as data, SPEC section 1).
@@ -319,8 +329,10 @@ class ConversionJob:
         self.aligned &= all(ls == lengths[0] for ls in lengths)
         return batch
 
-    def _track(self, name, batches, present) -> Iterator[dict]:
+    def _track(self, name, batches, present, bar=None) -> Iterator[dict]:
         for batch in batches:
+            if bar is not None:
+                bar.update(len(batch['id']))
             batch = self._strip_padding(dict(batch), present)
             for m in present:
                 lengths = [len(x) for x in batch[m]]

@@ -3,23 +3,36 @@
 The source is a folder with one file per modality and split:
 ``audio_{split}.h5``, ``video_{split}.h5``, ``text_{split}_emb.h5`` and
 ``y_{split}.h5`` for split in train/valid/test, each holding one float64
-array under key ``d1``: (N, T, D) features, (N,) or (N, 1) labels.
+array under key ``d1``: (N, T, D) features and the labels.
 
 A modality may be missing from some splits (the MMMO release has no
 ``text_train_emb.h5``): each split is written with the modalities it has.
-Columns: ``id`` (``f'{split}_{i:06d}'``), ``audio``, ``video``, ``text``,
-``label`` (float32). Arrays are read in slices, never whole.
+``modalities=['audio', 'video']`` (``--modalities audio,video``) converts
+only those; otherwise a feature file that cannot be read (0 bytes,
+damaged) is skipped with a warning and a note in the card, as if absent.
+An unreadable label file is an error.
+
+Labels (``cmu_h5_labels.py``): one score -> ``label`` (float32); one-hot
+``(N, C)`` -> ``label`` as a class index (``ClassLabel``); several columns
+-> ``label_column=i`` keeps one, ``label_column='all'`` keeps each as its
+own column (``label_names``; ``presence=True`` for 0/1 emotions).
+
+Columns: ``id`` (``f'{split}_{i:06d}'``), ``audio``, ``video``, ``text``
+and the label column(s). Feature arrays are read in slices, never whole;
+a progress bar shows each split's samples as they are read and written.
 """
 import contextlib
 import os
 import os.path as osp
+import warnings
+from typing import Optional, Sequence, Union
 
-import datasets as hf
 import numpy as np
 
 from . import (BATCH_SIZE, SPLITS, ConversionError, ConversionJob,
                batch_ranges, check_dims, check_labels, check_lengths,
                check_out_dir, check_source)
+from .cmu_h5_labels import plan_labels
 
 SOURCE_FORMAT = ('CMU-SDK derived HDF5 (MFN release): one file per modality '
                  'and split, a float64 array under key `d1`')
@@ -40,11 +53,13 @@ def _h5py():
 
 def _open(stack, path: str):
     h5py = _h5py()
+    size = osp.getsize(path)
     try:
         f = stack.enter_context(h5py.File(path, 'r'))
     except OSError as err:
-        raise ConversionError(
-            f'{path!r} is not a readable HDF5 file: {err}') from None
+        what = 'is empty (0 bytes)' if size == 0 else \
+            f'is not a readable HDF5 file: {err}'
+        raise ConversionError(f'{path!r} {what}') from None
     if KEY not in f:
         raise ConversionError(f"{path!r} has no dataset under key '{KEY}'; "
                               f'found keys {sorted(f.keys())}')
@@ -55,11 +70,23 @@ def _open(stack, path: str):
     return ds
 
 
-def _scan(src: str) -> dict:
+def _modalities(modalities) -> Sequence[str]:
+    if modalities is None:
+        return list(FILES)
+    if isinstance(modalities, str):
+        modalities = [m.strip() for m in modalities.split(',') if m.strip()]
+    unknown = [m for m in modalities if m not in FILES]
+    if unknown or not modalities:
+        raise ValueError(f'modalities {unknown or modalities} unknown; '
+                         f'the cmu-h5 files hold {list(FILES)}')
+    return list(modalities)
+
+
+def _scan(src: str, wanted: Sequence[str]) -> dict:
     """{source split: {'y': path, modality: path}} for the files present."""
     found = {}
     for split, _ in SPLITS:
-        files = {m: osp.join(src, p.format(split)) for m, p in FILES.items()}
+        files = {m: osp.join(src, FILES[m].format(split)) for m in wanted}
         files['y'] = osp.join(src, LABEL_FILE.format(split))
         files = {k: p for k, p in files.items() if osp.isfile(p)}
         if not files:
@@ -69,14 +96,9 @@ def _scan(src: str) -> dict:
                 f"split '{split}' in {src!r} has "
                 f'{sorted(osp.basename(p) for p in files.values())} but no '
                 f'labels file {LABEL_FILE.format(split)!r}')
-        if len(files) == 1:
-            raise ConversionError(
-                f"split '{split}' in {src!r} has labels but no feature "
-                'file (' + ', '.join(p.format(split)
-                                     for p in FILES.values()) + ')')
         found[split] = files
     if 'train' not in found:
-        expected = [p.format('train') for p in FILES.values()]
+        expected = [FILES[m].format('train') for m in wanted]
         expected.append(LABEL_FILE.format('train'))
         raise FileNotFoundError(
             f'no train split in {src!r}: expected {expected}; found '
@@ -84,76 +106,109 @@ def _scan(src: str) -> dict:
     return found
 
 
-def _labels(ds, split: str, path: str, batch_size: int) -> None:
-    if not (ds.ndim == 1 or (ds.ndim == 2 and ds.shape[1] == 1)):
-        raise ConversionError(f"labels in {path!r} must have shape (N,) or "
-                              f'(N, 1), found {ds.shape}')
-    bad = 0
-    for rows in batch_ranges(ds.shape[0], batch_size):
-        bad += int((~np.isfinite(np.asarray(ds[rows], np.float64))).sum())
-    if bad:
-        check_labels(np.array([np.nan] * bad), split, osp.basename(path))
+def _open_features(stack, files: dict, split: str, skipped: list,
+                   strict: bool) -> dict:
+    arrays = {}
+    for m in FILES:
+        if m not in files:
+            continue
+        try:
+            ds = _open(stack, files[m])
+        except ConversionError as err:
+            if strict:
+                raise
+            warnings.warn(f'skipping {err}; convert with --modalities to '
+                          'choose the modalities explicitly')
+            skipped.append(f'`{osp.basename(files[m])}` was skipped as '
+                           f'unreadable ({err}).')
+            continue
+        if ds.ndim != 3:
+            raise ConversionError(f'{files[m]!r} must hold (N, T, D) '
+                                  f'features, found shape {ds.shape}')
+        arrays[m] = ds
+    if not arrays:
+        raise ConversionError(f"split '{split}' has labels but no readable "
+                              'feature file')
+    return arrays
 
 
-def _batches(arrays: dict, labels, name: str, batch_size: int):
-    for rows in batch_ranges(labels.shape[0], batch_size):
+def _read_labels(ds, split: str, path: str) -> np.ndarray:
+    values = np.asarray(ds[()], np.float64)
+    check_labels(values, split, osp.basename(path))
+    return values
+
+
+def _batches(arrays: dict, plan, split: str, name: str, n: int,
+             batch_size: int):
+    for rows in batch_ranges(n, batch_size):
         batch = {'id': [f'{name}_{i:06d}'
-                        for i in range(rows.start, rows.stop)],
-                 'label': np.asarray(labels[rows], np.float32).reshape(-1)}
+                        for i in range(rows.start, rows.stop)]}
+        batch.update(plan.batch(split, rows))
         batch.update({m: ds[rows] for m, ds in arrays.items()})
         yield batch
 
 
 def convert(src, out_dir, overwrite: bool = False,
-            batch_size: int = BATCH_SIZE) -> dict:
-    """Convert a folder of CMU-SDK HDF5 files; returns the report."""
+            batch_size: int = BATCH_SIZE,
+            modalities: Optional[Union[str, Sequence[str]]] = None,
+            label_column: Union[None, int, str] = None,
+            label_names: Optional[Union[str, Sequence[str]]] = None,
+            presence: bool = False) -> dict:
+    """Convert a folder of CMU-SDK HDF5 files; returns the report.
+
+    Args:
+        modalities: convert only these (``'audio,video'`` or a list); an
+            unreadable file of a chosen modality is then an error.
+        label_column, label_names, presence: see ``cmu_h5_labels.py``.
+    """
     src = check_source(src, 'folder')
     out_dir = check_out_dir(out_dir, overwrite)
-    found = _scan(src)
+    wanted = _modalities(modalities)
+    found = _scan(src, wanted)
     with contextlib.ExitStack() as stack:
-        dims, opened = {}, {}
+        dims, opened, skipped, matrices = {}, {}, [], {}
         for split, files in found.items():
             labels = _open(stack, files['y'])
-            sizes, arrays = {LABEL_FILE.format(split): labels.shape[0]}, {}
-            for m in FILES:
-                if m not in files:
-                    continue
-                ds = _open(stack, files[m])
-                if ds.ndim != 3:
-                    raise ConversionError(
-                        f'{files[m]!r} must hold (N, T, D) features, found '
-                        f'shape {ds.shape}')
-                arrays[m] = ds
+            arrays = _open_features(stack, files, split, skipped,
+                                    strict=modalities is not None)
+            sizes = {LABEL_FILE.format(split): labels.shape[0]}
+            for m, ds in arrays.items():
                 sizes[m] = ds.shape[0]
                 check_dims(dims, m, ds.shape[2], split,
                            FILES[m].format(split))
             check_lengths(split, sizes, LABEL_FILE.format(split))
-            _labels(labels, split, files['y'], batch_size)
-            opened[split] = (arrays, labels)
-        by_split = {m: [s for s in found if m in found[s]] for m in FILES}
+            matrices[split] = _read_labels(labels, split, files['y'])
+            opened[split] = arrays
+        plan = plan_labels(matrices, {s: f['y'] for s, f in found.items()},
+                           label_column, label_names, presence)
+        by_split = {m: [s for s in opened if m in opened[s]] for m in FILES}
         notes = ['Files: ' + '; '.join(
-            f'`{m}` from `{p.format("{split}")}`' for m, p in FILES.items())
-            + f'; `label` from `{LABEL_FILE.format("{split}")}`; `id` is '
+            f'`{m}` from `{FILES[m].format("{split}")}`' for m in wanted)
+            + f'; labels from `{LABEL_FILE.format("{split}")}`; `id` is '
             '`<split>_<index>`.',
             'Source split `valid` is named `validation`.']
-        partial = [m for m in dims if len(by_split[m]) < len(found)]
-        for m in partial:
-            notes.append(f'`{m}` exists for source split(s) '
-                         f'{", ".join(by_split[m])} only.')
-        files = sorted(osp.basename(p) for f in found.values()
-                       for p in f.values())
+        if modalities is not None:
+            notes.append('Converted modalities (chosen): '
+                         + ', '.join(f'`{m}`' for m in wanted) + '.')
+        notes += skipped
+        for m in dims:
+            if len(by_split[m]) < len(found):
+                notes.append(f'`{m}` exists for source split(s) '
+                             f'{", ".join(by_split[m])} only.')
+        files = sorted(osp.basename(p) for s, f in found.items()
+                       for k, p in f.items()
+                       if k == 'y' or k in opened[s])
         job = ConversionJob(
-            'cmu-h5', src, out_dir, dims, {'label': hf.Value('float32')},
-            overwrite, SOURCE_FORMAT,
-            [f'{osp.abspath(src)}/{f}' for f in files],
-            {'label': 'score (float32) from `y_{split}.h5`; regression '
-                      'target'}, notes)
+            'cmu-h5', src, out_dir, dims, plan.features(), overwrite,
+            SOURCE_FORMAT, [f'{osp.abspath(src)}/{f}' for f in files],
+            plan.notes(LABEL_FILE.format('{split}')), notes)
         with job:
             for split, name in SPLITS:
                 if split not in opened:
                     continue
-                arrays, labels = opened.pop(split)
-                job.write_split(name, _batches(arrays, labels, name,
+                arrays = opened.pop(split)
+                n = len(matrices[split])
+                job.write_split(name, _batches(arrays, plan, split, name, n,
                                                batch_size),
-                                modalities=list(arrays))
+                                modalities=list(arrays), total=n)
             return job.finish()

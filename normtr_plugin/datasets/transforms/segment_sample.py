@@ -18,6 +18,17 @@ class SegmentSample:
     aligned short utterance stays aligned with the other modalities).
     Shapes: ``(L, D) -> (T, D)`` per sample, ``(B, L, D) -> (B, T, D)`` per
     batch; ``lengths[key]`` becomes ``min(L, T)``.
+
+    K candidate frames per segment: features extracted with K frames per
+    segment, stored segment by segment (``L = T * K``: frames ``t*K ..
+    t*K + K - 1`` belong to segment t), give segments exactly K steps wide,
+    so training picks one of the K candidates of each segment at random
+    (a new draw every batch, hence every epoch) and evaluation takes
+    candidate ``K // 2`` (the middle one for odd K). With K = 1 (one frame
+    per segment stored) both modes return the stored frames unchanged.
+    Random draws come from numpy (per sample) or torch (per batch): with
+    dataloader workers, seed them per epoch (``seed_worker``, the shipped
+    dataloaders' ``worker_init_fn``).
     """
 
     def __init__(self, keys: Sequence[str], seq_len: int,
@@ -61,7 +72,8 @@ class SegmentSample:
             offset = torch.rand(x.shape[0], T, device=x.device,
                                 dtype=torch.float64) if self.random else 0.5
             sampled = torch.floor(steps * width + offset * width).long()
-            sampled = torch.minimum(sampled, (length - 1).clamp(min=0)[:, None])
+            last = (length - 1).clamp(min=0)[:, None]
+            sampled = torch.minimum(sampled, last)
             idx = torch.where(long[:, None], sampled, steps.long()[None])
             idx = idx.clamp(max=x.shape[1] - 1)
             kept = torch.minimum(length, torch.full_like(length, T))

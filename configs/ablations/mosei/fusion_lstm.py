@@ -1,0 +1,4 @@
+# CMU-MOSEI: Table 12 "LSTM" fusion instead of the decoder, noise-aware kept.
+_base_ = ['../../normtr_mosei.py']
+
+model = dict(fusion=dict(_delete_=True, type='LSTMFusion'))

@@ -1,0 +1,92 @@
+"""Which dataset a published model was trained on: its Hub id, a display
+name and its licence, for the model card.
+
+- **id**: the Hub dataset id when there is one: ``data_root`` given as
+  ``org/name``, or a folder inside the Hugging Face cache
+  (``.../datasets--org--name/snapshots/<commit>``), or an explicit id.
+  A local folder's name is not an id: then the card's ``datasets``
+  metadata is left out and the text names the folder.
+- **license**: an explicit one, else the ``license`` of the dataset's card
+  (``README.md`` front matter of the folder, or of the Hub dataset), else
+  ``other`` (the weights inherit the dataset's terms; see the card).
+  The synthetic demo task is this project's own: Apache-2.0.
+"""
+import os.path as osp
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+__all__ = ['DatasetInfo', 'card_license', 'dataset_info', 'hub_id_of']
+
+SYNTHETIC = 'synthetic-iemocap'
+_CACHE = re.compile(r'datasets--([^/]+?)--([^/]+?)(?:/|$)')
+
+
+@dataclass
+class DatasetInfo:
+    name: str                 # shown in the card (id, or folder name)
+    id: Optional[str]         # Hub dataset id, or None
+    license: str              # licence id for the model card
+    license_source: str       # where the licence came from (for the text)
+
+
+def _is_hub_id(root: str) -> bool:
+    parts = root.split('/')
+    return (len(parts) == 2 and all(parts) and not osp.exists(root)
+            and not root.startswith(('.', '~', 'data/')))
+
+
+def hub_id_of(root: Optional[str]) -> Optional[str]:
+    """The Hub dataset id of ``data_root`` (see the module docstring)."""
+    if not root:
+        return None
+    root = str(root).rstrip('/')
+    if _is_hub_id(root):
+        return root
+    match = _CACHE.search(osp.abspath(root) + '/')
+    if match:
+        return f'{match.group(1)}/{match.group(2)}'
+    return None
+
+
+def card_license(root: Optional[str]) -> Optional[str]:
+    """The ``license`` in the front matter of the dataset's card (a local
+    folder's README.md or a Hub dataset's card), or None."""
+    if not root:
+        return None
+    from huggingface_hub import DatasetCard
+    local = osp.join(str(root), 'README.md')
+    try:
+        card = DatasetCard.load(local if osp.isfile(local) else str(root),
+                                repo_type='dataset')
+    except Exception:  # noqa: BLE001 (no card, offline, not a dataset)
+        return None
+    value = card.data.to_dict().get('license')
+    if isinstance(value, list):
+        value = value[0] if len(value) == 1 else None
+    return str(value) if value else None
+
+
+def dataset_info(cfg, name: Optional[str] = None,
+                 license: Optional[str] = None) -> DatasetInfo:
+    """The card's dataset facts for ``cfg``'s test data; ``name`` (an id
+    when it has the form org/name) and ``license`` override."""
+    ds = cfg.test_dataloader.dataset
+    root = str(ds.get('data_root') or cfg.get('data_root') or '') or None
+    synthetic = ds.get('type') == 'SyntheticIEMOCAPDataset'
+    if name:
+        hub_id = name if _is_hub_id(name) else None
+    else:
+        hub_id = None if synthetic else hub_id_of(root)
+        name = SYNTHETIC if synthetic else hub_id or (
+            osp.basename(osp.normpath(root)) if root else 'unknown')
+    if license:
+        source = 'given'
+    elif synthetic:
+        license, source = 'apache-2.0', 'synthetic data of this project'
+    else:
+        found = card_license(root) or (card_license(hub_id) if hub_id and
+                                       hub_id != root else None)
+        license, source = (found, 'dataset card') if found else \
+            ('other', 'unknown')
+    return DatasetInfo(name, hub_id, license, source)
