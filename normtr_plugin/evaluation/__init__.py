@@ -5,14 +5,16 @@ from .classification_metric import ClassificationMetric
 from .functional import (classification_metrics, multi_binary_metrics,
                          multilabel_metrics, regression_metrics,
                          sentiment_metrics, weighted_accuracy)
+from .invariance_metric import InvarianceMetric
 from .multi_binary_metric import MultiBinaryMetric
 from .multilabel_metric import MultiLabelMetric
 from .robustness import evaluate_under_masking, parse_ratios, write_report
 from .sentiment_metric import RegressionMetric, SentimentMetric
 
 __all__ = [
-    'ClassificationMetric', 'MultiBinaryMetric', 'MultiLabelMetric',
-    'RegressionMetric', 'SentimentMetric', 'auilc', 'auilc_table',
+    'ClassificationMetric', 'InvarianceMetric', 'MultiBinaryMetric',
+    'MultiLabelMetric', 'RegressionMetric', 'SentimentMetric', 'auilc',
+    'auilc_table',
     'classification_metrics', 'evaluate_under_masking',
     'multi_binary_metrics', 'multilabel_metrics', 'parse_ratios',
     'regression_metrics', 'sentiment_metrics', 'weighted_accuracy',
