@@ -40,9 +40,12 @@ class NormTR(InitConfigMixin, BaseModel):
         reversal: what the extractors receive from the discriminators'
             losses: ``'coupled'`` (Eq. 9 as written: F_NR gets ``-lambda
             alpha dL_adv/dF``), ``'decoupled'`` (F_NR gets ``-lambda
-            dL_adv/dF``; alpha weights the discriminators' own loss only)
-            or ``'probe'`` (the discriminators see detached features and
-            only measure). See :mod:`~normtr_plugin.models.adversarial`.
+            dL_adv/dF``; alpha weights the discriminators' own loss only),
+            ``'probe'`` (the discriminators see detached features and only
+            measure) or ``'confusion'`` (the extractor minimises lambda
+            times the cross-entropy of the discriminators' prediction to the
+            uniform distribution). See
+            :mod:`~normtr_plugin.models.adversarial`.
         grl_position: ``'before_explainer'`` (SPEC 3.2) or
             ``'after_explainer'``: which side of the GRL D1's explainer is.
         eval_invariance: ``dict(noise_seed=S)`` makes :meth:`predict`
@@ -62,7 +65,8 @@ class NormTR(InitConfigMixin, BaseModel):
     modality order) and metainfo ``ids`` (see
     :mod:`~normtr_plugin.models.data_samples`); a list of per-sample
     elements is accepted too. Outputs per ``mode``: 'loss' a dict of
-    ``loss_er``, ``loss_adv1``, ``loss_adv2`` (already weighted) and the
+    ``loss_er``, ``loss_adv1``, ``loss_adv2`` (already weighted; also
+    ``loss_conf1``/``loss_conf2`` under ``reversal='confusion'``) and the
     discriminator accuracies; 'predict' a list of B per-sample data samples
     with predictions; 'tensor' the head's logits.
     """
