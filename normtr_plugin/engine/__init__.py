@@ -11,6 +11,7 @@ register_checkpoint_loader()
 
 __all__ = [
     'AutocastOptimWrapper', 'GRLLambdaHook', 'dann_lambda', 'enable_amp',
-    'launched_distributed', 'load_checkpoint_safely', 'load_config', 'register_checkpoint_loader',
-    'set_mixed_precision', 'setup_distributed', 'write_json'
+    'launched_distributed', 'load_checkpoint_safely', 'load_config',
+    'register_checkpoint_loader', 'set_mixed_precision', 'setup_distributed',
+    'write_json'
 ]

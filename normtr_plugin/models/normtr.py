@@ -280,6 +280,7 @@ class NormTR(InitConfigMixin, BaseModel):
         w = self.loss_weights
         losses = dict(loss_er=w['er'] * self.head.loss(
             self.head(feats['fused']), target))
+
         def given(module):
             return self._given(module, lengths=lengths)
 
@@ -422,4 +423,3 @@ def _seq_lens(seq_len: Union[int, Dict[str, int]],
             raise ValueError(f"seq_len T_m of modality '{m}' must be >= 1, "
                              f'got {seq_len[m]}')
     return {m: int(seq_len[m]) for m in modalities}
-

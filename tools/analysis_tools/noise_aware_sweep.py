@@ -7,7 +7,9 @@
 
 For every family, variant and training seed: ``tools/train.py`` (config
 ``configs/noise_aware/<family>/<variant>.py``, else
-``configs/ablations/<family>/<variant>.py``), then ``tools/robustness.py``
+``configs/ablations/<family>/<variant>.py``; a variant written
+``NAME=VARIANT+key=value+...`` is VARIANT's config with those
+``--cfg-options``), then ``tools/robustness.py``
 on the selected checkpoint with the random and the window masker (11
 ratios, 3 masking seeds). Finished steps are skipped, so an interrupted
 sweep resumes. Collected per run: the validation ``invariance/*`` metrics
@@ -15,9 +17,10 @@ at the selected (best) epoch, the test metrics (task and invariance), the
 AUILC of the task metrics and a fresh linear probe: a logistic regression
 fit on the training split's NRGFs (mean over time per modality) to tell
 their modality, scored on the validation split. Unlike the co-trained D1,
-the probe is not the adversary the extractor learned to fool. Writes ``<out>/sweep.json`` (every run and
-the mean/std over seeds) and ``<out>/sweep.md`` (one table per family,
-with the issue's acceptance check against ``--reference``).
+the probe is not the adversary the extractor learned to fool. Writes
+``<out>/sweep.json`` (every run and the mean/std over seeds) and
+``<out>/sweep.md`` (one table per family, with the issue's acceptance
+check against ``--reference``).
 
 Each child runs with ``OMP_NUM_THREADS=--threads`` (default 1): on shared
 CPU cores, torch's default thread pool oversubscribes and runs many times
@@ -67,6 +70,16 @@ def parse_args(argv=None):
     return args
 
 
+def parse_variant(spec: str):
+    """``NAME`` or ``NAME=VARIANT+key=value+...`` -> (name, variant,
+    cfg-options list)."""
+    if '=' not in spec.split('+', 1)[0]:
+        return spec, spec, []
+    name, rest = spec.split('=', 1)
+    variant, *options = rest.split('+')
+    return name, variant, options
+
+
 def config_of(family: str, variant: str) -> str:
     for folder in ('noise_aware', 'ablations'):
         path = osp.join('configs', folder, family, f'{variant}.py')
@@ -92,28 +105,31 @@ def run(cmd, log_path, threads):
     return time.time() - t0
 
 
-def train_and_test(family, variant, seed, args):
+def train_and_test(family, spec, seed, args):
     """One run: train (+ test), robustness; returns its numbers."""
-    config = config_of(family, variant)
+    variant, base, options = parse_variant(spec)
+    config = config_of(family, base)
     wd = osp.abspath(osp.join(args.work_dir, family, variant, f'seed{seed}'))
     os.makedirs(wd, exist_ok=True)
     root = args.roots[family]
     if not osp.isfile(osp.join(wd, 'test_metrics.json')):
         secs = run([sys.executable, 'tools/train.py', config, '--work-dir',
                     wd, '--cfg-options', f'randomness.seed={seed}',
-                    f'data_root={root}'], osp.join(wd, 'train.log'),
-                   args.threads)
+                    f'data_root={root}', *options],
+                   osp.join(wd, 'train.log'), args.threads)
         print(f'  trained {family}/{variant}/seed{seed} in {secs:.0f} s',
               flush=True)
     with open(osp.join(wd, 'test_metrics.json')) as f:
         tested = json.load(f)
-    entry = dict(config=config, seed=seed, checkpoint=tested['checkpoint'],
+    entry = dict(config=config, cfg_options=options, seed=seed,
+                 checkpoint=tested['checkpoint'],
                  test=tested['metrics'], val=best_val(wd, tested),
                  auilc={})
     probe_path = osp.join(wd, 'probe.json')
     if not osp.isfile(probe_path):
         with open(probe_path, 'w') as f:
-            json.dump(linear_probe(config, tested['checkpoint'], root), f)
+            json.dump(linear_probe(config, tested['checkpoint'], root,
+                                   options), f)
     with open(probe_path) as f:
         entry['val'].update(json.load(f))
     if args.no_robustness:
@@ -124,7 +140,8 @@ def train_and_test(family, variant, seed, args):
             run([sys.executable, 'tools/robustness.py', config,
                  tested['checkpoint'], '--masker', masker, '--seeds', '3',
                  '--out', out, '--no-plots', '--device', 'cpu',
-                 '--names', variant, '--cfg-options', f'data_root={root}'],
+                 '--names', variant, '--cfg-options', f'data_root={root}',
+                 *options],
                 osp.join(wd, f'robustness_{masker}.log'), args.threads)
         with open(osp.join(out, 'robustness.json')) as f:
             table = json.load(f)['models'][variant]['auilc']
@@ -149,7 +166,7 @@ def best_val(wd, tested):
             if k.startswith('invariance/')}
 
 
-def linear_probe(config, checkpoint, root):
+def linear_probe(config, checkpoint, root, options=()):
     """Validation accuracy (%) of logistic regressions that tell the
     modality of an NRGF / MF from its mean over time, fit on the training
     split (features standardised with the training statistics)."""
@@ -163,7 +180,11 @@ def linear_probe(config, checkpoint, root):
     from normtr_plugin.visualization import collect_features
 
     torch.set_num_threads(1)
-    cfg = load_config(osp.join(ROOT, config), dict(data_root=root))
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--o', nargs='*', action=DictAction, default={})
+    cfg = load_config(osp.join(ROOT, config), dict(
+        parser.parse_args(['--o', *options]).o, data_root=root))
     model = build_model(cfg, checkpoint)
     feats = {}
     for split in ('train', 'validation'):
@@ -230,7 +251,7 @@ def acceptance(summary, reference, family):
         d1_mf_high=s['val/d1_mf_acc']['mean'] >= 90.0,
         cosine_up=s['val/cos_within_nrgf']['mean'] >=
         ref['val/cos_within_nrgf']['mean'] + COSINE_MARGIN,
-        clean_kept=worse <= ref_std)
+        clean_kept=worse <= ref_std if math.isfinite(ref_std) else None)
     checks['all'] = all(checks.values())
     return checks
 
@@ -276,7 +297,8 @@ def markdown(results, args):
                         if m != 'Acc-2_mean' else 1)
                     for mk in MASKERS for m in tm]
             checks = results['acceptance'][family][variant]
-            row.append(' '.join('✓' if checks[k] else '✗' for k in (
+            row.append(' '.join({True: '✓', False: '✗', None: '?'}[
+                checks[k]] for k in (
                 'd1_nrgf_near_chance', 'd1_mf_high', 'cosine_up',
                 'clean_kept')))
             lines.append('| ' + ' | '.join(row) + ' |')
@@ -292,11 +314,11 @@ def main(argv=None):
                    summary={}, acceptance={})
     for family in args.roots:
         results['runs'][family] = {}
-        for variant in args.variants:
+        for spec in args.variants:
             runs = []
             for seed in args.seeds:
-                runs.append(train_and_test(family, variant, seed, args))
-            results['runs'][family][variant] = runs
+                runs.append(train_and_test(family, spec, seed, args))
+            results['runs'][family][parse_variant(spec)[0]] = runs
         results['summary'][family] = {
             v: summarise(r, family)
             for v, r in results['runs'][family].items()}

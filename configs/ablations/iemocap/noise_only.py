@@ -1,4 +1,4 @@
-# iemocap: noise only (issue 12): erasure noise on, the discriminators as probes.
+# iemocap: noise only (issue 12): erasure on, the discriminators as probes.
 # D1 and D2 see detached features (reversal='probe'): no adversarial
 # gradient reaches any extractor, so the model trains as with both
 # discriminators off, while the probes keep measuring how well modality and
