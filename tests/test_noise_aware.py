@@ -499,3 +499,37 @@ def test_runner_schedules_lambda_and_reports_invariance(tmp_path):
             'invariance/cos_within_nrgf', 'invariance/cos_nrgf_mf'} <= \
         set(metrics)
     assert metrics['invariance/d1_chance'] == pytest.approx(100 / 3)
+
+
+@pytest.mark.parametrize('levers', [
+    dict(reversal='decoupled'), dict(reversal='probe'),
+    dict(reversal='confusion'), dict(grl_position='after_explainer')],
+    ids=lambda d: '-'.join(map(str, d.values())))
+def test_levers_keep_the_train_step_free_of_host_syncs(levers):
+    model = build(noise=dict(type='ErasureNoise'), **levers)
+    x, samples = batch(torch.tensor([[T, 3, 2]] * B))
+
+    def step(x, samples):
+        losses = model.loss(x, samples)
+        return sum(v for k, v in losses.items() if 'loss' in k)
+
+    torch._dynamo.reset()
+    explained = torch._dynamo.explain(step)(x, samples)
+    torch._dynamo.reset()
+    assert explained.graph_break_count == 0, explained.break_reasons
+
+
+def test_unequal_lengths_get_invariance_statistics():
+    lens = dict(audio=7, video=5, text=3)
+    model = build(seq_len=lens, modality_discriminator=dict(
+        type='ModalityDiscriminator', pool='mean'),
+        noise_discriminator=dict(type='NoiseDiscriminator', pool='mean'))
+    model.eval()
+    x = {m: torch.randn(B, lens[m], d) for m, d in DIMS.items()}
+    samples = BaseDataElement(gt_label=torch.randn(B),
+                              lengths=torch.tensor([[7, 5, 3]] * B))
+    out = model(x, samples, mode='predict')
+    result = metric_of([s.invariance for s in out])
+    assert set(result) >= {'d1_nrgf_acc', 'd2_acc', 'cos_within_nrgf',
+                           'cos_nrgf_mf'}
+    assert -1.0 <= result['cos_within_nrgf'] <= 1.0

@@ -29,7 +29,9 @@ class ErasureNoise(nn.Module):
     All draws are vectorised over the batch and made on the inputs' device,
     with no host synchronisation. With ``seed`` the module owns one generator
     per device, created on first use (reproducible on its own); without it,
-    torch's global RNG is used, which the Runner seeds.
+    torch's global RNG is used, which the Runner seeds. A ``generator``
+    passed to ``forward`` overrides both for that call (the evaluation-time
+    invariance statistics use one, so they never move training's RNG).
 
     Shapes: ``{m: (B, T_m, N_m)}, lengths (B, M) -> ({m: (B, T_m, N_m)},
     noisy (B, M) bool)``, where ``noisy[b, m]`` says a non-empty window of
