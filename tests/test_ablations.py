@@ -23,7 +23,7 @@ ABLATIONS = sorted(glob.glob(
 COMPOSE = osp.join(ROOT, 'configs', 'compose_tfn_noise_aware.py')
 FAMILIES = ('mosi', 'mosei', 'iemocap', 'rml', 'mmmo', 'demo')
 COMMON = {'wo_nrgf', 'wo_mf', 'wo_fusion_transformer', 'wo_noise_aware',
-          'standard_transformer', 'qkv_swapped', 'fusion_lstm',
+          'noise_only', 'standard_transformer', 'qkv_swapped', 'fusion_lstm',
           'fusion_gru', 'fusion_tfn', 'fusion_lmf'}
 FUSION_OF = dict(fusion_lstm=LSTMFusion, fusion_gru=GRUFusion,
                  fusion_tfn=TFNFusion, fusion_lmf=LMFFusion,
@@ -171,6 +171,10 @@ def _check_structure(name, model, main):
     elif name == 'wo_noise_aware':
         assert model.noise is None and d1 is None and d2 is None
         assert model.loss_weights == dict(adv1=0.0, adv2=0.0, er=1.0)
+    elif name == 'noise_only':  # issue 12: erasure on, probes only
+        assert model.noise is not None and d1 is not None and d2 is not None
+        assert model.reversal == 'probe'
+        assert model.loss_weights == main.model.loss_weights
     elif name == 'standard_transformer':
         assert model.nrgf is None and model.mf is None
         assert model.noise is None and d1 is None and d2 is None

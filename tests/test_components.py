@@ -100,7 +100,8 @@ def test_gradient_reversal_identity_forward_negated_scaled_backward():
     torch.testing.assert_close(x.grad, torch.full((4, 5), -3.0))
 
 
-@pytest.mark.parametrize('mode,count', [('shared', 1), ('per_modality', 3)])
+@pytest.mark.parametrize('mode,count', [('shared', 1), ('per_modality', 3),
+                                        ('none', 0)])
 def test_modality_discriminator(mode, count):
     D = 8
     disc = ModalityDiscriminator(D, seq_len=T, num_modalities=3,
@@ -113,8 +114,11 @@ def test_modality_discriminator(mode, count):
     assert logits_mf.shape == logits_nr.shape == (B, 3, 3)
     torch.testing.assert_close(logits_mf,
                                disc.classifier(mf.flatten(2)))
+    torch.testing.assert_close(logits_nr, disc.classify(disc.explain(nr)))
+    if mode == 'none':  # D1 sees the NRGF as it sees the MF
+        torch.testing.assert_close(logits_nr, disc.classifier(nr.flatten(2)))
     with pytest.raises(ValueError, match='explainer'):
-        ModalityDiscriminator(D, T, 3, explainer='none')
+        ModalityDiscriminator(D, T, 3, explainer='nope')
 
 
 def test_noise_discriminator_is_one_linear_per_chunk():

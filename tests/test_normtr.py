@@ -3,7 +3,7 @@ import pytest
 import torch
 from mmengine.structures import BaseDataElement
 
-import normtr_plugin.models.normtr as normtr_module
+import normtr_plugin.models.adversarial as adversarial_module
 from normtr_plugin.models import NormTR
 
 DIMS = dict(audio=5, video=7, text=9)
@@ -61,13 +61,13 @@ def _grads(model, loss_key, reverse):
     model.noise.generator.manual_seed(0)
     x, samples = batch()
     if not reverse:
-        original = normtr_module.grad_reverse
-        normtr_module.grad_reverse = lambda t, lam: t
+        original = adversarial_module.grad_reverse
+        adversarial_module.grad_reverse = lambda t, lam: t
     try:
         model(x, samples, mode='loss')[loss_key].backward()
     finally:
         if not reverse:
-            normtr_module.grad_reverse = original
+            adversarial_module.grad_reverse = original
     return {n: None if p.grad is None else p.grad.clone()
             for n, p in model.named_parameters()}
 

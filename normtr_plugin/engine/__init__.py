@@ -8,6 +8,7 @@ from .cli import (default_work_dir, enable_amp, load_config,
                   set_mixed_precision, write_json)
 from .data_check import DataRootError, check_data_root
 from .distributed import launched_distributed, setup_distributed
+from .grl_lambda_hook import GRLLambdaHook, dann_lambda
 from .non_finite_hook import NonFiniteHook
 from .model_selection import apply_model_selection
 from .propagate import infer_from_data, propagate
@@ -23,9 +24,9 @@ register_checkpoint_loader()
 __all__ = [
     'ATOMIC_BACKEND', 'AtomicCheckpointHook', 'AtomicLocalBackend',
     'AutocastOptimWrapper', 'CheckpointGuardHook', 'CheckpointMismatchError',
-    'DataRootError', 'NonFiniteHook', 'ResumeError', 'ResumeMismatchError',
+    'DataRootError', 'GRLLambdaHook', 'NonFiniteHook', 'ResumeError', 'ResumeMismatchError',
     'RunIdentityHook', 'apply_model_selection', 'capture_rng_state',
-    'check_data_root', 'check_resume', 'default_work_dir', 'enable_amp',
+    'check_data_root', 'check_resume', 'dann_lambda', 'default_work_dir', 'enable_amp',
     'infer_from_data', 'launched_distributed', 'load_checkpoint_safely',
     'load_config', 'newest_readable_checkpoint', 'propagate',
     'register_checkpoint_loader', 'resolve_resume', 'restore_rng_state',

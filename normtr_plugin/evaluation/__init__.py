@@ -6,6 +6,7 @@ from .dump_predictions import DumpPredictions
 from .functional import (classification_metrics, multi_binary_metrics,
                          multilabel_metrics, regression_metrics,
                          sentiment_metrics, weighted_accuracy)
+from .invariance_metric import InvarianceMetric
 from .multi_binary_metric import MultiBinaryMetric
 from .multilabel_metric import MultiLabelMetric
 from .robustness import evaluate_under_masking, parse_ratios, write_report
@@ -13,7 +14,8 @@ from .sentiment_metric import RegressionMetric, SentimentMetric
 from .sims_metric import SIMSMetric, sims_metrics
 
 __all__ = [
-    'ClassificationMetric', 'DumpPredictions', 'MultiBinaryMetric',
+    'ClassificationMetric', 'DumpPredictions', 'InvarianceMetric',
+    'MultiBinaryMetric',
     'MultiLabelMetric', 'RegressionMetric', 'SIMSMetric', 'SentimentMetric',
     'auilc', 'auilc_table', 'classification_metrics',
     'evaluate_under_masking', 'multi_binary_metrics', 'multilabel_metrics',

@@ -29,7 +29,9 @@ class ErasureNoise(nn.Module):
     All draws are vectorised over the batch and made on the inputs' device,
     with no host synchronisation. With ``seed`` the module owns one generator
     per device, created on first use (reproducible on its own); without it,
-    torch's global RNG is used, which the Runner seeds.
+    torch's global RNG is used, which the Runner seeds. A ``generator``
+    passed to ``forward`` overrides both for that call (the evaluation-time
+    invariance statistics use one, so they never move training's RNG).
 
     Shapes: ``{m: (B, T_m, N_m)}, lengths (B, M) -> ({m: (B, T_m, N_m)},
     noisy (B, M) bool)``, where ``noisy[b, m]`` says a non-empty window of
@@ -75,12 +77,16 @@ class ErasureNoise(nn.Module):
         """The CPU generator (None when unseeded)."""
         return self.generator_for('cpu')
 
-    def draw_windows(self, lengths: torch.Tensor
+    def draw_windows(self, lengths: torch.Tensor,
+                     generator: Optional[torch.Generator] = None
                      ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Draw one window per sample and modality on ``lengths.device``.
 
         Args:
             lengths: (B, M) integer, valid steps L per sample and modality.
+            generator: draw from this generator (on ``lengths.device``)
+                instead of the module's own one or torch's global RNG; the
+                evaluation-time noise uses it to leave training's RNG alone.
 
         Returns ``start (B, M)``, ``size (B, M)`` long (size 0: nothing
         erased; ``size <= floor(L/2)``, ``start + size <= L``) and
@@ -88,8 +94,9 @@ class ErasureNoise(nn.Module):
         """
         B, M = lengths.shape
         device = lengths.device
-        u = torch.rand(B, 2 * M + 2, device=device,
-                       generator=self.generator_for(device))
+        if generator is None:
+            generator = self.generator_for(device)
+        u = torch.rand(B, 2 * M + 2, device=device, generator=generator)
         kind = (u[:, 0] >= self._thresholds[0]).long() + \
             (u[:, 0] >= self._thresholds[1]).long()
         target = (u[:, 1] * M).long().clamp(max=M - 1)
@@ -125,7 +132,8 @@ class ErasureNoise(nn.Module):
         return keep.to(torch.float32), size > 0, kind
 
     def forward(self, inputs: Dict[str, torch.Tensor],
-                lengths: Optional[torch.Tensor] = None
+                lengths: Optional[torch.Tensor] = None,
+                generator: Optional[torch.Generator] = None
                 ) -> Tuple[Dict[str, torch.Tensor], torch.Tensor]:
         names = list(inputs)
         first = inputs[names[0]]
@@ -147,7 +155,8 @@ class ErasureNoise(nn.Module):
             lengths = lengths.to(device)
             valid = [lengths[:, i].clamp(max=inputs[m].shape[1])
                      for i, m in enumerate(names)]
-        start, size, _ = self.draw_windows(torch.stack(valid, dim=1))
+        start, size, _ = self.draw_windows(torch.stack(valid, dim=1),
+                                           generator)
         noisy_inputs = {}
         for i, (m, x) in enumerate(inputs.items()):
             keep = _keep_mask(start[:, i:i + 1], size[:, i:i + 1],

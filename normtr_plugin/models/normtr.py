@@ -2,16 +2,16 @@ import inspect
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
-import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 
 from ..registry import MODELS
+from .adversarial import check_adversary, modality_adversary, noise_adversary
 from .builder import accepts, build_component
 from .data_samples import batch_data_samples, split_data_samples
 from .fusion_decoder import FusionDecoder
-from .gradient_reversal import grad_reverse
 from .init_config import InitConfigMixin
+from .invariance import model_statistics
 
 Inputs = Dict[str, torch.Tensor]
 DataSamples = Union[BaseDataElement, Sequence[BaseDataElement]]
@@ -34,8 +34,24 @@ class NormTR(InitConfigMixin, BaseModel):
         noise_discriminator, noise: component configs (MODELS registry).
             Sizes are filled in here. ``None`` disables a discriminator or
             the noise injection.
-        grl_lambda: gradient reversal factor lambda.
+        grl_lambda: gradient reversal factor lambda (a hook may schedule
+            it: :class:`~normtr_plugin.engine.GRLLambdaHook`).
         loss_weights: ``dict(adv1=alpha, adv2=beta, er=gamma)``.
+        reversal: what the extractors receive from the discriminators'
+            losses: ``'coupled'`` (Eq. 9 as written: F_NR gets ``-lambda
+            alpha dL_adv/dF``), ``'decoupled'`` (F_NR gets ``-lambda
+            dL_adv/dF``; alpha weights the discriminators' own loss only),
+            ``'probe'`` (the discriminators see detached features and only
+            measure) or ``'confusion'`` (the extractor minimises lambda
+            times the cross-entropy of the discriminators' prediction to the
+            uniform distribution). See
+            :mod:`~normtr_plugin.models.adversarial`.
+        grl_position: ``'before_explainer'`` (SPEC 3.2) or
+            ``'after_explainer'``: which side of the GRL D1's explainer is.
+        eval_invariance: ``dict(noise_seed=S)`` makes :meth:`predict`
+            attach invariance statistics (the NRGFs' cosines, D1's and
+            D2's hits; :mod:`~normtr_plugin.models.invariance`) to the data
+            samples it is given; None attaches none.
 
     ``self.config`` holds these arguments as plain JSON types (with
     ``type='NormTR'``), captured from the signature (see
@@ -49,7 +65,8 @@ class NormTR(InitConfigMixin, BaseModel):
     modality order) and metainfo ``ids`` (see
     :mod:`~normtr_plugin.models.data_samples`); a list of per-sample
     elements is accepted too. Outputs per ``mode``: 'loss' a dict of
-    ``loss_er``, ``loss_adv1``, ``loss_adv2`` (already weighted) and the
+    ``loss_er``, ``loss_adv1``, ``loss_adv2`` (already weighted; also
+    ``loss_conf1``/``loss_conf2`` under ``reversal='confusion'``) and the
     discriminator accuracies; 'predict' a list of B per-sample data samples
     with predictions; 'tensor' the head's logits.
     """
@@ -70,6 +87,9 @@ class NormTR(InitConfigMixin, BaseModel):
                  noise: Optional[dict] = dict(type='ErasureNoise'),
                  grl_lambda: float = 1.0,
                  loss_weights: dict = dict(adv1=0.01, adv2=0.01, er=1.0),
+                 reversal: str = 'coupled',
+                 grl_position: str = 'before_explainer',
+                 eval_invariance: Optional[dict] = dict(noise_seed=0),
                  query: str = 'nrgf',
                  memory: str = 'mf',
                  data_preprocessor: Optional[dict] = None,
@@ -112,6 +132,14 @@ class NormTR(InitConfigMixin, BaseModel):
         self.noise_discriminator = build_component(
             noise_discriminator, embed_dim=half, seq_len=self.seq_len)
         self.noise = build_component(noise)
+        check_adversary(reversal, grl_position, self.modality_discriminator)
+        self.reversal, self.grl_position = reversal, grl_position
+        unknown = set(eval_invariance or {}) - {'noise_seed'}
+        if unknown:
+            raise ValueError(f'eval_invariance takes noise_seed; got '
+                             f'unknown {sorted(unknown)}')
+        self.eval_invariance = None if eval_invariance is None else dict(
+            dict(noise_seed=0), **eval_invariance)
 
     def _check_pools(self, *configs) -> None:
         """Unequal T_m: the discriminators must pool by mean (SPEC 3.2)."""
@@ -252,20 +280,20 @@ class NormTR(InitConfigMixin, BaseModel):
         w = self.loss_weights
         losses = dict(loss_er=w['er'] * self.head.loss(
             self.head(feats['fused']), target))
-        if self.noise_discriminator is None and \
-                self.modality_discriminator is None:
-            return losses
-        nrgf_rev = grad_reverse(feats['nrgf'], self.grl_lambda)
+
+        def given(module):
+            return self._given(module, lengths=lengths)
+
         if self.modality_discriminator is not None and w['adv1'] > 0:
-            losses.update(self._modality_adversary(feats['mf'], nrgf_rev,
-                                                   lengths))
+            losses.update(modality_adversary(
+                self.modality_discriminator, feats['mf'], feats['nrgf'],
+                w['adv1'], self.grl_lambda, self.reversal,
+                self.grl_position, given))
         if self.noise_discriminator is not None and noisy is not None \
                 and w['adv2'] > 0:
-            logits = self.noise_discriminator(nrgf_rev, **self._given(
-                self.noise_discriminator, lengths=lengths)).flatten(0, 1)
-            labels = noisy.flatten().long()
-            losses['loss_adv2'] = w['adv2'] * F.cross_entropy(logits, labels)
-            losses['acc_d2'] = _accuracy(logits, labels)
+            losses.update(noise_adversary(
+                self.noise_discriminator, feats['nrgf'], noisy, w['adv2'],
+                self.grl_lambda, self.reversal, given))
         return losses
 
     @staticmethod
@@ -277,21 +305,7 @@ class NormTR(InitConfigMixin, BaseModel):
         return {k: v for k, v in kwargs.items()
                 if v is not None and k in params}
 
-    def _modality_adversary(self, mf, nrgf_rev, lengths
-                            ) -> Dict[str, torch.Tensor]:
-        """L_adv1 (Eq. 6) over MF features (plain) and NRGF (reversed)."""
-        logits_mf, logits_nr = self.modality_discriminator(
-            mf, nrgf_rev, **self._given(self.modality_discriminator,
-                                        lengths=lengths))
-        B, M = logits_mf.shape[:2]
-        labels = torch.arange(M, device=mf.device).repeat(B)
-        logits_mf, logits_nr = logits_mf.flatten(0, 1), logits_nr.flatten(0, 1)
-        loss = F.cross_entropy(torch.cat([logits_mf, logits_nr]),
-                               torch.cat([labels, labels]))
-        return dict(loss_adv1=self.loss_weights['adv1'] * loss,
-                    acc_d1_mf=_accuracy(logits_mf, labels),
-                    acc_d1_nrgf=_accuracy(logits_nr, labels))
-
+    @torch.no_grad()
     def predict(self, inputs: Inputs,
                 data_samples: Optional[DataSamples] = None
                 ) -> List[BaseDataElement]:
@@ -300,9 +314,12 @@ class NormTR(InitConfigMixin, BaseModel):
 
         A given list is filled in place and returned. The labels are checked
         against the head's range here (``head.check_target``), outside the
-        train step.
+        train step. When ``data_samples`` are given (the evaluation loops)
+        and ``eval_invariance`` is set, each also gets the field
+        ``invariance`` (:meth:`invariance_statistics`).
         """
-        preds = self.head.predict(self(inputs, mode='tensor').detach())
+        feats = self.extract_features(inputs)
+        preds = self.head.predict(self.head(feats['fused']))
         batch = next(iter(preds.values())).shape[0]
         if data_samples is None:
             samples = [BaseDataElement() for _ in range(batch)]
@@ -315,9 +332,24 @@ class NormTR(InitConfigMixin, BaseModel):
                                  f'of {batch} inputs')
             if all('gt_label' in s for s in samples) and samples:
                 self.head.check_target(self._batched(samples).gt_label)
+        stats = {}
+        if data_samples is not None and self.eval_invariance is not None:
+            lengths = self._lengths(self._batched(samples), batch,
+                                    feats['fused'].device)
+            stats = self.invariance_statistics(inputs, feats, lengths)
         for i, sample in enumerate(samples):
             sample.set_data({k: v[i] for k, v in preds.items()})
+            if stats:
+                sample.set_field({k: v[i] for k, v in stats.items()},
+                                 'invariance')
         return samples
+
+    def invariance_statistics(self, inputs: Inputs, feats: dict,
+                              lengths: Optional[torch.Tensor] = None
+                              ) -> Dict[str, torch.Tensor]:
+        """Per-sample invariance statistics, B first (issue 12): see
+        :func:`~normtr_plugin.models.invariance.model_statistics`."""
+        return model_statistics(self, inputs, feats, lengths)
 
     def save_pretrained(self, save_dir: str, **kwargs) -> str:
         """``config.json`` + ``model.safetensors`` (see normtr_plugin.hub)."""
@@ -391,7 +423,3 @@ def _seq_lens(seq_len: Union[int, Dict[str, int]],
             raise ValueError(f"seq_len T_m of modality '{m}' must be >= 1, "
                              f'got {seq_len[m]}')
     return {m: int(seq_len[m]) for m in modalities}
-
-
-def _accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    return (logits.argmax(-1) == labels).float().mean().detach()

@@ -25,5 +25,8 @@ common = dict(type='SyntheticIEMOCAPDataset', data_root=data_root,
 train_dataloader = dict(dataset=dict(**common, pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(**common, pipeline=test_pipeline))
 test_dataloader = dict(dataset=dict(**common, pipeline=test_pipeline))
-val_evaluator = dict(type='MultiBinaryMetric')
+# the task metric first (save_best='auto' picks its first key), then the
+# NRGFs' invariance (D1/D2 accuracies, Fig. 9 cosines; issue 12)
+val_evaluator = [dict(type='MultiBinaryMetric'),
+                 dict(type='InvarianceMetric')]
 test_evaluator = val_evaluator
