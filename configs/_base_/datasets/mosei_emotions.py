@@ -37,5 +37,6 @@ common = dict(data_root=data_root, modalities=modalities,
 train_dataloader = dict(dataset=dict(**common, pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(**common, pipeline=test_pipeline))
 test_dataloader = dict(dataset=dict(**common, pipeline=test_pipeline))
-val_evaluator = dict(type='MultiLabelMetric')
+val_evaluator = [dict(type='MultiLabelMetric'),
+                 dict(type='InvarianceMetric')]
 test_evaluator = val_evaluator
