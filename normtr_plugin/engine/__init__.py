@@ -9,15 +9,17 @@ from .distributed import launched_distributed, setup_distributed
 from .non_finite_hook import NonFiniteHook
 from .resume import ResumeError, newest_readable_checkpoint, resolve_resume
 from .rng_state import capture_rng_state, restore_rng_state
+from .robustness_loop import RobustnessTestLoop
 
-# Let Runner.resume / load_from read mmengine checkpoints with
-# torch.load(weights_only=True) on torch >= 2.6 (idempotent).
-register_checkpoint_loader()
+# Importing this package changes nothing process-wide: the safe local
+# checkpoint loader is installed by register_checkpoint_loader(), which the
+# tools and CheckpointGuardHook.before_run call explicitly.
 
 __all__ = [
     'ATOMIC_BACKEND', 'AtomicCheckpointHook', 'AtomicLocalBackend',
     'AutocastOptimWrapper', 'CheckpointGuardHook', 'CheckpointMismatchError',
-    'NonFiniteHook', 'ResumeError', 'capture_rng_state', 'enable_amp',
+    'NonFiniteHook', 'ResumeError', 'RobustnessTestLoop',
+    'capture_rng_state', 'enable_amp',
     'launched_distributed', 'load_checkpoint_safely', 'load_config',
     'newest_readable_checkpoint', 'register_checkpoint_loader',
     'resolve_resume', 'restore_rng_state', 'set_mixed_precision',

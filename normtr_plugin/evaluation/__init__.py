@@ -1,5 +1,7 @@
 """Evaluation metrics (mmengine ``BaseMetric``), their numpy functions, and
-the robustness evaluation (test-time masking, AUILC)."""
+the numbers of the robustness evaluation (ratio grid, AUILC, spreads; the
+loop is ``normtr_plugin.engine.RobustnessTestLoop``, the reports live in
+``normtr_plugin.visualization``)."""
 from .auilc import auilc, auilc_table
 from .classification_metric import ClassificationMetric
 from .functional import (classification_metrics, multi_binary_metrics,
@@ -7,14 +9,14 @@ from .functional import (classification_metrics, multi_binary_metrics,
                          sentiment_metrics, weighted_accuracy)
 from .multi_binary_metric import MultiBinaryMetric
 from .multilabel_metric import MultiLabelMetric
-from .robustness import evaluate_under_masking, parse_ratios, write_report
+from .robustness_grid import parse_ratios, parse_seeds
+from .robustness_summary import summarise_checkpoints, summarise_masking
 from .sentiment_metric import RegressionMetric, SentimentMetric
 
 __all__ = [
     'ClassificationMetric', 'MultiBinaryMetric', 'MultiLabelMetric',
     'RegressionMetric', 'SentimentMetric', 'auilc', 'auilc_table',
-    'classification_metrics', 'evaluate_under_masking',
-    'multi_binary_metrics', 'multilabel_metrics', 'parse_ratios',
-    'regression_metrics', 'sentiment_metrics', 'weighted_accuracy',
-    'write_report'
+    'classification_metrics', 'multi_binary_metrics', 'multilabel_metrics',
+    'parse_ratios', 'parse_seeds', 'regression_metrics', 'sentiment_metrics',
+    'summarise_checkpoints', 'summarise_masking', 'weighted_accuracy'
 ]
