@@ -557,3 +557,26 @@ def load_tool(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_constant_predictor_is_the_majority_or_the_training_mean():
+    from normtr_plugin.models import (ClassificationHead, MultiBinaryHead,
+                                      MultiLabelHead, RegressionHead)
+
+    def predict(head, targets, batch=3):
+        logits = head.constant_logits(torch.as_tensor(targets))
+        return head.predict(logits.expand(batch, *logits.shape))
+
+    pred = predict(RegressionHead(4), [1.0, 2.0, 6.0])
+    assert pred['pred_score'].tolist() == [3.0] * 3
+    pred = predict(ClassificationHead(4, 3), [2, 2, 0, 1])
+    assert pred['pred_label'].tolist() == [2] * 3
+    torch.testing.assert_close(pred['pred_score'][0],
+                               torch.tensor([0.25, 0.25, 0.5]))
+    pred = predict(MultiBinaryHead(4, 2), [[1, 0], [1, 0], [0, 0]])
+    assert pred['pred_label'].tolist() == [[1, 0]] * 3
+    pred = predict(MultiLabelHead(4, 2), [[1, 0], [1, 0], [0, 0]])
+    assert pred['pred_label'].tolist() == [[1, 0]] * 3
+    torch.testing.assert_close(pred['pred_score'][0],
+                               torch.tensor([2 / 3, 0.0]), atol=1e-6,
+                               rtol=0)

@@ -38,6 +38,7 @@ def batches(dataset, batch_size=64):
     return DataLoader(dataset, batch_size=batch_size,
                       collate_fn=multimodal_collate)
 
+
 PNG = b'\x89PNG\r\n\x1a\n'
 MODALITIES = ['audio', 'video', 'text']
 

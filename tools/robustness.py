@@ -86,8 +86,9 @@ def parse_args(argv=None):
     for config, checkpoints in pairs:
         if not checkpoints:
             parser.error(f'no checkpoint given for {config!r}')
-        for what, path in [('config', config)] + [('checkpoint', p)
-                                                 for p in checkpoints]:
+        paths = [('config', config)] + [('checkpoint', p)
+                                        for p in checkpoints]
+        for what, path in paths:
             if not osp.isfile(path):
                 parser.error(f'{what} {path!r} not found')
     if args.names is not None and len(args.names) != len(pairs):

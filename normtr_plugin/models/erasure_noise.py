@@ -161,4 +161,3 @@ class ErasureNoise(nn.Module):
 
     def extra_repr(self) -> str:
         return f'probs={self.probs}, seed={self.seed}'
-
