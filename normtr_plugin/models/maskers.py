@@ -287,39 +287,29 @@ class WindowMasker(BaseMasker):
         return window_keep(start, size, steps)
 
 
-def build_masker(cfg: Union[str, dict, BaseMasker], ratio: Optional[float]
-                 = None, seed: Optional[int] = None) -> BaseMasker:
+def build_masker(cfg: Union[str, dict, BaseMasker],
+                 ratio: Optional[float] = None,
+                 seed: Optional[int] = None) -> BaseMasker:
     """A masker from ``'random'`` / ``'window'``, a config dict
-    (``dict(type='RandomMasker')``) or an instance; ``ratio`` and ``seed``,
-    when given, override the configured ones."""
+    (``dict(type='RandomMasker')``, short names accepted as ``type``) or an
+    instance; ``ratio`` and ``seed``, when given, override the configured
+    ones (an instance is copied, never changed)."""
     from ..registry import build_in_scope
     if isinstance(cfg, BaseMasker):
-        masker = cfg
-        kwargs = {}
-    else:
-        if isinstance(cfg, str):
-            if cfg not in MASKER_TYPES:
-                raise ValueError(f'masker must be one of '
-                                 f'{sorted(MASKER_TYPES)} or a config dict, '
-                                 f'got {cfg!r}')
-            cfg = dict(type=MASKER_TYPES[cfg])
-        cfg = dict(cfg)
-        if cfg.get('type') in MASKER_TYPES:
-            cfg['type'] = MASKER_TYPES[cfg['type']]
-        if ratio is not None:
-            cfg['ratio'] = ratio
-        if seed is not None:
-            cfg['seed'] = seed
-        masker = build_in_scope(MODELS, cfg)
-        if not isinstance(masker, BaseMasker):
-            raise TypeError(f'{cfg} built a {type(masker).__name__}, not a '
-                            'masker (BaseMasker)')
-        return masker
+        cfg = dict(type=type(cfg), ratio=cfg.ratio, seed=cfg.seed)
+    elif isinstance(cfg, str):
+        if cfg not in MASKER_TYPES:
+            raise ValueError(f'masker must be one of {sorted(MASKER_TYPES)} '
+                             f'or a config dict, got {cfg!r}')
+        cfg = dict(type=cfg)
+    cfg = dict(cfg)
+    cfg['type'] = MASKER_TYPES.get(cfg.get('type'), cfg.get('type'))
     if ratio is not None:
-        kwargs['ratio'] = ratio
+        cfg['ratio'] = ratio
     if seed is not None:
-        kwargs['seed'] = seed
-    if kwargs:
-        masker = type(masker)(**dict(dict(ratio=masker.ratio,
-                                          seed=masker.seed), **kwargs))
+        cfg['seed'] = seed
+    masker = build_in_scope(MODELS, cfg)
+    if not isinstance(masker, BaseMasker):
+        raise TypeError(f'{cfg} built a {type(masker).__name__}, not a '
+                        'masker (BaseMasker)')
     return masker
