@@ -1,4 +1,4 @@
-"""Speed of the robustness evaluation (tools/robustness.py's loop) on CPU.
+"""Speed of the robustness evaluation (``RobustnessTestLoop``) on CPU.
 
 MOSI shapes: a 686-sample test split, T = 50, audio 5 / video 20 / text
 768, sentiment regression, model ``configs/normtr_mosi.py`` with a
@@ -7,18 +7,20 @@ data is written in the project's format to a temporary folder.
 
 Timed (wall clock):
 
-* total: :func:`evaluate_config` -- config, test split read once through
-  the test pipeline, model build + checkpoint load, then masking and
-  evaluation for every (seed, ratio): default 11 ratios x 3 seeds;
-* loop: the masking + evaluation part only (``seconds`` in the result);
+* total: what ``tools/robustness.py`` runs per checkpoint -- the config
+  with ``test_cfg=dict(type='RobustnessTestLoop')``, ``Runner.from_cfg``,
+  checkpoint load, then one pass of the test dataloader per (seed, ratio):
+  default 11 ratios x 3 seeds;
+* loop: the passes only (``seconds`` in the loop's results);
 * plain forward: one pass of the bare model over the unmasked test set
   (``model(inputs, mode='tensor')`` in batches, no data samples, no
   metric), the floor for one evaluation (the faster of one measurement
   before and one after the timed run);
 * masking only: drawing and applying the masks to the whole test set for
-  every (seed, ratio), vectorised (``sample_keep_masks`` +
-  ``apply_keep_masks``), against the per-sample pipeline transforms
-  (``RandomMasking``/``WindowMasking`` on numpy arrays) for reference.
+  every (seed, ratio), batch by batch with the masker family
+  (``build_masker(...)(inputs, ids)``, as the loop does), against the
+  per-sample pipeline transforms (``RandomMasking``/``WindowMasking`` on
+  numpy arrays) for reference.
 
 This is a benchmark, not a test. Target: total under 60 s.
 
@@ -42,11 +44,14 @@ import torch  # noqa: E402
 
 from normtr_plugin.datasets import (feature_schema,  # noqa: E402
                                     save_feature_dataset)
+from mmengine.runner import Runner  # noqa: E402
+
 from normtr_plugin.datasets.transforms.test_time_masking import (  # noqa
-    RandomMasking, WindowMasking, apply_keep_masks, sample_keep_masks)
-from normtr_plugin.engine import load_config, write_json  # noqa: E402
-from normtr_plugin.evaluation.robustness import (  # noqa: E402
-    evaluate_config, parse_ratios, parse_seeds, stderr_log)
+    RandomMasking, WindowMasking)
+from normtr_plugin.engine import (load_checkpoint_safely,  # noqa: E402
+                                  load_config, write_json)
+from normtr_plugin.evaluation import parse_ratios, parse_seeds  # noqa: E402
+from normtr_plugin.models.maskers import build_masker  # noqa: E402
 from normtr_plugin.registry import MODELS, build_in_scope  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -92,9 +97,10 @@ def save_random_checkpoint(data_root: str, path: str) -> None:
 
 def time_plain_forward(data_root, ckpt, n, batch_size, repeats=2):
     """Seconds per bare forward pass over n samples (median of repeats)."""
-    from normtr_plugin.evaluation.robustness import build_model
     cfg = load_config(CONFIG, dict(data_root=data_root))
-    model = build_model(cfg, ckpt, 'cpu')
+    model = build_in_scope(MODELS, cfg.model.to_dict())
+    model.load_state_dict(load_checkpoint_safely(ckpt)['state_dict'])
+    model.eval()
     batch_size = batch_size or cfg.test_dataloader.batch_size
     rng = np.random.default_rng(2)
     inputs = {m: torch.from_numpy(rng.standard_normal(
@@ -110,18 +116,19 @@ def time_plain_forward(data_root, ckpt, n, batch_size, repeats=2):
     return sorted(times)[len(times) // 2]
 
 
-def time_masking_only(n, ratios, seeds, masker):
-    """Vectorised masking of the whole set vs. per-sample transforms."""
+def time_masking_only(n, ratios, seeds, masker, batch_size=64):
+    """Batch masking of the whole set vs. per-sample transforms."""
     rng = np.random.default_rng(1)
     inputs = {m: torch.from_numpy(rng.standard_normal(
         (n, SEQ_LEN, d)).astype(np.float32)) for m, d in MODALITIES.items()}
-    seq_lens = {m: SEQ_LEN for m in MODALITIES}
+    ids = [f'bench_{i:05d}' for i in range(n)]
     t0 = time.perf_counter()
     for seed in seeds:
         for r in ratios:
-            g = torch.Generator().manual_seed(seed)
-            apply_keep_masks(inputs, sample_keep_masks(n, seq_lens, r,
-                                                       masker, g))
+            masks = build_masker(masker, r, seed)
+            for s in range(0, n, batch_size):
+                masks({m: x[s:s + batch_size] for m, x in inputs.items()},
+                      ids[s:s + batch_size])
     vectorised = time.perf_counter() - t0
     cls = RandomMasking if masker == 'random' else WindowMasking
     arrays = [{m: inputs[m][i].numpy() for m in MODALITIES}
@@ -151,17 +158,23 @@ def main():
         plain = time_plain_forward(data_root, ckpt, args.num_samples,
                                    args.batch_size)
         t0 = time.perf_counter()
-        result = evaluate_config(
-            CONFIG, ckpt, ratios, seeds, args.masker,
-            cfg_options=dict(data_root=data_root),
-            batch_size=args.batch_size, device='cpu', log=stderr_log)
+        cfg = load_config(CONFIG, dict(data_root=data_root),
+                          osp.join(tmp, 'work'))
+        cfg.test_cfg = dict(type='RobustnessTestLoop', ratios=ratios,
+                            seeds=seeds, masker=args.masker)
+        cfg.load_from = ckpt
+        if args.batch_size:
+            cfg.test_dataloader.batch_size = args.batch_size
+        runner = Runner.from_cfg(cfg)
+        runner.test()
+        result = runner.test_loop.results
         total = time.perf_counter() - t0
         plain = min(plain, time_plain_forward(  # before and after: min
             data_root, ckpt, args.num_samples, args.batch_size))
-    vectorised, per_sample = time_masking_only(args.num_samples, ratios,
-                                               seeds, args.masker)
     batch_size = args.batch_size or load_config(
         CONFIG).test_dataloader.batch_size
+    vectorised, per_sample = time_masking_only(args.num_samples, ratios,
+                                               seeds, args.masker, batch_size)
     runs = len(ratios) * len(seeds)
     evals = result['evaluations']
     summary = dict(
@@ -175,7 +188,7 @@ def main():
         samples_per_s=round(evals * args.num_samples / result['seconds'], 1),
         plain_forward_per_evaluation_s=round(plain, 3),
         plain_forward_floor_s=round(plain * evals, 2),
-        masking_only_vectorised_s=round(vectorised, 3),
+        masking_only_batches_s=round(vectorised, 3),
         masking_only_per_sample_transforms_s=round(per_sample, 3),
         load_average_1min=[round(load_before, 2),
                            round(os.getloadavg()[0], 2)],
@@ -190,7 +203,7 @@ def main():
           f"{TARGET_S:.0f} s: {'met' if summary['met'] else 'MISSED'}")
     print(f'plain forward over the set: {plain:.2f} s -> floor for '
           f"{evals} evaluations {summary['plain_forward_floor_s']:.1f} s")
-    print(f'masking only ({runs} runs over the whole set): vectorised '
+    print(f'masking only ({runs} runs over the whole set): in batches '
           f'{vectorised:.3f} s, per-sample transforms {per_sample:.2f} s')
     if args.out:
         write_json(args.out, summary)

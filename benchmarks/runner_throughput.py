@@ -49,7 +49,6 @@ finished steps.
 import argparse
 import cProfile
 import io
-import json
 import os
 import os.path as osp
 import pstats
@@ -342,19 +341,9 @@ def print_profile(prof: cProfile.Profile, top: int) -> str:
 
 
 def write_json(path: str, payload: dict) -> None:
-    path = osp.abspath(path)
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.',
-                               dir=osp.dirname(path))
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(payload, f, indent=2)
-            f.write('\n')
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """The project's one atomic writer (``normtr_plugin.utils``)."""
+    from normtr_plugin.utils import write_json as atomic_write_json
+    atomic_write_json(path, payload)
 
 
 def measure(args, data_root, arrays, batch, threads) -> dict:

@@ -24,7 +24,6 @@ from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch.utils.data import Dataset
 
-import normtr_plugin.engine  # noqa: F401  (registers the loader)
 from normtr_plugin.engine import (load_checkpoint_safely,
                                   register_checkpoint_loader)
 from normtr_plugin.engine.checkpoint_loader import (
@@ -123,6 +122,14 @@ def _make_runner(work_dir, max_epochs, **kwargs):
         **kwargs)
 
 
+@pytest.fixture(scope='module', autouse=True)
+def safe_loader():
+    """What the tools and CheckpointGuardHook do: install the safe loader
+    explicitly (importing the plugin does not; tests/
+    test_import_side_effects.py)."""
+    register_checkpoint_loader()
+
+
 @pytest.fixture(scope='module')
 def epoch1_ckpt(tmp_path_factory):
     """Train 1 epoch and return the path of ``epoch_1.pth``."""
@@ -136,7 +143,7 @@ def epoch1_ckpt(tmp_path_factory):
 # ---------------------------------------------------------------------------
 # Registration
 # ---------------------------------------------------------------------------
-def test_registered_on_import_and_idempotent():
+def test_registered_explicitly_and_idempotent():
     assert CheckpointLoader._get_checkpoint_loader('/some/file.pth') is \
         load_from_local_weights_only
     register_checkpoint_loader()

@@ -236,3 +236,77 @@ def test_cli_output_trains(tmp_path, media):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     with open(tmp_path / 'work' / 'test_metrics.json') as f:
         assert 'Acc-3' in json.load(f)['metrics']
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ('pickled code ran',))
+
+
+def test_backbone_weights_via_timm_stay_weights_only(tmp_path):
+    import torch
+    from normtr_plugin.extraction import build_backbone
+    torch.save({'state_dict': {'conv1.weight': _Payload()}},
+               tmp_path / 'evil.pth')
+    with pytest.raises(ValueError, match='refused'):
+        build_backbone(weights=str(tmp_path / 'evil.pth'), image_size=PX)
+    with pytest.raises(ValueError, match='.safetensors, .pth'):
+        (tmp_path / 'w.npz').write_bytes(b'')
+        build_backbone(weights=str(tmp_path / 'w.npz'), image_size=PX)
+
+
+def test_segment_candidate_indices_fit_segment_sample():
+    from normtr_plugin.datasets.transforms import SegmentSample
+    from normtr_plugin.extraction import segment_candidate_indices
+    assert segment_candidate_indices(12, 4, 1) == [1, 4, 7, 10]
+    assert segment_candidate_indices(12, 4, 3) == list(range(12))
+    for n, t, k in [(12, 4, 3), (30, 3, 4), (100, 8, 2), (7, 8, 3)]:
+        idx = np.array(segment_candidate_indices(n, t, k))
+        assert len(idx) == t * k and (np.diff(idx) >= 0).all()
+        mid = SegmentSample(['video'], t).indices(t * k)
+        assert list(idx[mid]) == segment_frame_indices(n, t)
+        for seg in range(t):  # candidates stay inside their segment
+            if n >= t:
+                assert (idx[seg * k:(seg + 1) * k] >= seg * n // t).all()
+                assert (idx[seg * k:(seg + 1) * k] < (seg + 1) * n // t).all()
+
+
+def test_workers_and_frames_per_segment(tmp_path, media):
+    """Decoding in worker processes gives the same features; K candidate
+    frames per segment are laid out for SegmentSample."""
+    import torch
+    from normtr_plugin.datasets.transforms import SegmentSample
+    root, rows = media
+    man = write_manifest(root / 'manifest_k.csv', rows)
+    one = extract_features(man, str(tmp_path / 'k1'), workers=0, **FAST)
+    extract_features(man, str(tmp_path / 'w2'), workers=2, **FAST)
+    rep = extract_features(man, str(tmp_path / 'k3'), workers=2,
+                           frames_per_segment=3, **FAST)
+    assert rep['frames_per_segment'] == 3 and one['frames_per_segment'] == 1
+    k1, w2, k3 = (hf.load_from_disk(str(tmp_path / d))['train']
+                  for d in ('k1', 'w2', 'k3'))
+    for m in ('video', 'audio'):
+        np.testing.assert_array_equal(np.asarray(k1[m]), np.asarray(w2[m]))
+    video = np.asarray(k3['video'], np.float32)
+    assert video.shape == (5, 3 * T, 512)
+    assert np.asarray(k3['audio']).shape == (5, T, 512)
+    np.testing.assert_allclose(np.asarray(k3['audio']),
+                               np.asarray(k1['audio']), atol=1e-5)
+    # evaluation: the middle candidate is the K = 1 frame
+    batch = dict(video=torch.from_numpy(video),
+                 lengths=dict(video=torch.full((5,), 3 * T)))
+    test = SegmentSample(['video'], T).transform_batch(dict(
+        batch, lengths=dict(batch['lengths'])))['video'].numpy()
+    np.testing.assert_allclose(test, np.asarray(k1['video']), atol=1e-5)
+    # training: one of each segment's K candidates
+    train = SegmentSample(['video'], T, random=True).transform_batch(dict(
+        batch, lengths=dict(batch['lengths'])))['video'].numpy()
+    for b in range(5):
+        for seg in range(T):
+            cands = video[b, seg * 3:(seg + 1) * 3]
+            assert any(np.array_equal(train[b, seg], c) for c in cands)
+    card = (tmp_path / 'k3' / 'README.md').read_text()
+    assert 'K = 3 candidate frames' in card and f'({3 * T}, 512)' in card
+    with pytest.raises(ValueError, match="frame='middle'"):
+        extract_features(man, str(tmp_path / 'bad'), frame='random',
+                         frames_per_segment=2, **FAST)

@@ -296,3 +296,35 @@ def test_cli_dataset_input_and_errors(saved, tmp_path, capsys):
         assert str(err.value).startswith('infer.py: error:')
         for word in words:
             assert word in str(err.value), (argv, str(err.value))
+
+
+def test_feature_folder_without_labels(saved, tmp_path, capsys):
+    """Issue 13 item 7: features with no label column at all."""
+    splits = hf.load_from_disk(saved.data)
+    folder = str(tmp_path / 'unlabelled')
+    hf.DatasetDict(test=splits['test'].remove_columns(list(EMOTIONS))) \
+        .save_to_disk(folder)
+    assert not set(EMOTIONS) & set(hf.load_from_disk(folder)['test']
+                                   .column_names)
+    expected = predict_dataset(load_model(saved.plain), saved.data, 'test')
+    assert predict_dataset(load_model(saved.plain), folder) == expected
+    load_cli().main([saved.plain, '--input', folder])
+    assert json.loads(capsys.readouterr().out) == expected
+
+
+def test_the_inferencer_is_an_mmengine_inferencer(saved):
+    from mmengine.infer import BaseInferencer
+    from normtr_plugin.apis import DatasetInputs, NormTRInferencer
+    inferencer = NormTRInferencer(saved.plain)
+    assert isinstance(inferencer, BaseInferencer)
+    out = inferencer(DatasetInputs(saved.data, 'test'), batch_size=2)
+    assert out['visualization'] is None
+    assert out['predictions'] == predict_dataset(
+        load_model(saved.plain), saved.data, 'test', batch_size=2)
+    samples = inferencer(DatasetInputs(saved.data, 'test'),
+                         return_datasamples=True)['predictions']
+    assert [s.metainfo['id'] for s in samples] == [
+        f'test_{i}' for i in range(5)]
+    assert samples[0].pred_score.shape == (4, 2)  # the head's own layout
+    with pytest.raises(ValueError, match='batch_size'):
+        inferencer(DatasetInputs(saved.data), batch_size=0)

@@ -8,13 +8,36 @@ import numpy as np
 import pytest
 import torch
 
+from torch.utils.data import DataLoader
+
 from conftest import ROOT
-from normtr_plugin.datasets import make_synthetic_iemocap
+from normtr_plugin.datasets import make_synthetic_iemocap, multimodal_collate
+from normtr_plugin.models import (ClassificationHead, MultiBinaryHead,
+                                  MultiLabelHead, RegressionHead)
+from normtr_plugin.models.maskers import WindowMasker, build_masker
 from normtr_plugin.visualization import (collect_features,
-                                         cosine_similarities, label_groups,
-                                         make_masker, mask_time_steps,
-                                         plot_attention, plot_cosine_density,
-                                         plot_tsne, save_figure)
+                                         cosine_similarities, plot_attention,
+                                         plot_cosine_density, plot_tsne,
+                                         save_figure)
+
+
+def label_groups(labels, head, names=None):
+    """The head owns its label groups (no task strings)."""
+    return head.label_groups(labels, names or head.output_names())
+
+
+def mask_time_steps(inputs, ratio, seed):
+    """The figures mask with the masker family (window: round(r T) steps).
+    Returns the masked inputs and the erased steps."""
+    ids = [f's{i}' for i in range(len(next(iter(inputs.values()))))]
+    out, keep = WindowMasker(ratio, seed)(inputs, ids)
+    return out, {m: ~k for m, k in keep.items()}
+
+
+def batches(dataset, batch_size=64):
+    return DataLoader(dataset, batch_size=batch_size,
+                      collate_fn=multimodal_collate)
+
 
 PNG = b'\x89PNG\r\n\x1a\n'
 MODALITIES = ['audio', 'video', 'text']
@@ -117,28 +140,26 @@ def test_tsne_plot_and_save(tmp_path):
 
 def test_label_groups():
     multi = np.array([[1, 0, 0], [0, 1, 1], [0, 0, 0]])
-    assert list(label_groups(multi, 'multi_binary', ['A', 'B', 'C'])) == [
-        'A: present', 'A: absent', 'A: absent']
+    assert list(label_groups(multi, MultiBinaryHead(4, 3), ['A', 'B', 'C'])
+                ) == ['A: present', 'A: absent', 'A: absent']
     one_hot = np.eye(3, dtype=int)[[2, 0]]
-    assert list(label_groups(one_hot, 'multi_label', ['A', 'B', 'C'])) == [
-        'C', 'A']
-    assert list(label_groups(np.array([-0.5, 0.0, 2.0]), 'regression')) == [
-        'negative', 'non-negative', 'non-negative']
-    assert list(label_groups(np.array([1, 0]), 'classification',
+    assert list(label_groups(one_hot, MultiLabelHead(4, 3), ['A', 'B', 'C'])
+                ) == ['C', 'A']
+    assert list(label_groups(np.array([-0.5, 0.0, 2.0]), RegressionHead(4))
+                ) == ['negative', 'non-negative', 'non-negative']
+    assert list(label_groups(np.array([1, 0]), ClassificationHead(4, 2),
                              ['x', 'y'])) == ['y', 'x']
 
 
 def test_mask_time_steps():
     inputs = dict(a=torch.ones(3, 10, 2), v=torch.ones(3, 10, 4))
-    g = torch.Generator().manual_seed(0)
-    out, masks = mask_time_steps(inputs, 0.3, g)
+    out, masks = mask_time_steps(inputs, 0.3, seed=0)
     for m in inputs:
         assert (masks[m].sum(1) == 3).all()
         zero = (out[m] == 0).all(-1)
         assert torch.equal(zero, masks[m])
     assert (inputs['a'] == 1).all()  # not in place
-    again, _ = mask_time_steps(inputs, 0.3,
-                               torch.Generator().manual_seed(0))
+    again, _ = mask_time_steps(inputs, 0.3, seed=0)
     assert all(torch.equal(out[m], again[m]) for m in inputs)
 
 
@@ -170,17 +191,17 @@ def test_collect_features_batches_and_restores_mode():
                    head=dict(type='MultiBinaryHead', num_tasks=2),
                    fusion=dict(type='FusionDecoder', depth=1, num_heads=2))
     model.train()
-    nrgf, mf, labels, ids = collect_features(model, _Dataset(), 4,
-                                             batch_size=3)
+    nrgf, mf, labels, ids = collect_features(model, batches(_Dataset(), 3),
+                                             4)
     assert model.training
     assert nrgf.shape == mf.shape == (4, 2, 4, 8)
     assert ids == ['s0', 's1', 's2', 's3']
     np.testing.assert_array_equal(labels, [[0, 1], [1, 1], [0, 1], [1, 1]])
     # eval mode: deterministic; a masker changes the features
-    again = collect_features(model, _Dataset(), 4)
+    again = collect_features(model, batches(_Dataset()), 4)
     assert torch.allclose(again[0], nrgf, atol=1e-6)
-    masked = collect_features(model, _Dataset(), 4,
-                              masker=make_masker(0.5, seed=0))
+    masked = collect_features(model, batches(_Dataset()), 4,
+                              masker=build_masker('random', 0.5, seed=0))
     assert not torch.allclose(masked[0], nrgf)
 
 

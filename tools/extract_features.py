@@ -5,13 +5,19 @@
         [--batch-size N] [--pretrained] [--weights FILE]
         [--frame middle|random] [--strict] [--overwrite]
         [--task classification|regression] [--seed S] [--allow-outside]
+        [--workers N] [--frames-per-segment K]
 
 The manifest has columns ``id, split, label`` and ``video`` and/or
 ``audio`` (paths relative to the CSV's folder, which they must stay inside
-unless --allow-outside). Prints the report as JSON.
+unless --allow-outside). Media are decoded by --workers DataLoader worker
+processes (default: one per CPU core, at most 16) while the backbone runs.
+--frames-per-segment K stores K candidate frames per video segment (T*K
+steps) for ``SegmentSample(keys=['video'], seq_len=T, random=True)`` to pick
+from in training (the middle one in evaluation). Prints the report as JSON.
 """
 import argparse
 import json
+import os
 import sys
 
 from normtr_plugin.extraction import MediaError, extract_features
@@ -49,6 +55,13 @@ def parse_args(argv=None):
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--image-size', type=int, metavar='PX',
                    help="backbone input size (default: the model's)")
+    p.add_argument('--workers', type=int,
+                   default=min(16, os.cpu_count() or 1), metavar='N',
+                   help='processes decoding media in parallel (0: none; '
+                   'default: CPU cores, at most 16)')
+    p.add_argument('--frames-per-segment', type=int, default=1, metavar='K',
+                   help='candidate frames stored per video segment (video '
+                   'gets T*K steps; default 1)')
     return p.parse_args(argv)
 
 
@@ -61,7 +74,8 @@ def main(argv=None) -> int:
             batch_size=args.batch_size, pretrained=args.pretrained,
             weights=args.weights, frame=args.frame, strict=args.strict,
             seed=args.seed, overwrite=args.overwrite, task=args.task,
-            image_size=args.image_size, allow_outside=args.allow_outside)
+            image_size=args.image_size, allow_outside=args.allow_outside,
+            workers=args.workers, frames_per_segment=args.frames_per_segment)
     except (ValueError, FileNotFoundError, FileExistsError, ImportError,
             MediaError, RuntimeError) as err:
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__

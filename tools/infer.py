@@ -6,17 +6,17 @@
 MODEL is a Hub model id (``org/name``) or a ``save_pretrained`` folder.
 PATH is an ``.npz`` (one ``(N, T, D)`` array per modality, optional ``id``)
 or a dataset in the project format (a folder or a Hub dataset id), of which
-``--split`` is read. Prints the predictions as JSON; ``--out`` also writes
-them (atomically).
+``--split`` is read; label columns are not needed. Runs
+``normtr_plugin.apis.NormTRInferencer``. Prints the predictions as JSON;
+``--out`` also writes them (atomically).
 """
 import argparse
 import json
 import os.path as osp
 import sys
 
-from normtr_plugin.apis import InferenceError, load_model, predict, \
-    predict_dataset
-from normtr_plugin.engine import write_json
+from normtr_plugin.apis import DatasetInputs, NormTRInferencer
+from normtr_plugin.utils import write_json
 
 
 def parse_args(argv=None):
@@ -36,15 +36,14 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        model = load_model(args.model, revision=args.revision,
-                           device=args.device)
+        inferencer = NormTRInferencer(args.model, revision=args.revision,
+                                      device=args.device)
         if args.input.endswith('.npz') or osp.isfile(args.input):
-            if not osp.isfile(args.input):
-                raise InferenceError(f'input file {args.input!r} not found')
-            preds = predict(model, args.input, batch_size=args.batch_size)
+            inputs = args.input
         else:
-            preds = predict_dataset(model, args.input, args.split,
-                                    batch_size=args.batch_size)
+            inputs = DatasetInputs(args.input, args.split)
+        preds = inferencer(inputs, batch_size=args.batch_size)[
+            'predictions']
     except (ValueError, KeyError, OSError) as err:
         # PretrainedError and InferenceError are ValueErrors: one line, no
         # traceback, for anything wrong with the model, input or dataset.

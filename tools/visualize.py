@@ -1,15 +1,17 @@
 """Figures of the paper's analysis (Figs. 7-10) for a trained checkpoint.
 
     python tools/visualize.py CONFIG CHECKPOINT --out DIR [--split test]
-        [--sample-index 0] [--mask-ratio 0.3] [--seed 0]
-        [--max-samples 500] [--kinds attention tsne cosine]
+        [--sample-index 0] [--masker random|window] [--mask-ratio 0.3]
+        [--seed 0] [--max-samples 500] [--kinds attention tsne cosine]
         [--cfg-options k=v ...]
 
 Writes into DIR (each atomically):
 
 - ``attention.png``: cross-attention of one sample (mean over heads, last
-  decoder layer) without and with a random ``--mask-ratio`` fraction of time
-  steps zeroed per modality (Fig. 10);
+  decoder layer) without and with masking (Fig. 10). The mask is the one
+  the robustness table (``tools/robustness.py``) applies to that sample for
+  the same ``--masker``, ``--mask-ratio`` and ``--seed`` (one masker
+  family, ``normtr_plugin.models.maskers``);
 - ``tsne_nrgf_mf_modality.png``: t-SNE of NRGFs and MFs pooled over time per
   modality, coloured by modality, marked NRGF vs MF (Figs. 7/8);
 - ``tsne_label.png``: t-SNE of the fused features (mean over tokens, what
@@ -23,13 +25,15 @@ import os.path as osp
 import numpy as np
 import torch
 from mmengine.config import DictAction
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+from torch.utils.data import DataLoader, Subset
 
-from normtr_plugin.datasets import multimodal_collate
 from normtr_plugin.engine import load_checkpoint_safely, load_config
 from normtr_plugin.models.data_samples import split_data_samples
-from normtr_plugin.registry import DATASETS, MODELS, build_in_scope
-from normtr_plugin.visualization import (collect_features, label_groups,
-                                         mask_time_steps, plot_attention,
+from normtr_plugin.models.maskers import MASKER_TYPES, build_masker
+from normtr_plugin.registry import MODELS, SCOPE, build_in_scope
+from normtr_plugin.visualization import (collect_features, plot_attention,
                                          plot_cosine_density, plot_tsne,
                                          pool_tokens, save_figure)
 
@@ -44,10 +48,14 @@ def parse_args(argv=None):
     parser.add_argument('--split', default='test', help='dataset split')
     parser.add_argument('--sample-index', type=int, default=0,
                         help='sample shown in attention.png')
+    parser.add_argument('--masker', default='random',
+                        choices=sorted(MASKER_TYPES),
+                        help='masker of attention.png (as tools/'
+                        'robustness.py)')
     parser.add_argument('--mask-ratio', type=float, default=0.3,
-                        help='fraction of time steps zeroed per modality')
+                        help='masking ratio r of attention.png')
     parser.add_argument('--seed', type=int, default=0,
-                        help='seed of the random mask')
+                        help='masking seed (as tools/robustness.py)')
     parser.add_argument('--max-samples', type=int, default=500,
                         help='samples for the t-SNE and cosine figures')
     parser.add_argument('--layer', type=int, default=-1,
@@ -69,32 +77,46 @@ def build_model(cfg, checkpoint: str):
     return model.eval()
 
 
-def build_dataset(cfg, split: str):
-    ds_cfg = cfg.test_dataloader.dataset.copy()
-    ds_cfg['split'] = split
-    return build_in_scope(DATASETS, ds_cfg)
+def build_dataloader(cfg, split: str) -> DataLoader:
+    """The config's test dataloader (workers, collate) on ``split``."""
+    loader = cfg.test_dataloader.copy()
+    loader['dataset'] = dict(loader['dataset'], split=split)
+    with DefaultScope.overwrite_default_scope(SCOPE):
+        return Runner.build_dataloader(loader)
 
 
-def draw_attention(model, dataset, args):
-    if not 0 <= args.sample_index < len(dataset):
-        raise IndexError(f'--sample-index {args.sample_index} out of range '
-                         f'for {len(dataset)} samples')
-    data = multimodal_collate(dataset.__getitems__([args.sample_index]))
-    inputs = model.data_preprocessor(data, False)['inputs']
-    generator = torch.Generator().manual_seed(args.seed)
-    masked, masks = mask_time_steps(inputs, args.mask_ratio, generator)
+def masked_sample(model, loader: DataLoader, index: int, masker):
+    """Sample ``index`` of ``loader``'s dataset, preprocessed onto the
+    model's device, clean and masked by ``masker`` (exactly as the
+    robustness loop masks it). Returns ``(data, masked, keep)``."""
+    dataset = loader.dataset
+    if not 0 <= index < len(dataset):
+        raise IndexError(f'--sample-index {index} out of range for '
+                         f'{len(dataset)} samples')
+    one = DataLoader(Subset(dataset, [index]), batch_size=1,
+                     collate_fn=loader.collate_fn)
+    data = model.data_preprocessor(next(iter(one)), False)
+    masked, keep = masker.mask_data(data)
+    return data, masked, keep
+
+
+def draw_attention(model, loader, args):
+    masker = build_masker(args.masker, args.mask_ratio, args.seed)
+    data, masked, keep = masked_sample(model, loader, args.sample_index,
+                                       masker)
     with torch.no_grad():
-        clean_attn = model.cross_attention(inputs)
-        masked_attn = model.cross_attention(masked)
+        clean_attn = model.cross_attention(data['inputs'])
+        masked_attn = model.cross_attention(masked['inputs'])
     modalities = list(model.modalities)
-    tokens = torch.cat([masks[m][0] for m in modalities]).cpu().numpy()
+    tokens = torch.cat([~keep[m][0] for m in modalities]).cpu().numpy()
     sample = split_data_samples(data['data_samples'])[0]
     sample_id = sample.metainfo.get('id')
     fig = plot_attention(clean_attn, masked_attn, modalities,
                          model.seq_len, layer=args.layer,
                          masked_tokens=tokens)
     fig.suptitle(f'cross-attention of sample {sample_id!r}, mean over heads '
-                 f'(mask ratio {args.mask_ratio:g})')
+                 f'({args.masker} masking, r = {args.mask_ratio:g}, seed '
+                 f'{args.seed})')
     return fig
 
 
@@ -109,10 +131,8 @@ def draw_tsne(model, dataset, nrgf, mf, labels, fused):
         pooled, modality, 'NRGFs and MFs (mean over time) by modality',
         marker_labels=kind))
     if labels is not None:
-        task = getattr(dataset, 'task', 'regression')
-        names = getattr(dataset, 'classes', None) if task == \
-            'classification' else getattr(dataset, 'label_columns', None)
-        groups = label_groups(labels, task, names)
+        names = model.head.output_names(dataset.metainfo)
+        groups = model.head.label_groups(labels, names)
         figs['tsne_label'] = plot_tsne(
             fused.mean(dim=1).numpy(), groups,
             'fused features (mean over tokens) by label')
@@ -127,15 +147,16 @@ def main(argv=None):
         raise FileNotFoundError(f'checkpoint {args.checkpoint!r} not found')
     cfg = load_config(args.config, args.cfg_options)
     model = build_model(cfg, args.checkpoint)
-    dataset = build_dataset(cfg, args.split)
+    loader = build_dataloader(cfg, args.split)
     figs = {}
     if 'attention' in args.kinds:
-        figs['attention'] = draw_attention(model, dataset, args)
+        figs['attention'] = draw_attention(model, loader, args)
     if 'tsne' in args.kinds or 'cosine' in args.kinds:
         nrgf, mf, labels, _, fused = collect_features(
-            model, dataset, args.max_samples, return_fused=True)
+            model, loader, args.max_samples, return_fused=True)
         if 'tsne' in args.kinds:
-            figs.update(draw_tsne(model, dataset, nrgf, mf, labels, fused))
+            figs.update(draw_tsne(model, loader.dataset, nrgf, mf, labels,
+                                  fused))
         if 'cosine' in args.kinds:
             figs['cosine_density'] = plot_cosine_density(
                 nrgf, mf, title=f'cosine similarities ({len(nrgf)} '

@@ -39,6 +39,8 @@ class MultimodalFeatureDataset(Dataset):
         revision: Hub revision (branch, tag or commit) for a Hub id.
         modalities: modality name -> feature dim expected by the config.
         label_columns: label column(s); several are stacked into a vector.
+            Empty (``()``): the split is read without labels (inference
+            on unlabelled features); samples then have no ``gt_label``.
         task: one of 'regression', 'classification', 'multi_binary',
             'multi_label'; decides label dtype and checks.
         num_classes: for 'classification' when the column is not a
@@ -71,7 +73,8 @@ class MultimodalFeatureDataset(Dataset):
         self._check_columns(table)
         self._check_dims(table)
         self.classes = self._class_names(table, num_classes)
-        self.labels = self._read_labels(table)
+        self.labels = (self._read_labels(table) if self.label_columns
+                       else None)
         self.ids = np.asarray(table.data.column('id').to_pylist(), object)
         self.columns = {m: FrameColumn(table.data.column(m), dim,
                                        f"modality '{m}' of {self._where()}")
@@ -129,7 +132,7 @@ class MultimodalFeatureDataset(Dataset):
 
     def _class_names(self, table: hf.Dataset,
                      num_classes: Optional[int]) -> Optional[List[str]]:
-        if self.task != 'classification':
+        if self.task != 'classification' or not self.label_columns:
             return None
         feature = table.features[self.label_columns[0]]
         if isinstance(feature, hf.ClassLabel):
@@ -177,7 +180,7 @@ class MultimodalFeatureDataset(Dataset):
                     'clean the features (the converters set them to 0)')
 
     def __len__(self) -> int:
-        return len(self.labels)
+        return len(self.ids)
 
     def _leading_steps(self, key: str) -> Optional[int]:
         """How many leading steps of ``key`` the pipeline reads (None: all).
@@ -201,7 +204,8 @@ class MultimodalFeatureDataset(Dataset):
         all_rows = np.arange(len(self))
         self.resident = dict(
             device=device,
-            labels=torch.from_numpy(self.labels).to(device),
+            labels=None if self.labels is None else
+            torch.from_numpy(self.labels).to(device),
             **{m: tuple(torch.from_numpy(a).to(device) for a in
                         self.columns[m].gather(all_rows, self._steps[m]))
                for m in self.modalities})
@@ -221,12 +225,14 @@ class MultimodalFeatureDataset(Dataset):
                      lengths={})
         if self.resident is not None:
             index = torch.as_tensor(indices, device=self.resident['device'])
-            batch['gt_label'] = self.resident['labels'][index]
+            if self.labels is not None:
+                batch['gt_label'] = self.resident['labels'][index]
             for m in self.modalities:
                 x, lengths = self.resident[m]
                 batch[m], batch['lengths'][m] = x[index], lengths[index]
             return batch
-        batch['gt_label'] = torch.from_numpy(self.labels[indices])
+        if self.labels is not None:
+            batch['gt_label'] = torch.from_numpy(self.labels[indices])
         for m, column in self.columns.items():
             x, lengths = column.gather(indices, self._steps[m])
             batch[m] = torch.from_numpy(x)
@@ -236,9 +242,11 @@ class MultimodalFeatureDataset(Dataset):
     def read_sample(self, idx: int) -> dict:
         """One row as a per-sample results dict (valid steps only)."""
         results = {m: self.columns[m].row(idx) for m in self.modalities}
-        results.update(id=str(self.ids[idx]), gt_label=self.labels[idx],
+        results.update(id=str(self.ids[idx]),
                        modalities=list(self.modalities),
                        lengths={m: len(results[m]) for m in self.modalities})
+        if self.labels is not None:
+            results['gt_label'] = self.labels[idx]
         return results
 
     def __getitems__(self, indices: Sequence[int]):

@@ -14,17 +14,19 @@ from .model_selection import apply_model_selection
 from .propagate import infer_from_data, propagate
 from .resume import ResumeError, newest_readable_checkpoint, resolve_resume
 from .rng_state import capture_rng_state, restore_rng_state
+from .robustness_loop import RobustnessTestLoop
 from .run_identity import (ResumeMismatchError, RunIdentityHook,
                            check_resume, run_identity)
 
-# Let Runner.resume / load_from read mmengine checkpoints with
-# torch.load(weights_only=True) on torch >= 2.6 (idempotent).
-register_checkpoint_loader()
+# Importing this package changes nothing process-wide: the safe local
+# checkpoint loader is installed by register_checkpoint_loader(), which the
+# tools and CheckpointGuardHook.before_run call explicitly.
 
 __all__ = [
     'ATOMIC_BACKEND', 'AtomicCheckpointHook', 'AtomicLocalBackend',
     'AutocastOptimWrapper', 'CheckpointGuardHook', 'CheckpointMismatchError',
     'DataRootError', 'GRLLambdaHook', 'NonFiniteHook', 'ResumeError', 'ResumeMismatchError',
+    'RobustnessTestLoop',
     'RunIdentityHook', 'apply_model_selection', 'capture_rng_state',
     'check_data_root', 'check_resume', 'dann_lambda', 'default_work_dir', 'enable_amp',
     'infer_from_data', 'launched_distributed', 'load_checkpoint_safely',

@@ -1,6 +1,10 @@
 """Checks on every checkpoint a Runner loads (``load_from``, ``--resume``,
 ``tools/test.py``), before mmengine uses it.
 
+- **Weights only.** ``before_run`` (which mmengine calls before
+  ``load_or_resume``) installs the safe local checkpoint loader
+  (``register_checkpoint_loader``: ``torch.load(weights_only=True)`` with a
+  narrow allowlist); importing the plugin does not.
 - **No stored text is executed.** ``Runner.resume`` passes
   ``checkpoint['meta']['config']`` to ``Config.fromstring``, which runs it
   as Python. mmengine itself never writes that key (it stores
@@ -41,6 +45,10 @@ class CheckpointGuardHook(Hook):
                  revise_keys=((r'^module\.', ''),)):
         self.strict = strict
         self.revise_keys = [(re.compile(p), r) for p, r in revise_keys]
+
+    def before_run(self, runner) -> None:
+        from .checkpoint_loader import register_checkpoint_loader
+        register_checkpoint_loader()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if not isinstance(checkpoint, dict):

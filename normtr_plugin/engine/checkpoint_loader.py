@@ -19,8 +19,11 @@ error naming the file and the offending global.
 
 :func:`register_checkpoint_loader` installs the loader as mmengine's
 local-path scheme (prefix ``''``), which is what ``Runner.resume`` and
-``Runner.load_checkpoint`` (``load_from``) go through. It runs on
-``import normtr_plugin.engine``.
+``Runner.load_checkpoint`` (``load_from``) go through. Importing the plugin
+does NOT call it (no process-wide side effect on import): the tools call it,
+and so does ``CheckpointGuardHook.before_run`` (in the default runtime), so
+every Runner built from the project's configs loads checkpoints safely.
+Code that loads a checkpoint itself calls :func:`load_checkpoint_safely`.
 """
 import os.path as osp
 import pickle

@@ -9,63 +9,68 @@ section 4.3). Preprocessing follows timm's data config of the model
 the config's mean/std, done with tensor ops so batches stay on the device.
 """
 import os.path as osp
+import pickle
 from typing import Optional, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ['Backbone', 'build_backbone', 'load_weights']
+__all__ = ['Backbone', 'ImagePreprocess', 'build_backbone',
+           'load_backbone_weights']
 
 
-def load_weights(model: torch.nn.Module, path: str) -> None:
-    """Load a local ``.safetensors`` or ``.pth``/``.pt`` state dict.
+#: Top-level names of a full model's classifier (not in a ``num_classes=0``
+#: feature extractor): ignored when present in a weights file.
+CLASSIFIER_KEYS = ('fc', 'head', 'classifier', 'last_linear')
 
-    ``.pth``/``.pt`` files are read with ``torch.load(weights_only=True)``
-    (no pickled code is run). The classifier weights of a full checkpoint
-    are ignored (the model has no classifier); any other missing or
-    unexpected key is an error.
+
+def _drop_classifier(state: dict, model: torch.nn.Module) -> dict:
+    own = model.state_dict()
+    return {k: v for k, v in state.items()
+            if k in own or k.split('.')[0] not in CLASSIFIER_KEYS}
+
+
+def load_backbone_weights(model: torch.nn.Module, path: str) -> None:
+    """Load a local ``.safetensors`` or ``.pth``/``.pt``/``.bin`` file into
+    a timm backbone, with timm's ``load_checkpoint``.
+
+    timm reads ``.pth`` with ``torch.load(weights_only=True)`` (no pickled
+    code is run), takes a full checkpoint's ``state_dict`` / ``model`` entry
+    and strips ``module.`` prefixes. The classifier weights of a full model
+    are ignored (the backbone has no classifier); any other missing or
+    unexpected key is an error naming the file.
     """
+    from timm.models import load_checkpoint
     if not osp.isfile(path):
         raise FileNotFoundError(f'backbone weights {path!r} not found')
-    if path.endswith('.safetensors'):
-        from safetensors.torch import load_file
-        state = load_file(path)
-    elif path.endswith(('.pth', '.pt', '.bin')):
-        state = torch.load(path, map_location='cpu', weights_only=True)
-        for key in ('state_dict', 'model'):
-            if isinstance(state, dict) and isinstance(state.get(key), dict):
-                state = state[key]
-    else:
+    if not path.endswith(('.safetensors', '.pth', '.pt', '.bin')):
         raise ValueError(f'backbone weights {path!r}: expected a '
                          '.safetensors, .pth or .pt file')
-    state = {k[7:] if k.startswith('module.') else k: v
-             for k, v in state.items()}
-    own = set(model.state_dict())
-    unexpected = [k for k in state if k not in own]
-    # what the classifier of the full model held (fc.*, head.*, ...)
-    unexpected = [k for k in unexpected
-                  if k.split('.')[0] not in ('fc', 'head', 'classifier',
-                                             'last_linear')]
-    missing = [k for k in own if k not in state]
-    if missing or unexpected:
+    try:
+        load_checkpoint(model, path, use_ema=False, strict=True,
+                        filter_fn=_drop_classifier, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError) as err:
+        detail = ' '.join(str(err).split())
+        if isinstance(err, pickle.UnpicklingError) or \
+                'weights_only' in detail:
+            raise ValueError(f'backbone weights {path!r}: refused, the file '
+                             'holds more than tensors (torch.load with '
+                             f'weights_only=True: {detail[:300]})') from None
+        # load_state_dict: missing / unexpected keys
         raise ValueError(f'backbone weights {path!r} do not fit the model: '
-                         f'missing {missing[:5]}, unexpected '
-                         f'{unexpected[:5]}')
-    model.load_state_dict({k: v for k, v in state.items() if k in own})
+                         f'{detail[:500]}') from None
 
 
-class Backbone:
-    """A timm feature extractor and its preprocessing.
+class ImagePreprocess:
+    """timm's eval preprocessing as tensor ops (picklable: it runs in the
+    extraction's DataLoader workers).
 
-    Attributes: ``model`` (eval mode, on ``device``), ``feature_dim``,
-    ``input_size`` (H, W), ``mean``/``std`` (3,), ``crop_pct``.
+    Attributes: ``input_size`` (H, W), ``crop_pct``, ``mean``/``std``
+    (1, 3, 1, 1).
     """
 
-    def __init__(self, model: torch.nn.Module, data_config: dict,
-                 device='cpu', name: str = ''):
-        self.model, self.device, self.name = model, torch.device(device), name
-        self.feature_dim = int(model.num_features)
+    def __init__(self, data_config: dict):
         self.input_size = tuple(int(s) for s in data_config['input_size'][1:])
         self.crop_pct = float(data_config.get('crop_pct') or 1.0)
         self.mean = torch.tensor(data_config['mean'],
@@ -73,8 +78,8 @@ class Backbone:
         self.std = torch.tensor(data_config['std'],
                                 dtype=torch.float32).view(1, 3, 1, 1)
 
-    def preprocess(self, images: torch.Tensor, crop: bool = True
-                   ) -> torch.Tensor:
+    def __call__(self, images: torch.Tensor, crop: bool = True
+                 ) -> torch.Tensor:
         """(N, 3, H, W) floats in [0, 1] -> normalised (N, 3, *input_size).
 
         ``crop=True`` (frames): resize the shorter side to
@@ -97,6 +102,24 @@ class Backbone:
             images = F.interpolate(images, size=(h, w), mode='bilinear',
                                    align_corners=False)
         return (images - self.mean) / self.std
+
+
+class Backbone:
+    """A timm feature extractor and its preprocessing.
+
+    Attributes: ``model`` (eval mode, on ``device``), ``feature_dim``,
+    ``preprocess`` (:class:`ImagePreprocess`; ``input_size`` (H, W),
+    ``mean``/``std``, ``crop_pct``).
+    """
+
+    def __init__(self, model: torch.nn.Module, data_config: dict,
+                 device='cpu', name: str = ''):
+        self.model, self.device, self.name = model, torch.device(device), name
+        self.feature_dim = int(model.num_features)
+        self.preprocess = ImagePreprocess(data_config)
+        self.input_size = self.preprocess.input_size
+        self.crop_pct = self.preprocess.crop_pct
+        self.mean, self.std = self.preprocess.mean, self.preprocess.std
 
     @torch.no_grad()
     def __call__(self, images: torch.Tensor,
@@ -132,7 +155,7 @@ def build_backbone(name: str = 'resnet18', pretrained: bool = False,
         raise ValueError('give either pretrained=True or weights, not both')
     model = timm.create_model(name, pretrained=pretrained, num_classes=0)
     if weights:
-        load_weights(model, weights)
+        load_backbone_weights(model, weights)
     model.eval().to(device)
     cfg = timm.data.resolve_data_config({}, model=model)
     if image_size is not None:

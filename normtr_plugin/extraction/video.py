@@ -11,7 +11,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-__all__ = ['MediaError', 'segment_frame_indices', 'read_video_frames']
+__all__ = ['MediaError', 'read_video_frames', 'segment_candidate_indices',
+           'segment_frame_indices']
 
 
 class MediaError(RuntimeError):
@@ -51,6 +52,47 @@ def segment_frame_indices(num_frames: int, segments: int,
     return out
 
 
+def _spread(low: int, high: int, count: int) -> List[int]:
+    """``count`` frames spread evenly over ``[low, high)`` (the middles of
+    ``count`` equal parts); an empty range repeats ``low``."""
+    if high <= low:
+        return [low] * count
+    n = high - low
+    return [low + ((j * n // count) + ((j + 1) * n // count) - 1) // 2
+            for j in range(count)]
+
+
+def segment_candidate_indices(num_frames: int, segments: int,
+                              frames_per_segment: int) -> List[int]:
+    """K candidate frames per segment, laid out as T*K indices.
+
+    Segment k's K candidates are consecutive (positions ``kK..kK+K-1``) and
+    sorted; candidate ``K // 2`` is the segment's middle frame (what
+    ``segment_frame_indices`` takes), the others are spread evenly before
+    and after it. ``SegmentSample(seq_len=T)`` over the stored T*K steps
+    splits them into T segments of K: ``random=True`` picks one of segment
+    k's candidates in training, ``random=False`` position ``kK + K // 2``,
+    the middle frame (the K = 1 frame), in evaluation. With
+    fewer than T frames every candidate of a segment is its one frame.
+    """
+    k = int(frames_per_segment)
+    if k < 1:
+        raise ValueError(f'frames_per_segment must be >= 1, got {k}')
+    middles = segment_frame_indices(num_frames, segments)
+    if k == 1:
+        return middles
+    n, t, centre = num_frames, segments, k // 2
+    out = []
+    for seg, mid in enumerate(middles):
+        if n < t:
+            out += [mid] * k
+            continue
+        start, end = seg * n // t, (seg + 1) * n // t
+        out += _spread(start, mid, centre) + [mid] + \
+            _spread(mid + 1, end, k - 1 - centre)
+    return out
+
+
 def _open(path: str):
     try:
         import cv2
@@ -77,17 +119,25 @@ def count_frames(path: str) -> int:
 
 
 def read_video_frames(path: str, segments: int, mode: str = 'middle',
-                      rng: Optional[np.random.Generator] = None
+                      rng: Optional[np.random.Generator] = None,
+                      frames_per_segment: int = 1
                       ) -> Tuple[np.ndarray, int]:
-    """The T selected frames, RGB uint8 (T, H, W, 3), and the frame count.
+    """The selected frames, RGB uint8 (T*K, H, W, 3), and the frame count.
 
+    K = ``frames_per_segment``: 1 takes one frame per segment (``mode``);
+    K > 1 takes ``segment_candidate_indices`` (``mode`` must be 'middle').
     Two sequential passes (count, then decode only the chosen frames), so
-    memory stays at T frames whatever the clip's length.
+    memory stays at T*K frames whatever the clip's length.
     """
+    if frames_per_segment > 1 and mode != 'middle':
+        raise ValueError('frames_per_segment > 1 stores K candidates per '
+                         "segment for SegmentSample; use mode='middle'")
     n = count_frames(path)
     if n == 0:
         raise MediaError(f'video {path!r} has no decodable frames')
-    indices = segment_frame_indices(n, segments, mode, rng)
+    indices = (segment_frame_indices(n, segments, mode, rng)
+               if frames_per_segment == 1 else
+               segment_candidate_indices(n, segments, frames_per_segment))
     wanted = sorted(set(indices))
     cv2, cap = _open(path)
     frames = {}

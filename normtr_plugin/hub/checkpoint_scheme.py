@@ -8,7 +8,8 @@ Only ``model.safetensors`` is read: nothing is unpickled.
 """
 from mmengine.runner import CheckpointLoader
 
-from .pretrained import load_config, load_weights, resolve_files
+from .pretrained import (load_pretrained_config, load_pretrained_weights,
+                         resolve_files)
 
 PREFIX = 'hf://'
 
@@ -25,8 +26,8 @@ def split_hub_path(path: str):
 def load_from_hub(filename: str, map_location=None) -> dict:
     target, revision = split_hub_path(filename)
     config_path, weights_path = resolve_files(target, revision)
-    config = load_config(config_path)
-    state = load_weights(weights_path)
+    config = load_pretrained_config(config_path)
+    state = load_pretrained_weights(weights_path)
     if map_location is not None:
         state = {k: v.to(map_location) for k, v in state.items()}
     return dict(state_dict=state,
@@ -35,5 +36,9 @@ def load_from_hub(filename: str, map_location=None) -> dict:
 
 
 def register_hub_scheme() -> None:
-    """Register ``hf://`` with mmengine's CheckpointLoader (idempotent)."""
-    CheckpointLoader.register_scheme(PREFIX, load_from_hub, force=True)
+    """Add ``hf://`` to mmengine's CheckpointLoader (idempotent).
+
+    A scheme of its own: it replaces none of mmengine's loaders, and a
+    loader someone else registered under ``hf://`` is left in place."""
+    if PREFIX not in CheckpointLoader._schemes:
+        CheckpointLoader.register_scheme(PREFIX, load_from_hub)

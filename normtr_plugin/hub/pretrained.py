@@ -154,8 +154,9 @@ def resolve_files(repo_id_or_dir: str, revision: Optional[str] = None,
     return paths[0], paths[1]
 
 
-def load_config(path: str) -> dict:
-    """Read and check a ``config.json`` written by ``save_pretrained``.
+def load_pretrained_config(path: str) -> dict:
+    """Read and check a ``config.json`` written by ``save_pretrained`` (not
+    an mmengine config file: that is ``engine.cli.load_config``).
 
     Nothing is built here; every ``type`` in it is checked against this
     plugin's registries (``config_guard``) and the saved feature statistics
@@ -184,8 +185,9 @@ def load_config(path: str) -> dict:
     return config
 
 
-def load_weights(path: str) -> dict:
-    """The tensors of a safetensors file, with a clear error if damaged."""
+def load_pretrained_weights(path: str) -> dict:
+    """The tensors of a ``model.safetensors`` written by ``save_pretrained``,
+    with a clear error if damaged."""
     try:
         return load_file(path)
     except (SafetensorError, OSError) as err:
@@ -229,9 +231,9 @@ def from_pretrained(repo_id_or_dir: str, revision: Optional[str] = None,
     """
     config_path, weights_path = resolve_files(repo_id_or_dir, revision,
                                               cache_dir)
-    config = load_config(config_path)
+    config = load_pretrained_config(config_path)
     model = build_in_scope(MODELS, config['model'])
-    state = load_weights(weights_path)
+    state = load_pretrained_weights(weights_path)
     load_state_dict_strict(model, state, repo_id_or_dir)
     model.pretrained_config = config
     return model.to(map_location).eval()

@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 from ..registry import MODELS
+from .maskers import erase, window_keep, window_start
 
 CLEAN, TYPE1, TYPE2 = 0, 1, 2
 
@@ -25,6 +26,12 @@ class ErasureNoise(nn.Module):
     ``L`` is the sample's number of valid steps of that modality (``lengths``
     (B, M), default: all T_m steps), so windows never touch padding, and the
     modalities may have different lengths T_m (SPEC section 1 Decision).
+
+    A member of the masker family (:mod:`~normtr_plugin.models.maskers`):
+    the windows use its geometry (``window_start``, ``window_keep``) and
+    are applied with its ``erase``, like ``WindowMasker``'s. Unlike the
+    evaluation maskers, whose draws are a fixed function of (seed, sample
+    id), training noise is new at every step: it draws from a stream.
 
     All draws are vectorised over the batch and made on the inputs' device,
     with no host synchronisation. With ``seed`` the module owns one generator
@@ -104,7 +111,7 @@ class ErasureNoise(nn.Module):
         half = L // 2
         size = torch.minimum((u[:, 2:M + 2] * (half + 1)).long(), half)
         room = L - size
-        start = torch.minimum((u[:, M + 2:] * (room + 1)).long(), room)
+        start = window_start(u[:, M + 2:], room)
         active = torch.where(
             (kind == TYPE2)[:, None],
             torch.arange(M, device=device)[None] == target[:, None],
@@ -128,7 +135,7 @@ class ErasureNoise(nn.Module):
         elif device is not None:
             lengths = lengths.to(device)
         start, size, kind = self.draw_windows(lengths.clamp(max=seq_len))
-        keep = _keep_mask(start, size, seq_len)
+        keep = window_keep(start, size, seq_len)
         return keep.to(torch.float32), size > 0, kind
 
     def forward(self, inputs: Dict[str, torch.Tensor],
@@ -157,21 +164,9 @@ class ErasureNoise(nn.Module):
                      for i, m in enumerate(names)]
         start, size, _ = self.draw_windows(torch.stack(valid, dim=1),
                                            generator)
-        noisy_inputs = {}
-        for i, (m, x) in enumerate(inputs.items()):
-            keep = _keep_mask(start[:, i:i + 1], size[:, i:i + 1],
-                              x.shape[1])[:, 0]
-            noisy_inputs[m] = x * keep[..., None].to(x.dtype)
-        return noisy_inputs, size > 0
+        keep = {m: window_keep(start[:, i], size[:, i], x.shape[1])
+                for i, (m, x) in enumerate(inputs.items())}
+        return erase(inputs, keep), size > 0
 
     def extra_repr(self) -> str:
         return f'probs={self.probs}, seed={self.seed}'
-
-
-def _keep_mask(start: torch.Tensor, size: torch.Tensor,
-               seq_len: int) -> torch.Tensor:
-    """``start, size (B, M) -> keep (B, M, T)`` bool, False inside the
-    window ``[start, start + size)``."""
-    steps = torch.arange(seq_len, device=start.device)
-    erased = (steps >= start[..., None]) & (steps < (start + size)[..., None])
-    return ~erased

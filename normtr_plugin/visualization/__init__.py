@@ -1,13 +1,15 @@
-"""Figures of the paper's analysis (Figs. 7-10): attention maps, t-SNE of
-NRGFs / MFs and cosine-similarity densities. Needs matplotlib."""
-from .plots import (collect_features, cosine_similarities, label_groups,
-                    make_masker, mask_time_steps, plot_attention,
-                    plot_cosine_density, plot_tsne, pool_tokens, save_figure,
-                    tsne_embedding)
+"""Figures and reports: the paper's analysis figures (Figs. 7-10: attention
+maps, t-SNE of NRGFs / MFs, cosine-similarity densities) and the robustness
+report (curves of Fig. 5, AUILC tables). Needs matplotlib."""
+from .features import collect_features
+from .plots import (cosine_similarities, plot_attention, plot_cosine_density,
+                    plot_tsne, pool_tokens, save_figure, tsne_embedding)
+from .robustness_plot import plot_robustness
+from .robustness_report import metric_file_name, render_markdown, write_report
 
 __all__ = [
-    'collect_features', 'cosine_similarities', 'label_groups',
-    'make_masker', 'mask_time_steps', 'plot_attention',
-    'plot_cosine_density', 'plot_tsne', 'pool_tokens', 'save_figure',
-    'tsne_embedding'
+    'collect_features', 'cosine_similarities', 'metric_file_name',
+    'plot_attention', 'plot_cosine_density', 'plot_robustness', 'plot_tsne',
+    'pool_tokens', 'render_markdown', 'save_figure', 'tsne_embedding',
+    'write_report'
 ]

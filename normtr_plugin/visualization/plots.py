@@ -12,12 +12,14 @@ close); :func:`save_figure` writes one atomically.
 - :func:`plot_cosine_density`: densities of cosine similarities within the
   NRGFs and between NRGFs and MFs (Fig. 9), from
   :func:`cosine_similarities`.
-- :func:`collect_features`: NRGFs, MFs, labels and ids of a dataset's
-  first samples; :func:`make_masker` / :func:`mask_time_steps` zero random
-  time steps.
+
+Features come from :func:`~normtr_plugin.visualization.features.
+collect_features`; masked inputs from the masker family
+(:mod:`normtr_plugin.models.maskers`), as in the robustness table; label
+groups from the model's head (``head.label_groups``).
 """
 import itertools
-from typing import (Callable, Dict, List, Optional, Sequence, Tuple, Union)
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -25,14 +27,11 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..models.data_samples import split_data_samples
 from ..utils import atomic_write
 
 __all__ = [
-    'collect_features', 'cosine_similarities', 'label_groups',
-    'make_masker', 'mask_time_steps', 'plot_attention',
-    'plot_cosine_density', 'plot_tsne', 'pool_tokens', 'save_figure',
-    'tsne_embedding'
+    'cosine_similarities', 'plot_attention', 'plot_cosine_density',
+    'plot_tsne', 'pool_tokens', 'save_figure', 'tsne_embedding'
 ]
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
@@ -239,37 +238,6 @@ def pool_tokens(features: ArrayLike) -> np.ndarray:
     return f.mean(axis=2)
 
 
-def label_groups(labels: ArrayLike, task: str,
-                 names: Optional[Sequence[str]] = None) -> np.ndarray:
-    """One string per sample to colour a t-SNE by label.
-
-    - classification: the class name (``names``) or index;
-    - multi_binary / multi_label (B, K): the single present label's name
-      when every sample has exactly one; otherwise the first task,
-      ``'<name>: present'`` / ``'<name>: absent'``;
-    - regression: ``'negative'`` (< 0) / ``'non-negative'`` (Acc-2 split).
-    """
-    y = _numpy(labels)
-    if task == 'regression':
-        y = y.reshape(len(y), -1)[:, 0]
-        return np.where(y < 0, 'negative', 'non-negative')
-    if task == 'classification':
-        y = y.reshape(len(y)).astype(int)
-        if names:
-            return np.array([str(names[i]) for i in y])
-        return np.array([str(i) for i in y])
-    if task in ('multi_binary', 'multi_label'):
-        y = y.reshape(len(y), -1)
-        k = y.shape[1]
-        names = list(names) if names else [f'label{i}' for i in range(k)]
-        present = y > 0.5
-        if (present.sum(axis=1) == 1).all():
-            return np.array([names[i] for i in present.argmax(axis=1)])
-        return np.where(present[:, 0], f'{names[0]}: present',
-                        f'{names[0]}: absent')
-    raise ValueError(f'unknown task {task!r}')
-
-
 # ---------------------------------------------------------------------------
 # Cosine similarity densities (Fig. 9)
 # ---------------------------------------------------------------------------
@@ -331,107 +299,3 @@ def plot_cosine_density(nrgf: ArrayLike, mf: ArrayLike, bins: int = 50,
     ax.set_title(title)
     ax.legend(loc='best', fontsize='small')
     return fig
-
-
-# ---------------------------------------------------------------------------
-# Features
-# ---------------------------------------------------------------------------
-
-def mask_time_steps(inputs: Dict[str, torch.Tensor], ratio: float,
-                    generator: Optional[torch.Generator] = None,
-                    modalities: Optional[Sequence[str]] = None
-                    ) -> Tuple[Dict[str, torch.Tensor],
-                               Dict[str, torch.Tensor]]:
-    """Zero ``round(ratio * T)`` random time steps per modality and sample.
-
-    Args:
-        inputs: ``{m: (B, T, D)}``.
-        ratio: fraction r in [0, 1].
-        generator: CPU ``torch.Generator`` (seeded by the caller).
-        modalities: which modalities to mask (default: all).
-
-    Returns:
-        the masked copies (others unchanged) and ``{m: (B, T) bool}``
-        masks (True = zeroed) for the masked modalities.
-    """
-    if not 0.0 <= ratio <= 1.0:
-        raise ValueError(f'mask ratio must be in [0, 1], got {ratio}')
-    out, masks = dict(inputs), {}
-    for m in (modalities if modalities is not None else list(inputs)):
-        x = inputs[m]
-        B, T = x.shape[:2]
-        k = int(round(ratio * T))
-        order = torch.rand(B, T, generator=generator).argsort(dim=1)
-        mask = torch.zeros(B, T, dtype=torch.bool)
-        mask.scatter_(1, order[:, :k], True)
-        mask = mask.to(x.device)
-        out[m] = x.masked_fill(mask[..., None], 0)
-        masks[m] = mask
-    return out, masks
-
-
-def make_masker(ratio: float, seed: int = 0,
-                modalities: Optional[Sequence[str]] = None
-                ) -> Callable[[Dict[str, torch.Tensor]],
-                              Dict[str, torch.Tensor]]:
-    """A ``masker`` for :func:`collect_features`: ``inputs -> inputs`` with
-    :func:`mask_time_steps`, one seeded generator across batches."""
-    generator = torch.Generator().manual_seed(seed)
-
-    def masker(inputs):
-        return mask_time_steps(inputs, ratio, generator, modalities)[0]
-    return masker
-
-
-@torch.no_grad()
-def collect_features(model, dataset, max_samples: int = 500,
-                     masker: Optional[Callable] = None,
-                     batch_size: int = 64, return_fused: bool = False):
-    """Run ``model`` (eval mode) over the first ``max_samples`` samples.
-
-    Batches come from ``dataset.__getitems__``, are collated with
-    ``multimodal_collate`` and go through
-    ``model.data_preprocessor(data, False)``; ``masker`` (``inputs ->
-    inputs``), if given, is applied to the preprocessed inputs.
-
-    Returns:
-        ``(nrgf, mf, labels, ids)``: nrgf/mf float CPU tensors
-        (n, M, T, N/2), labels a numpy array (n, ...) of ``gt_label`` (None
-        when the samples have none) and ids a list of str. With
-        ``return_fused`` also ``fused`` (n, M*T, N/2) as a fifth item.
-    """
-    from ..datasets import multimodal_collate
-    total = min(int(max_samples), len(dataset))
-    if total < 1:
-        raise ValueError(f'no samples to collect (dataset has '
-                         f'{len(dataset)}, max_samples {max_samples})')
-    was_training = model.training
-    model.eval()
-    nrgf, mf, fused, labels, ids = [], [], [], [], []
-    try:
-        for start in range(0, total, batch_size):
-            indices = list(range(start, min(start + batch_size, total)))
-            if hasattr(dataset, '__getitems__'):
-                items = dataset.__getitems__(indices)
-            else:
-                items = [dataset[i] for i in indices]
-            data = model.data_preprocessor(multimodal_collate(items), False)
-            inputs = data['inputs']
-            if masker is not None:
-                inputs = masker(inputs)
-            feats = model.extract_features(inputs)
-            nrgf.append(feats['nrgf'].float().cpu())
-            mf.append(feats['mf'].float().cpu())
-            if return_fused:
-                fused.append(feats['fused'].float().cpu())
-            for sample in split_data_samples(data['data_samples']):
-                ids.append(str(sample.metainfo.get('id')))
-                if 'gt_label' in sample:
-                    labels.append(_numpy(sample.gt_label))
-    finally:
-        model.train(was_training)
-    labels = np.stack(labels) if len(labels) == total else None
-    out = (torch.cat(nrgf), torch.cat(mf), labels, ids)
-    if return_fused:
-        out = out + (torch.cat(fused),)
-    return out

@@ -1,3 +1,5 @@
+import numpy as np
+import torch
 import torch.nn.functional as F
 
 from ...registry import MODELS
@@ -10,6 +12,8 @@ class ClassificationHead(BaseEmotionHead):
 
     Shapes: ``(B, L, D) -> (B, C)``; targets ``(B,)`` int in ``[0, C)``.
     """
+
+    names_key = 'classes'
 
     def __init__(self, in_dim: int, num_classes: int):
         super().__init__(in_dim, num_classes)
@@ -24,3 +28,23 @@ class ClassificationHead(BaseEmotionHead):
     def predict(self, logits):
         score = logits.float().softmax(-1)
         return dict(pred_score=score, pred_label=score.argmax(-1))
+
+    @property
+    def num_outputs(self):
+        return self.num_classes
+
+    def constant_logits(self, targets):
+        """Log class frequencies: the majority class wins (ties: the
+        first)."""
+        counts = torch.bincount(targets.long().flatten(),
+                                minlength=self.num_classes)
+        return self.log_frequencies(counts)
+
+    def format_prediction(self, sample, names):
+        return dict(label=names[int(sample.pred_label)],
+                    scores={c: float(p) for c, p in
+                            zip(names, sample.pred_score)})
+
+    def label_groups(self, targets, names):
+        idx = np.asarray(targets).reshape(len(targets)).astype(int)
+        return np.array([str(names[i]) for i in idx])

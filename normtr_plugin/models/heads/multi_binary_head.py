@@ -1,3 +1,5 @@
+import numpy as np
+import torch
 import torch.nn.functional as F
 
 from ...registry import MODELS
@@ -12,6 +14,8 @@ class MultiBinaryHead(BaseEmotionHead):
 
     Shapes: ``(B, L, D) -> (B, K, 2)``; targets ``(B, K)`` in {0, 1}.
     """
+
+    names_key = 'label_names'
 
     def __init__(self, in_dim: int, num_tasks: int = 4):
         super().__init__(in_dim, num_tasks * 2)
@@ -30,3 +34,36 @@ class MultiBinaryHead(BaseEmotionHead):
     def predict(self, logits):
         score = logits.float().softmax(-1)
         return dict(pred_score=score, pred_label=score.argmax(-1))
+
+    @property
+    def num_outputs(self):
+        return self.num_tasks
+
+    def constant_logits(self, targets):
+        """(K, 2) log frequencies of absent/present per task: each task's
+        majority wins."""
+        t = targets.long().reshape(len(targets), self.num_tasks)
+        present = t.sum(0)
+        return self.log_frequencies(torch.stack(
+            [len(t) - present, present], dim=-1))
+
+    def format_prediction(self, sample, names):
+        score, label = sample.pred_score, sample.pred_label
+        return dict(labels={n: dict(present=bool(label[k]),
+                                    probability=float(score[k, 1]))
+                            for k, n in enumerate(names)})
+
+    def label_groups(self, targets, names):
+        return present_groups(targets, names)
+
+
+def present_groups(targets, names) -> np.ndarray:
+    """Samples with exactly one present label: its name; otherwise the
+    first label's ``'<name>: present'`` / ``'<name>: absent'``."""
+    y = np.asarray(targets)
+    y = y.reshape(len(y), -1)
+    present = y > 0.5
+    if (present.sum(axis=1) == 1).all():
+        return np.array([names[i] for i in present.argmax(axis=1)])
+    return np.where(present[:, 0], f'{names[0]}: present',
+                    f'{names[0]}: absent')

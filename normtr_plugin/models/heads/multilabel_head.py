@@ -2,6 +2,7 @@ import torch.nn.functional as F
 
 from ...registry import MODELS
 from .base_head import BaseEmotionHead
+from .multi_binary_head import present_groups
 
 
 @MODELS.register_module()
@@ -11,9 +12,12 @@ class MultiLabelHead(BaseEmotionHead):
     Shapes: ``(B, L, D) -> (B, K)``; targets ``(B, K)`` in {0, 1}.
     """
 
+    names_key = 'label_names'
+
     def __init__(self, in_dim: int, num_labels: int = 6,
                  threshold: float = 0.5):
         super().__init__(in_dim, num_labels)
+        self.num_labels = num_labels
         self.threshold = threshold
 
     def check_target(self, target):
@@ -27,3 +31,23 @@ class MultiLabelHead(BaseEmotionHead):
         score = logits.float().sigmoid()
         return dict(pred_score=score,
                     pred_label=(score > self.threshold).long())
+
+    @property
+    def num_outputs(self):
+        return self.num_labels
+
+    def constant_logits(self, targets):
+        """(K,) logits of the training frequency of each label (sigmoid
+        gives it back): a label is predicted present when it mostly is."""
+        p = targets.double().reshape(len(targets), -1).mean(0)
+        p = p.clamp(1e-12, 1 - 1e-12)
+        return (p.log() - (1 - p).log()).float()
+
+    def format_prediction(self, sample, names):
+        score, label = sample.pred_score, sample.pred_label
+        return dict(labels={n: dict(present=bool(label[k]),
+                                    probability=float(score[k]))
+                            for k, n in enumerate(names)})
+
+    def label_groups(self, targets, names):
+        return present_groups(targets, names)

@@ -1,3 +1,4 @@
+import numpy as np
 import torch.nn.functional as F
 
 from ...registry import MODELS
@@ -22,3 +23,16 @@ class RegressionHead(BaseEmotionHead):
 
     def predict(self, logits):
         return dict(pred_score=logits.float())
+
+    def constant_logits(self, targets):
+        """The training mean (a 0-d tensor)."""
+        return targets.double().reshape(len(targets), -1)[:, 0].mean() \
+            .float()
+
+    def format_prediction(self, sample, names):
+        return dict(score=float(sample.pred_score))
+
+    def label_groups(self, targets, names):
+        """``'negative'`` (< 0) / ``'non-negative'`` (the Acc-2 split)."""
+        y = np.asarray(targets).reshape(len(targets), -1)[:, 0]
+        return np.where(y < 0, 'negative', 'non-negative')
