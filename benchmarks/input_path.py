@@ -20,6 +20,7 @@ like MMSA's unaligned files.
 """
 import argparse
 import json
+import os
 import os.path as osp
 import statistics
 import sys
@@ -28,6 +29,10 @@ import time
 
 import numpy as np
 import torch
+
+# synthetic local data only: never wait on Hub retries
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+os.environ.setdefault('HF_DATASETS_OFFLINE', '1')
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DIMS = dict(audio=74, video=35, text=768)

@@ -62,6 +62,10 @@ from typing import Dict, List
 import numpy as np
 import torch
 
+# synthetic local data only: never wait on Hub retries
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+os.environ.setdefault('HF_DATASETS_OFFLINE', '1')
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs', 'normtr_mosi.py')
 MODALITIES = dict(audio=74, video=35, text=768)
