@@ -4,8 +4,8 @@
         [--names NAME ...] [--masker random|window] [--ratios 0:1:0.1]
         [--seeds 3] [--out work_dirs/robustness] [--metrics M ...]
         [--key-metric M] [--batch-size B] [--device D] [--amp]
-        [--no-reference] [--no-plots] [--launcher none|pytorch]
-        [--cfg-options k=v ...]
+        [--no-reference] [--no-plots] [--work-dir DIR]
+        [--launcher none|pytorch] [--cfg-options k=v ...]
 
 One model per CONFIG; its checkpoints (comma-separated: one per training
 seed) are each tested by mmengine's Runner with
@@ -15,9 +15,10 @@ ratio). The report gives, per model, the mean over checkpoints with the
 training spread (std over checkpoints) apart from the masking spread (std
 over masking seeds), AUILC over the full grid and over r < 1, and a
 constant-predictor reference. Writes ``robustness.json``,
-``robustness.md`` and ``robustness_<metric>.png`` to ``--out`` (Runner
-logs under ``--out/runs``); a metric that is NaN/Inf is an error (exit
-status 1, nothing written).
+``robustness.md`` and ``robustness_<metric>.png`` to ``--out`` (the
+Runners' logs go to ``--work-dir``, by default a temporary folder removed at
+the end); a metric that is NaN/Inf is an error (exit status 1, nothing
+written).
 """
 import argparse
 import os
@@ -25,6 +26,7 @@ import os.path as osp
 import re
 import shlex
 import sys
+import tempfile
 import time
 
 from mmengine.config import DictAction
@@ -72,6 +74,8 @@ def parse_args(argv=None):
     parser.add_argument('--no-reference', action='store_true',
                         help='skip the constant-predictor reference')
     parser.add_argument('--no-plots', action='store_true')
+    parser.add_argument('--work-dir', help='keep the Runners\' logs here '
+                        '(default: a temporary folder, removed at the end)')
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'])
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -159,7 +163,7 @@ def evaluate_model(args, name, config, checkpoints):
         print(f'[{name}] {checkpoint}: {args.masker} masking, '
               f'{len(args.ratios)} ratios x {len(args.seeds)} seeds',
               file=sys.stderr, flush=True)
-        work_dir = osp.join(args.out, 'runs',
+        work_dir = osp.join(args.work_dir,
                             re.sub(r'[^A-Za-z0-9_.-]+', '_', name), str(i))
         cfg, results = run_checkpoint(args, config, checkpoint, work_dir,
                                       reference=i == 0 and
@@ -186,9 +190,11 @@ def main(argv=None):
         masker=args.masker, ratios=args.ratios, seeds=args.seeds,
         cfg_options=dict(args.cfg_options or {}), models={})
     try:
-        for name, (config, checkpoints) in zip(names, args.pairs):
-            results['models'][name] = evaluate_model(args, name, config,
-                                                     checkpoints)
+        with tempfile.TemporaryDirectory(prefix='robustness-runs-') as tmp:
+            args.work_dir = args.work_dir or tmp
+            for name, (config, checkpoints) in zip(names, args.pairs):
+                results['models'][name] = evaluate_model(args, name, config,
+                                                         checkpoints)
     except NonFiniteError as err:
         sys.exit(f'robustness.py: error: {err}; nothing was written')
     bad = non_finite_paths({n: dict(e, reference=None, reference_auilc=None)
