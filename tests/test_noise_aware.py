@@ -533,3 +533,21 @@ def test_unequal_lengths_get_invariance_statistics():
     assert set(result) >= {'d1_nrgf_acc', 'd2_acc', 'cos_within_nrgf',
                            'cos_nrgf_mf'}
     assert -1.0 <= result['cos_within_nrgf'] <= 1.0
+
+
+def test_eval_noise_per_sample_does_not_depend_on_the_batch():
+    """D2's evaluation noise is a hash of (noise_seed, sample id): a sample
+    gets the same erasure alone or in any batch, so one process and
+    several give the same invariance metrics."""
+    from normtr_plugin.models.invariance import eval_noise
+    model = build().eval()
+    x, samples = batch()
+    ids = samples.metainfo['ids']
+    full, noisy = eval_noise(model, x, None, ids)
+    for i in (3, 1):
+        alone, noisy_i = eval_noise(model, {m: v[i:i + 1] for m, v in
+                                            x.items()}, None, [ids[i]])
+        assert torch.equal(noisy_i[0], noisy[i])
+        for m in DIMS:
+            torch.testing.assert_close(alone[m][0], full[m][i])
+    assert noisy.any()  # some sample was erased

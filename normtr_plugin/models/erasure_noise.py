@@ -85,7 +85,8 @@ class ErasureNoise(nn.Module):
         return self.generator_for('cpu')
 
     def draw_windows(self, lengths: torch.Tensor,
-                     generator: Optional[torch.Generator] = None
+                     generator: Optional[torch.Generator] = None,
+                     uniforms: Optional[torch.Tensor] = None
                      ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Draw one window per sample and modality on ``lengths.device``.
 
@@ -94,6 +95,9 @@ class ErasureNoise(nn.Module):
             generator: draw from this generator (on ``lengths.device``)
                 instead of the module's own one or torch's global RNG; the
                 evaluation-time noise uses it to leave training's RNG alone.
+            uniforms: (B, 2M + 2) draws in [0, 1) to use instead of drawing
+                (e.g. a per-sample hash, so a sample's window does not
+                depend on its batch).
 
         Returns ``start (B, M)``, ``size (B, M)`` long (size 0: nothing
         erased; ``size <= floor(L/2)``, ``start + size <= L``) and
@@ -103,7 +107,14 @@ class ErasureNoise(nn.Module):
         device = lengths.device
         if generator is None:
             generator = self.generator_for(device)
-        u = torch.rand(B, 2 * M + 2, device=device, generator=generator)
+        if uniforms is not None:
+            if tuple(uniforms.shape) != (B, 2 * M + 2):
+                raise ValueError(f'uniforms must be (B, 2M + 2) = '
+                                 f'({B}, {2 * M + 2}), found '
+                                 f'{tuple(uniforms.shape)}')
+            u = uniforms.to(device)
+        else:
+            u = torch.rand(B, 2 * M + 2, device=device, generator=generator)
         kind = (u[:, 0] >= self._thresholds[0]).long() + \
             (u[:, 0] >= self._thresholds[1]).long()
         target = (u[:, 1] * M).long().clamp(max=M - 1)
@@ -140,7 +151,8 @@ class ErasureNoise(nn.Module):
 
     def forward(self, inputs: Dict[str, torch.Tensor],
                 lengths: Optional[torch.Tensor] = None,
-                generator: Optional[torch.Generator] = None
+                generator: Optional[torch.Generator] = None,
+                uniforms: Optional[torch.Tensor] = None
                 ) -> Tuple[Dict[str, torch.Tensor], torch.Tensor]:
         names = list(inputs)
         first = inputs[names[0]]
@@ -163,7 +175,7 @@ class ErasureNoise(nn.Module):
             valid = [lengths[:, i].clamp(max=inputs[m].shape[1])
                      for i, m in enumerate(names)]
         start, size, _ = self.draw_windows(torch.stack(valid, dim=1),
-                                           generator)
+                                           generator, uniforms)
         keep = {m: window_keep(start[:, i], size[:, i], x.shape[1])
                 for i, (m, x) in enumerate(inputs.items())}
         return erase(inputs, keep), size > 0

@@ -110,7 +110,8 @@ def modality_labels(batch_size: int, num_modalities: int, device
 
 @torch.no_grad()
 def model_statistics(model, inputs: Dict[str, torch.Tensor], feats: dict,
-                     lengths: Optional[torch.Tensor] = None
+                     lengths: Optional[torch.Tensor] = None,
+                     ids: Optional[Sequence[str]] = None
                      ) -> Dict[str, torch.Tensor]:
     """The statistics above for a batch, B first, from a
     :class:`~normtr_plugin.models.NormTR`: cosines (B,), D1's hits on MF
@@ -118,9 +119,11 @@ def model_statistics(model, inputs: Dict[str, torch.Tensor], feats: dict,
 
     ``feats``: ``model.extract_features(inputs)`` on the clean inputs. D1
     sees the clean features (no GRL: it does nothing forward). D2 is scored
-    on ``model.noise`` applied to ``inputs`` with a generator seeded by
-    ``model.eval_invariance['noise_seed']`` afresh for every batch: the same
-    batch always gets the same erasure, and training's RNG is left alone.
+    on ``model.noise`` applied to ``inputs``; with sample ``ids`` each
+    sample's erasure is a hash of (``model.eval_invariance['noise_seed']``,
+    its id), so it does not depend on the batch it lands in (one process or
+    several give the same numbers); without ids a generator seeded afresh
+    for every batch is used. Training's RNG is left alone.
     Statistics that need a missing part (no MF, no D1, no D2 or no noise)
     are left out; without NRGFs the result is empty.
     """
@@ -138,7 +141,7 @@ def model_statistics(model, inputs: Dict[str, torch.Tensor], feats: dict,
         stats['d1_mf_correct'] = discriminator_hits(logits_mf, labels)
         stats['d1_nrgf_correct'] = discriminator_hits(logits_nr, labels)
     if d2 is not None and model.noise is not None:
-        noisy_inputs, noisy = eval_noise(model, inputs, lengths)
+        noisy_inputs, noisy = eval_noise(model, inputs, lengths, ids)
         tokens = model.nrgf(model.projection.tokens(noisy_inputs))
         noisy_nrgf = tokens.unflatten(1, (M, lens[0])) if model.aligned \
             else tokens
@@ -149,14 +152,24 @@ def model_statistics(model, inputs: Dict[str, torch.Tensor], feats: dict,
 
 
 def eval_noise(model, inputs: Dict[str, torch.Tensor],
-               lengths: Optional[torch.Tensor]):
-    """``model.noise(inputs)`` drawn from a fresh generator seeded with
-    ``model.eval_invariance['noise_seed']`` (a noise module that takes no
-    ``generator`` runs under a forked, seeded global RNG).
+               lengths: Optional[torch.Tensor],
+               ids: Optional[Sequence[str]] = None):
+    """``model.noise(inputs)`` with draws that are a pure function of
+    ``model.eval_invariance['noise_seed']`` and each sample's id (noise
+    modules with a ``uniforms`` argument), else drawn from a fresh
+    generator seeded with it (a noise module that takes no ``generator``
+    runs under a forked, seeded global RNG).
     ``{m: (B, T_m, N_m)} -> (erased inputs, noisy (B, M) bool)``."""
     inputs = model.check_inputs(inputs)
     device = next(iter(inputs.values())).device
     seed = int(model.eval_invariance['noise_seed'])
+    if ids is not None and 'uniforms' in model._given(
+            model.noise, uniforms=True):
+        from .maskers import hash_uniforms
+        u = hash_uniforms(seed, ids, 'erasure_noise',
+                          2 * len(inputs) + 2, device).float()
+        return model.noise(inputs, **model._given(
+            model.noise, lengths=lengths, uniforms=u))
     generator = torch.Generator(device=device).manual_seed(seed)
     kwargs = model._given(model.noise, lengths=lengths, generator=generator)
     if 'generator' in kwargs:

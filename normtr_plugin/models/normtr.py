@@ -336,7 +336,10 @@ class NormTR(InitConfigMixin, BaseModel):
         if data_samples is not None and self.eval_invariance is not None:
             lengths = self._lengths(self._batched(samples), batch,
                                     feats['fused'].device)
-            stats = self.invariance_statistics(inputs, feats, lengths)
+            ids = [s.metainfo.get('id') for s in samples]
+            stats = self.invariance_statistics(
+                inputs, feats, lengths,
+                ids=None if None in ids else ids)
         for i, sample in enumerate(samples):
             sample.set_data({k: v[i] for k, v in preds.items()})
             if stats:
@@ -345,11 +348,12 @@ class NormTR(InitConfigMixin, BaseModel):
         return samples
 
     def invariance_statistics(self, inputs: Inputs, feats: dict,
-                              lengths: Optional[torch.Tensor] = None
+                              lengths: Optional[torch.Tensor] = None,
+                              ids: Optional[Sequence[str]] = None
                               ) -> Dict[str, torch.Tensor]:
         """Per-sample invariance statistics, B first (issue 12): see
         :func:`~normtr_plugin.models.invariance.model_statistics`."""
-        return model_statistics(self, inputs, feats, lengths)
+        return model_statistics(self, inputs, feats, lengths, ids)
 
     def save_pretrained(self, save_dir: str, **kwargs) -> str:
         """``config.json`` + ``model.safetensors`` (see normtr_plugin.hub)."""
