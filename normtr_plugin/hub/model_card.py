@@ -130,7 +130,10 @@ def card_data(metrics: Dict[str, float], dataset_name: str,
         dataset_name=dataset_name, dataset_split='test',
         metric_type=metric_type(k), metric_name=k, metric_value=float(v))
         for k, v in metrics.items() if _finite(v)]
-    types = list(dict.fromkeys(metric_type(k) for k in metrics))
+    # the Hub's metric ids name task metrics; the invariance/* diagnostics
+    # (issue 12) stay in model-index only
+    types = list(dict.fromkeys(metric_type(k) for k in metrics
+                               if not k.startswith('invariance/')))
     return ModelCardData(
         library_name='normtr_plugin', license=license, tags=list(TAGS),
         pipeline_tag=pipeline_tag,
