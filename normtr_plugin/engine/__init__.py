@@ -4,14 +4,17 @@ from .checkpoint_guard_hook import CheckpointGuardHook, CheckpointMismatchError
 from .checkpoint_hook import AtomicCheckpointHook
 from .checkpoint_loader import (load_checkpoint_safely,
                                 register_checkpoint_loader)
-from .cli import (default_work_dir, enable_amp, load_config,
-                  set_mixed_precision, write_json)
+from .cli import (CfgOptions, enable_amp, merge_cfg_options, metrics_table,
+                  set_mixed_precision, write_json, write_metrics)
+from .config_check import ConfigError, check_lengths
 from .data_check import DataRootError, check_data_root
 from .distributed import launched_distributed, setup_distributed
 from .grl_lambda_hook import GRLLambdaHook, dann_lambda
 from .non_finite_hook import NonFiniteHook
 from .model_selection import apply_model_selection
 from .propagate import infer_from_data, propagate
+from .runner import (NormTRRunner, build_runner, default_work_dir,
+                     prepare_config)
 from .resume import ResumeError, newest_readable_checkpoint, resolve_resume
 from .rng_state import capture_rng_state, restore_rng_state
 from .robustness_loop import RobustnessTestLoop
@@ -24,13 +27,16 @@ from .run_identity import (ResumeMismatchError, RunIdentityHook,
 
 __all__ = [
     'ATOMIC_BACKEND', 'AtomicCheckpointHook', 'AtomicLocalBackend',
+    'CfgOptions', 'ConfigError', 'NormTRRunner', 'build_runner',
+    'check_lengths', 'merge_cfg_options', 'metrics_table', 'prepare_config',
+    'write_metrics',
     'AutocastOptimWrapper', 'CheckpointGuardHook', 'CheckpointMismatchError',
     'DataRootError', 'GRLLambdaHook', 'NonFiniteHook', 'ResumeError', 'ResumeMismatchError',
     'RobustnessTestLoop',
     'RunIdentityHook', 'apply_model_selection', 'capture_rng_state',
     'check_data_root', 'check_resume', 'dann_lambda', 'default_work_dir', 'enable_amp',
     'infer_from_data', 'launched_distributed', 'load_checkpoint_safely',
-    'load_config', 'newest_readable_checkpoint', 'propagate',
+    'newest_readable_checkpoint', 'propagate',
     'register_checkpoint_loader', 'resolve_resume', 'restore_rng_state',
     'run_identity', 'set_mixed_precision', 'setup_distributed', 'write_json'
 ]

@@ -1,98 +1,86 @@
-"""What tools/train.py and tools/test.py share: config loading and options.
-
-:func:`load_config` is the one way the tools read a config: merge
-``--cfg-options``, send the top-level ``data_root``/``modalities``/
-``seq_len`` everywhere (``propagate.py``), apply ``model_selection``
-(``model_selection.py``) and pick the work dir.
+"""What the tools share: ``--cfg-options``, ``--amp`` and the final
+metrics (a table on the terminal, one metrics-file layout).
 """
+import ast
 import os.path as osp
+from typing import Optional
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 from ..utils import atomic
-from .model_selection import apply_model_selection
-from .propagate import DATALOADERS, TOP_KEYS, propagate
-from .run_identity import data_name
+from .config_check import ConfigError
+
+__all__ = ['CfgOptions', 'enable_amp', 'merge_cfg_options',
+           'metrics_table', 'set_mixed_precision', 'write_json',
+           'write_metrics']
+
+_NOT_LITERAL = object()
 
 
-def load_config(path: str, cfg_options: dict = None, work_dir: str = None,
-                launcher: str = 'none') -> Config:
-    """Load a config, merge ``--cfg-options``, propagate the top-level keys
-    and set ``model_selection``, work_dir and launcher.
+def _literal(node: ast.AST):
+    """A Python literal, ``dict(k=v, ...)`` included; nothing is run."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+            node.func.id == 'dict' and not node.args and \
+            all(k.arg for k in node.keywords):
+        return {k.arg: _literal(k.value) for k in node.keywords}
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [_literal(e) for e in node.elts]
+        return items if isinstance(node, ast.List) else tuple(items)
+    if isinstance(node, ast.Dict):
+        return {_literal(k): _literal(v)
+                for k, v in zip(node.keys, node.values)}
+    return ast.literal_eval(node)
 
-    The top-level ``data_root``, ``modalities`` and ``seq_len`` (from the
-    config, a child config or ``--cfg-options``) reach the model, the three
-    dataloaders and every transform with a ``seq_len``; dims or T left
-    ``None`` are read from the data (``engine/propagate.py``). A nested
-    option such as ``test_dataloader.dataset.data_root=DIR`` is applied
-    after that and wins for that one place. ``cfg.model_selection_note``
-    says how a dataset without a validation split is handled (or None).
 
-    The default work dir is ``work_dirs/<config name>/<data name>``
-    (``work_dirs/ablations/<family>/<name>/<data name>`` for
-    ``configs/ablations/<family>/<name>.py``), so runs on different data
-    never share checkpoints.
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'config file {path!r} not found')
-    cfg = Config.fromfile(path)
-    cfg_options = dict(cfg_options or {})
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    propagate(cfg)
-    nested = {k: v for k, v in cfg_options.items()
-              if k.split('.')[0] not in TOP_KEYS}
-    if nested:  # explicit nested settings win over the propagated ones
-        cfg.merge_from_dict(nested)
-    cfg.model_selection_note = apply_model_selection(cfg)
-    feed_the_device(cfg)
-    cfg.launcher = launcher
-    if work_dir is not None:
-        cfg.work_dir = work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = default_work_dir(path, cfg)
+def parse_value(text: str):
+    """``text`` as a Python literal (``[dict(type='EMAHook')]``, ``{...}``,
+    ``'a b'``, ``3``), or ``_NOT_LITERAL``."""
+    try:
+        return _literal(ast.parse(text.strip(), mode='eval').body)
+    except (SyntaxError, ValueError, TypeError):
+        return _NOT_LITERAL
+
+
+class CfgOptions(DictAction):
+    """mmengine's ``--cfg-options`` (``KEY=VALUE``; ``a,b`` and ``[a,b]``
+    are lists) that also takes Python literals with ``dict(...)``, kept
+    whole (spaces included): quote them for the shell, e.g.
+    ``--cfg-options "custom_hooks=[dict(type='GRLLambdaHook')]"``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        plain, literal = [], {}
+        for kv in values:
+            key, sep, val = kv.partition('=')
+            if not sep:
+                parser.error(f'--cfg-options takes KEY=VALUE, got {kv!r}')
+            parsed = parse_value(val)
+            if parsed is _NOT_LITERAL or isinstance(parsed, str) and \
+                    not val.strip()[:1] in '\'"':
+                plain.append(kv)
+            else:
+                literal[key] = parsed
+        super().__call__(parser, namespace, plain, option_string)
+        getattr(namespace, self.dest).update(literal)
+
+
+def merge_cfg_options(cfg: Config, options: Optional[dict]) -> Config:
+    """``cfg.merge_from_dict(options)``, where ``seq_len.<modality>=T``
+    also works on an int ``seq_len`` (it becomes a per-modality dict).
+    ``NormTRRunner`` then sends the top-level keys everywhere."""
+    options = dict(options or {})
+    per_modality = {k: v for k, v in options.items()
+                    if k.startswith('seq_len.')}
+    cfg.merge_from_dict({k: v for k, v in options.items()
+                         if k not in per_modality})
+    if per_modality:
+        if isinstance(cfg.get('seq_len'), int):
+            cfg.seq_len = {m: cfg.seq_len for m in cfg.modalities}
+        if not isinstance(cfg.get('seq_len'), dict):
+            raise ConfigError(f'{sorted(per_modality)} need an int or dict '
+                              f"seq_len, found {cfg.get('seq_len')!r}")
+        cfg.merge_from_dict(per_modality)
     return cfg
-
-
-def default_work_dir(path: str, cfg: Config) -> str:
-    """``work_dirs/<config name>[/<data name>]`` (see :func:`load_config`).
-    """
-    name = osp.splitext(osp.basename(path))[0]
-    family = osp.basename(osp.dirname(osp.abspath(path)))
-    if osp.basename(osp.dirname(osp.dirname(osp.abspath(path)))) == \
-            'ablations':  # configs/ablations/<family>/<name>.py
-        name = osp.join('ablations', family, name)
-    roots = [ds.get('data_root') for ds in _train_datasets(cfg)]
-    data = data_name(next((r for r in roots if r), cfg.get('data_root')))
-    return osp.join('./work_dirs', name, *([data] if data else []))
-
-
-def _train_datasets(cfg: Config):
-    from .propagate import dataset_cfgs
-    return list(dataset_cfgs(cfg.get('train_dataloader')))
-
-
-def feed_the_device(cfg: Config) -> None:
-    """Dataloader settings that keep a GPU fed.
-
-    On a GPU, batches are pinned (``pin_memory``) so that the model's data
-    preprocessor (``non_blocking=True``) copies them asynchronously. A
-    split kept on the device (``dataset.resident='cuda'``) is gathered
-    there: no pinning, no worker processes.
-    """
-    for name in DATALOADERS:
-        loader = cfg.get(name)
-        if not loader:
-            continue
-        if loader.get('dataset', {}).get('resident'):
-            if loader.get('num_workers', 0):
-                raise ValueError(f'{name}: a resident split is gathered on '
-                                 'its device in the main process; set '
-                                 'num_workers=0')
-            loader.pin_memory = False
-        elif torch.cuda.is_available():
-            loader.setdefault('pin_memory', True)
 
 
 def set_mixed_precision(cfg: Config, dtype: str = None) -> None:
@@ -101,8 +89,8 @@ def set_mixed_precision(cfg: Config, dtype: str = None) -> None:
     wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
     if wrapper not in ('OptimWrapper', 'AmpOptimWrapper',
                        'AutocastOptimWrapper'):
-        raise ValueError(f'mixed precision needs OptimWrapper, found '
-                         f'{wrapper}')
+        raise ConfigError(f'mixed precision needs OptimWrapper, found '
+                          f'{wrapper}')
     if torch.cuda.is_available():
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
@@ -122,3 +110,32 @@ def write_json(path: str, data: dict) -> None:
     """Write atomically (``normtr_plugin.utils.write_json``): never a
     half-written file, never NaN/Inf."""
     atomic.write_json(path, data)
+
+
+def write_metrics(path: str, metrics: dict,
+                  checkpoint: Optional[str] = None) -> dict:
+    """The one metrics-file layout: flat ``{metric: value}`` plus
+    ``checkpoint``, a path relative to the metrics file's folder (no
+    absolute local path). Returns what was written."""
+    data = dict(metrics)
+    if checkpoint:
+        data['checkpoint'] = osp.relpath(
+            osp.abspath(checkpoint), osp.dirname(osp.abspath(path)))
+    write_json(path, data)
+    return data
+
+
+def metrics_table(metrics: dict, title: str = 'metrics') -> str:
+    """The final metrics as a table (rich), one row per metric."""
+    from rich.console import Console
+    from rich.table import Table
+    table = Table(title=title)
+    table.add_column('metric')
+    table.add_column('value', justify='right')
+    for name, value in metrics.items():
+        table.add_row(str(name), f'{value:.4f}' if isinstance(
+            value, float) else str(value))
+    console = Console(width=100, force_terminal=False, color_system=None)
+    with console.capture() as capture:
+        console.print(table)
+    return capture.get()

@@ -1,7 +1,7 @@
 """Say what is wrong with ``data_root`` before anything else runs.
 
-``tools/train.py`` and ``tools/test.py`` call :func:`check_data_root` right
-after loading the config, before the Runner prints it: a missing folder is
+``NormTRRunner.from_cfg`` calls :func:`check_data_root` before the Runner
+is built (and prints the config): a missing folder is
 reported with the converter that fits the config (its ``data_source``
 entry), a pickle or HDF5 file (or a folder of raw HDF5 files) given as
 ``data_root`` is reported as something to convert. A Hub id (``org/name``
@@ -14,7 +14,8 @@ from typing import List, Optional
 
 from mmengine.config import Config
 
-from .propagate import DATALOADERS, dataset_cfgs
+from ..utils.errors import NormTRError
+from .config_walk import DATALOADERS, dataset_cfgs
 
 __all__ = ['DataRootError', 'check_data_root', 'data_roots',
            'prepare_command', 'read_splits', 'split_names']
@@ -27,7 +28,7 @@ KNOWN_SOURCES = {
 }
 
 
-class DataRootError(FileNotFoundError):
+class DataRootError(NormTRError, FileNotFoundError):
     """``data_root`` holds no converted dataset."""
 
 

@@ -1,90 +1,84 @@
 """Top-level config keys that reach everything: ``data_root``,
 ``modalities`` and ``seq_len``.
 
-A dataset config states each of them once, at the top level. After the
-config is loaded and ``--cfg-options`` are merged, :func:`propagate` writes
-them into the model and into the dataset of every dataloader (through
-dataset wrappers) and into every transform that has a ``seq_len``. So
-``--cfg-options modalities.text=300``, ``data_root=DIR`` or ``seq_len=20``
-(or the same keys in a child config) change the model and the three
-loaders together. An explicit nested option such as
-``--cfg-options test_dataloader.dataset.data_root=DIR`` is applied after
-the propagation and wins for that one place.
+Every shipped config states them in each place that reads them (plain
+mmengine: ``Config.fromfile`` + ``MODELS.build``/``DATASETS.build`` need
+nothing from here). ``NormTRRunner`` calls :func:`propagate` so that a
+top-level value changed later (``--cfg-options data_root=DIR``,
+``seq_len.audio=375``, ``modalities.text=300``) reaches the model, the
+datasets of the three dataloaders (through wrappers) and every transform
+with a ``seq_len``. A place whose value was itself changed from what the
+config file holds (``--cfg-options test_dataloader.dataset.data_root=DIR``)
+keeps it.
 
 A dim left ``None`` (``modalities = dict(audio=None, video=None)``) or
 ``seq_len = None`` is read from the data's metadata (:func:`infer_from_data`):
 the feature dim of each modality column, and as T the shortest of the
-modalities' longest valid lengths in the train split (the release's T for
-aligned data; for unaligned MOSI, text 50 / audio 375 / video 500 gives 50).
+modalities' longest valid lengths in the train split.
 """
-from typing import Iterator, Optional
+import os.path as osp
+from typing import Optional
 
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config
 
-__all__ = ['DATALOADERS', 'TOP_KEYS', 'dataset_cfgs', 'infer_from_data',
-           'propagate']
+from .config_walk import DATALOADERS, PIPELINES, TOP_KEYS, dataset_cfgs
+from .data_check import check_data_root, read_splits
 
-DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-TOP_KEYS = ('data_root', 'modalities', 'seq_len')
-PIPELINES = ('train_pipeline', 'val_pipeline', 'test_pipeline')
+__all__ = ['infer_from_data', 'propagate']
 
-
-def dataset_cfgs(loader) -> Iterator[ConfigDict]:
-    """The dataset configs of a dataloader config, through wrappers
-    (``dataset=dict(type=Wrapper, dataset=...)`` or ``datasets=[...]``)."""
-    if not isinstance(loader, dict):
-        return
-    stack = [loader.get('dataset')]
-    while stack:
-        ds = stack.pop()
-        if not isinstance(ds, dict):
-            continue
-        inner = [ds.get('dataset')] + list(ds.get('datasets') or [])
-        inner = [d for d in inner if isinstance(d, dict)]
-        if inner:  # a wrapper: its leaves hold the data settings
-            stack.extend(inner)
-        else:
-            yield ds
+_MISSING = object()
 
 
-def _set_seq_len(pipeline, seq_len: int) -> None:
-    for transform in pipeline or ():
-        if isinstance(transform, dict) and 'seq_len' in transform:
-            transform['seq_len'] = seq_len
+def _places(cfg: Config):
+    """``(holder, key)`` for every place a top-level key reaches."""
+    for name in DATALOADERS:
+        for ds in dataset_cfgs(cfg.get(name)):
+            yield 'data_root', ds, 'data_root'
+            yield 'modalities', ds, 'modalities'
+            for t in ds.get('pipeline') or ():
+                if isinstance(t, dict) and 'seq_len' in t:
+                    yield 'seq_len', t, 'seq_len'
+    for name in PIPELINES:
+        for t in cfg.get(name) or () if isinstance(cfg.get(name), list) \
+                else ():
+            if isinstance(t, dict) and 'seq_len' in t:
+                yield 'seq_len', t, 'seq_len'
+    model = cfg.get('model')
+    if isinstance(model, dict) and model.get('type') == 'NormTR':
+        yield 'modalities', model, 'modalities'
+        yield 'seq_len', model, 'seq_len'
 
 
-def _takes(model: dict, key: str) -> bool:
-    return isinstance(model, dict) and (
-        key in model or model.get('type') == 'NormTR')
+def _plain(value):
+    return value.to_dict() if hasattr(value, 'to_dict') else value
+
+
+def _file_config(cfg: Config) -> Optional[Config]:
+    name = getattr(cfg, 'filename', None)
+    return Config.fromfile(name) if name and osp.isfile(name) else None
 
 
 def propagate(cfg: Config) -> None:
-    """Write ``cfg.data_root``/``modalities``/``seq_len`` everywhere (see
-    the module docstring); fills ``None`` dims and T from the data first."""
-    present = {k: cfg[k] for k in TOP_KEYS if k in cfg}
-    if not present:
+    """Write ``cfg.data_root``/``modalities``/``seq_len`` into every place
+    (see the module docstring); fills ``None`` dims and T from the data
+    first."""
+    if not any(k in cfg for k in TOP_KEYS):
         return
+    reference = _file_config(cfg)
     infer_from_data(cfg)
-    present = {k: cfg[k] for k in TOP_KEYS if k in cfg}
-    seq_len = present.get('seq_len')
-    pipeline_T = seq_len if isinstance(seq_len, int) else None
-    for name in DATALOADERS:
-        for ds in dataset_cfgs(cfg.get(name)):
-            if 'data_root' in present:
-                ds['data_root'] = present['data_root']
-            if 'modalities' in present:
-                ds['modalities'] = dict(present['modalities'])
-            if pipeline_T is not None:
-                _set_seq_len(ds.get('pipeline'), pipeline_T)
-    if pipeline_T is not None:
-        for name in PIPELINES:
-            if isinstance(cfg.get(name), list):
-                _set_seq_len(cfg[name], pipeline_T)
-    model = cfg.get('model')
-    for key in ('modalities', 'seq_len'):
-        if key in present and _takes(model, key):
-            value = present[key]
-            model[key] = dict(value) if isinstance(value, dict) else value
+    kept = [] if reference is None else [
+        (holder.get(key, _MISSING)) for _, holder, key in _places(reference)]
+    places = list(_places(cfg))
+    if len(kept) != len(places):  # structure changed: everything follows
+        kept = [_MISSING] * len(places)
+    for (top, holder, key), original in zip(places, kept):
+        if top not in cfg:
+            continue
+        mine = holder.get(key, _MISSING)
+        if original is not _MISSING and _plain(mine) != _plain(original):
+            continue  # set on its own (a nested --cfg-options): it wins
+        value = _plain(cfg[top])
+        holder[key] = dict(value) if isinstance(value, dict) else value
 
 
 def _unknown(cfg: Config) -> tuple:
@@ -100,13 +94,13 @@ def infer_from_data(cfg: Config) -> Optional[dict]:
     if not dims and not need_T:
         return None
     from ..datasets.frame_column import FrameColumn
-    from .data_check import check_data_root, read_splits
+    from .config_check import ConfigError
     root = cfg.get('data_root')
     what = ', '.join([f'modalities.{m}' for m in dims] +
                      (['seq_len'] if need_T else []))
     if root is None:
-        raise ValueError(f'{what} is left None in the config, to be read '
-                         'from the data, but the config sets no data_root')
+        raise ConfigError(f'{what} is left None in the config, to be read '
+                          'from the data, but the config sets no data_root')
     check_data_root(cfg, reason=f'{what} is left None in the config and '
                     'is read from the data', roots=[str(root)])
     splits = read_splits(root, cfg)

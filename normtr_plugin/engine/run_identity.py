@@ -27,7 +27,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 
 from ..registry import HOOKS
-from .propagate import dataset_cfgs
+from .config_walk import dataset_cfgs
 
 __all__ = ['IDENTITY_KEY', 'ResumeMismatchError', 'RunIdentityHook',
            'check_resume', 'config_hash', 'data_identity', 'data_name',

@@ -1,0 +1,34 @@
+"""Where a config keeps its data settings: the three dataloaders, their
+datasets (through wrappers) and the top-level keys that reach everything.
+
+The lowest layer of the config helpers: ``propagate.py``,
+``data_check.py``, ``model_selection.py`` and ``run_identity.py`` import it
+and it imports none of them.
+"""
+from typing import Iterator
+
+from mmengine.config import ConfigDict
+
+__all__ = ['DATALOADERS', 'PIPELINES', 'TOP_KEYS', 'dataset_cfgs']
+
+DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+PIPELINES = ('train_pipeline', 'val_pipeline', 'test_pipeline')
+TOP_KEYS = ('data_root', 'modalities', 'seq_len')
+
+
+def dataset_cfgs(loader) -> Iterator[ConfigDict]:
+    """The dataset configs of a dataloader config, through wrappers
+    (``dataset=dict(type=Wrapper, dataset=...)`` or ``datasets=[...]``)."""
+    if not isinstance(loader, dict):
+        return
+    stack = [loader.get('dataset')]
+    while stack:
+        ds = stack.pop()
+        if not isinstance(ds, dict):
+            continue
+        inner = [ds.get('dataset')] + list(ds.get('datasets') or [])
+        inner = [d for d in inner if isinstance(d, dict)]
+        if inner:  # a wrapper: its leaves hold the data settings
+            stack.extend(inner)
+        else:
+            yield ds
