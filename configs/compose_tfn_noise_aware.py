@@ -11,6 +11,8 @@ custom_imports = dict(imports=['normtr_plugin.models.fusions'],
 model = dict(
     _delete_=True,  # spell out every part instead of merging into NORM-TR's
     type='NormTR',
+    modalities={{_base_.modalities}},
+    seq_len={{_base_.seq_len}},
     embed_dim=128,
     projection=dict(type='ModalityProjection'),     # g, Eq. 2
     nrgf=dict(type='NRGFExtractor'),                # F_NR, Eq. 3

@@ -6,7 +6,12 @@ _base_ = [
     './_base_/default_runtime.py'
 ]
 
+# The dataset's modalities and T, stated here too: the model builds from
+# this config alone (plain mmengine; NormTRRunner keeps them in step when
+# --cfg-options changes the top-level ones).
 model = dict(
+    modalities={{_base_.modalities}},
+    seq_len={{_base_.seq_len}},
     embed_dim=128,
     fusion=dict(depth=2),
     head=dict(type='MultiBinaryHead', num_tasks=4),

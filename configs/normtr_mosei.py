@@ -5,7 +5,12 @@ _base_ = [
     './_base_/default_runtime.py'
 ]
 
+# The dataset's modalities and T, stated here too: the model builds from
+# this config alone (plain mmengine; NormTRRunner keeps them in step when
+# --cfg-options changes the top-level ones).
 model = dict(
+    modalities={{_base_.modalities}},
+    seq_len={{_base_.seq_len}},
     fusion=dict(depth=4),
     head=dict(type='RegressionHead'),
     loss_weights=dict(adv1=0.01, adv2=0.01, er=1.0))

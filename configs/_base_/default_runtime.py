@@ -1,4 +1,11 @@
 default_scope = 'normtr_plugin'
+# tools/train.py and tools/test.py build the registered runner, as
+# mmpretrain's tools do (RUNNERS.build(cfg) when runner_type is set):
+# NormTRRunner (normtr_plugin/engine/runner.py) sends the top-level
+# data_root/modalities/seq_len everywhere, checks the config before any
+# data is read, applies model_selection and picks the work dir. Plain
+# Runner.from_cfg(cfg) runs these configs too.
+runner_type = 'NormTRRunner'
 
 # AtomicCheckpointHook: mmengine's CheckpointHook with atomic writes (a kill
 # never leaves a truncated checkpoint or a last_checkpoint pointing at one)

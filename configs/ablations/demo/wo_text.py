@@ -1,8 +1,12 @@
 # demo: Table 7 "w/o Text": audio + video only.
 _base_ = ['../../normtr_demo.py']
 
-# The kept modalities with the main config's dims; load_config sends
-# the top-level `modalities` to the model and all three loaders.
+# The kept modalities with the main config's dims, stated in every place
+# that reads them: the model and the three datasets.
 modalities = dict(_delete_=True,
                   audio={{_base_.modalities.audio}},
                   video={{_base_.modalities.video}})
+model = dict(modalities=modalities)
+train_dataloader = dict(dataset=dict(modalities=modalities))
+val_dataloader = dict(dataset=dict(modalities=modalities))
+test_dataloader = dict(dataset=dict(modalities=modalities))

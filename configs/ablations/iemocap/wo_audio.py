@@ -1,8 +1,12 @@
 # IEMOCAP: Table 7 "w/o Audio": video + text only.
 _base_ = ['../../normtr_iemocap.py']
 
-# The kept modalities with the main config's dims; load_config sends
-# the top-level `modalities` to the model and all three loaders.
+# The kept modalities with the main config's dims, stated in every place
+# that reads them: the model and the three datasets.
 modalities = dict(_delete_=True,
                   video={{_base_.modalities.video}},
                   text={{_base_.modalities.text}})
+model = dict(modalities=modalities)
+train_dataloader = dict(dataset=dict(modalities=modalities))
+val_dataloader = dict(dataset=dict(modalities=modalities))
+test_dataloader = dict(dataset=dict(modalities=modalities))

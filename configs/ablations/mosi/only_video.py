@@ -1,8 +1,11 @@
 # CMU-MOSI: Table 8 unimodal "Video (V)", no modality discriminator.
 _base_ = ['../../normtr_mosi.py']
 
-# The kept modalities with the main config's dims; load_config sends
-# the top-level `modalities` to the model and all three loaders.
+# The kept modalities with the main config's dims, stated in every place
+# that reads them: the model and the three datasets.
 modalities = dict(_delete_=True,
                   video={{_base_.modalities.video}})
-model = dict(modality_discriminator=None)
+model = dict(modalities=modalities, modality_discriminator=None)
+train_dataloader = dict(dataset=dict(modalities=modalities))
+val_dataloader = dict(dataset=dict(modalities=modalities))
+test_dataloader = dict(dataset=dict(modalities=modalities))
