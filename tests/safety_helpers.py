@@ -8,7 +8,9 @@ import uuid
 
 from conftest import ROOT
 from normtr_plugin.datasets import make_synthetic_iemocap
-from normtr_plugin.engine import load_config
+from mmengine.config import Config
+
+from normtr_plugin.engine import merge_cfg_options, prepare_config
 
 DEMO = osp.join(ROOT, 'configs', 'normtr_demo.py')
 MOSI = osp.join(ROOT, 'configs', 'normtr_mosi.py')
@@ -25,7 +27,9 @@ def tiny_cfg(config, data_root, work_dir, **options):
     opts = {'data_root': str(data_root), 'train_cfg.max_epochs': 2,
             'model.embed_dim': 32, 'default_hooks.logger.interval': 1}
     opts.update(options)
-    cfg = load_config(config, opts, str(work_dir))
+    cfg = merge_cfg_options(Config.fromfile(config), opts)
+    cfg.work_dir = str(work_dir)
+    prepare_config(cfg)  # what NormTRRunner decides; plain Runner runs it
     # mmengine keeps one logger / message hub per experiment name.
     cfg.experiment_name = f'tiny_{uuid.uuid4().hex[:12]}'
     return cfg

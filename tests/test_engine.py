@@ -6,8 +6,9 @@ import torch
 from mmengine.config import Config
 
 from conftest import ROOT
-from normtr_plugin.engine import (AutocastOptimWrapper, enable_amp,
-                                  load_config, set_mixed_precision)
+from normtr_plugin.engine import (AutocastOptimWrapper, default_work_dir,
+                                  enable_amp, merge_cfg_options, propagate,
+                                  set_mixed_precision)
 
 
 def test_autocast_wrapper_runs_the_step_in_bf16():
@@ -27,7 +28,7 @@ def test_autocast_wrapper_runs_the_step_in_bf16():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='CPU behaviour')
 def test_amp_on_cpu_selects_bf16_autocast():
-    cfg = load_config(osp.join(ROOT, 'configs', 'normtr_demo.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'normtr_demo.py'))
     enable_amp(cfg)
     assert cfg.optim_wrapper.type == 'AutocastOptimWrapper'
     assert cfg.optim_wrapper.dtype == 'bfloat16'
@@ -37,16 +38,16 @@ def test_amp_on_cpu_selects_bf16_autocast():
 
 
 def test_data_root_reaches_every_dataloader():
-    cfg = load_config(osp.join(ROOT, 'configs', 'normtr_iemocap.py'),
-                      dict(data_root='/data/iemocap',
-                           **{'train_dataloader.batch_size': 8}),
-                      work_dir='/tmp/wd')
+    cfg = merge_cfg_options(
+        Config.fromfile(osp.join(ROOT, 'configs', 'normtr_iemocap.py')),
+        dict(data_root='/data/iemocap',
+             **{'train_dataloader.batch_size': 8}))
+    propagate(cfg)  # what NormTRRunner does first
     assert {cfg[k].dataset.data_root for k in (
         'train_dataloader', 'val_dataloader', 'test_dataloader')} == \
         {'/data/iemocap'}
     assert cfg.train_dataloader.batch_size == 8
-    assert cfg.work_dir == '/tmp/wd'
-    default = load_config(osp.join(ROOT, 'configs', 'normtr_iemocap.py'))
+    default = Config.fromfile(osp.join(ROOT, 'configs', 'normtr_iemocap.py'))
     # the data's name is part of the default work dir
-    assert default.work_dir == osp.join('./work_dirs', 'normtr_iemocap',
-                                        'iemocap')
+    assert default_work_dir(default) == osp.join(
+        './work_dirs', 'normtr_iemocap', 'iemocap')

@@ -3,9 +3,10 @@ licence (from the dataset card or given) and the pipeline tag."""
 import os.path as osp
 
 from huggingface_hub import ModelCard
+from mmengine.config import Config
 
 from conftest import ROOT, write_dataset
-from normtr_plugin.engine import load_config
+from normtr_plugin.engine import merge_cfg_options, prepare_config
 from normtr_plugin.hub.dataset_info import dataset_info, hub_id_of
 from normtr_plugin.hub.model_card import render_model_card
 
@@ -29,7 +30,8 @@ def test_license_and_id_from_the_dataset(tmp_path):
     card = osp.join(root, 'README.md')
     with open(card, 'w') as f:
         f.write('---\nlicense: cc-by-nc-4.0\npretty_name: MOSI\n---\n# x\n')
-    cfg = load_config(MOSI, {'data_root': root})
+    cfg = merge_cfg_options(Config.fromfile(MOSI), {'data_root': root})
+    prepare_config(cfg)
     info = dataset_info(cfg)
     assert (info.name, info.id, info.license) == ('mosi', None,
                                                   'cc-by-nc-4.0')

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.runner import Runner
 from mmengine.structures import BaseDataElement
@@ -15,7 +16,8 @@ from mmengine.structures import BaseDataElement
 import normtr_plugin.models.adversarial as adversarial_module
 from conftest import ROOT, write_dataset
 from normtr_plugin.datasets import multimodal_collate
-from normtr_plugin.engine import GRLLambdaHook, dann_lambda, load_config
+from normtr_plugin.engine import (GRLLambdaHook, build_runner, dann_lambda,
+                                  merge_cfg_options, prepare_config)
 from normtr_plugin.evaluation import InvarianceMetric
 from normtr_plugin.models import ModalityDiscriminator, NormTR
 from normtr_plugin.models.invariance import cosine_statistics
@@ -416,7 +418,7 @@ VARIANTS = dict(paper=('coupled', False, None, True),
 
 
 def tiny_data(tmp_path, family, sizes=None):
-    main = load_config(osp.join(ROOT, 'configs', f'normtr_{family}.py'))
+    main = Config.fromfile(osp.join(ROOT, 'configs', f'normtr_{family}.py'))
     ds = main.train_dataloader.dataset
     return write_dataset(tmp_path / 'data', dict(main.modalities),
                          task=ds.task, label_columns=ds.label_columns,
@@ -436,8 +438,9 @@ def test_every_family_has_the_variants():
 def test_variant_config_builds_and_trains(path, tmp_path):
     family = osp.basename(osp.dirname(path))
     name = osp.splitext(osp.basename(path))[0]
-    cfg = load_config(path, dict(data_root=tiny_data(tmp_path, family)),
-                      work_dir=str(tmp_path / 'wd'))
+    cfg = merge_cfg_options(Config.fromfile(path),
+                            dict(data_root=tiny_data(tmp_path, family)))
+    prepare_config(cfg)
     reversal, hook, lr_mult, noise = VARIANTS[name]
     assert cfg.model.reversal == reversal
     assert bool(cfg.custom_hooks) == hook
@@ -478,10 +481,11 @@ def test_runner_schedules_lambda_and_reports_invariance(tmp_path):
                     'decoupled_dann_dlr10.py')
     root = tiny_data(tmp_path, 'demo',
                      dict(train=96, validation=8, test=8))
-    cfg = load_config(path, {'data_root': root, 'train_cfg.max_epochs': 2,
-                             'default_hooks.logger.interval': 1},
-                      work_dir=str(tmp_path / 'wd'))
-    runner = Runner.from_cfg(cfg)
+    cfg = merge_cfg_options(Config.fromfile(path), {
+        'data_root': root, 'train_cfg.max_epochs': 2,
+        'default_hooks.logger.interval': 1})
+    cfg.work_dir = str(tmp_path / 'wd')
+    runner = build_runner(cfg)
     runner.train()
     assert runner.max_iters == 12
     # set before the last iteration (iter 11 of 12)

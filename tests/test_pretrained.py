@@ -17,12 +17,13 @@ from types import SimpleNamespace
 import huggingface_hub.constants
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.model.weight_init import PretrainedInit
 from safetensors.torch import load_file, save_file
 
 from conftest import ROOT
 from normtr_plugin.datasets import EMOTIONS, make_synthetic_iemocap
-from normtr_plugin.engine import load_checkpoint_safely, load_config
+from normtr_plugin.engine import load_checkpoint_safely
 from normtr_plugin.hub import (CONFIG_NAME, WEIGHTS_NAME, PretrainedError,
                                from_pretrained, load_from_hub, push_to_hub,
                                resolve_files)
@@ -78,7 +79,7 @@ def saved_files(folder):
 def demo_model(seed):
     """A model with the demo config's dims (so load_from fits the demo)."""
     torch.manual_seed(seed)
-    return build_in_scope(MODELS, load_config(DEMO).model).eval()
+    return build_in_scope(MODELS, Config.fromfile(DEMO).model).eval()
 
 
 def batch(seed=0, n=3):
@@ -106,7 +107,7 @@ class PickleBomb:
 def hub(tmp_path_factory):
     """HF_HOME with org/name at two commits: ``old`` and ``new`` (= main)."""
     root = tmp_path_factory.mktemp('hub')
-    cfg = load_config(DEMO)
+    cfg = Config.fromfile(DEMO)
     meta = dict(task='multi_binary', label_names=list(EMOTIONS),
                 modalities=list(cfg.modalities))
     models, folders = {}, {}
@@ -262,7 +263,7 @@ def check_only_nrgf_published(model, before, published):
 
 
 def test_component_init_cfg_from_hub_in_config(hub, default_cache):
-    cfg = load_config(DEMO).model
+    cfg = Config.fromfile(DEMO).model
     cfg.nrgf = dict(type='NRGFExtractor', init_cfg=dict(
         type='Pretrained', checkpoint=f'hf://{REPO}', prefix='nrgf.'))
     torch.manual_seed(3)

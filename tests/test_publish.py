@@ -8,11 +8,12 @@ import sys
 import pytest
 import torch
 from huggingface_hub import ModelCard
+from mmengine.config import Config
 
 from conftest import ROOT
 from normtr_plugin import from_pretrained
 from normtr_plugin.datasets import make_synthetic_iemocap
-from normtr_plugin.engine import load_checkpoint_safely, load_config
+from normtr_plugin.engine import load_checkpoint_safely
 from normtr_plugin.hub import publish as publish_mod
 from normtr_plugin.hub.model_card import render_model_card
 from normtr_plugin.hub.publish import PublishError, publish
@@ -106,7 +107,7 @@ def test_publish_evaluates_and_writes_a_hub_folder(trained, published):
 
 def test_from_pretrained_equals_checkpoint_model(trained, published):
     out, _ = published
-    cfg = load_config(DEMO, dict(data_root=trained['data']))
+    cfg = Config.fromfile(DEMO)
     reference = build_in_scope(MODELS, cfg.model)
     ckpt = load_checkpoint_safely(trained['checkpoint'], map_location='cpu')
     reference.load_state_dict(ckpt['state_dict'], strict=True)

@@ -10,6 +10,7 @@ import datasets as hf
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
@@ -19,7 +20,7 @@ from normtr_plugin.datasets import (SegmentSample, feature_schema,
 from normtr_plugin.datasets.speaker_folds import (assign_folds,
                                                   fold_summary,
                                                   speakers_from_pattern)
-from normtr_plugin.engine import load_config
+from normtr_plugin.engine import merge_cfg_options, prepare_config
 
 RML = osp.join(ROOT, 'configs', 'normtr_rml.py')
 EMOTIONS = ['anger', 'disgust', 'fear', 'happiness', 'sadness', 'surprise']
@@ -132,8 +133,9 @@ def _picked(loader):
 def test_random_frame_per_segment_differs_between_epochs(tmp_path, workers):
     T, K = 8, 3
     root = write_rml_like(tmp_path / 'rml', T=T, K=K)
-    cfg = load_config(RML, {'data_root': root, 'modalities.audio': 4,
-                            'modalities.video': 4})
+    cfg = merge_cfg_options(Config.fromfile(RML), {
+        'data_root': root, 'modalities.audio': 4, 'modalities.video': 4})
+    prepare_config(cfg)
     loader = _video_loader(cfg, 'train_dataloader', workers=workers)
     epochs = []
     for epoch in range(2):
@@ -152,8 +154,9 @@ def test_random_frame_per_segment_differs_between_epochs(tmp_path, workers):
 def test_middle_candidate_at_test(tmp_path):
     T, K = 8, 3
     root = write_rml_like(tmp_path / 'rml', T=T, K=K)
-    cfg = load_config(RML, {'data_root': root, 'modalities.audio': 4,
-                            'modalities.video': 4})
+    cfg = merge_cfg_options(Config.fromfile(RML), {
+        'data_root': root, 'modalities.audio': 4, 'modalities.video': 4})
+    prepare_config(cfg)
     for _ in range(2):  # deterministic
         picked = _picked(_video_loader(cfg, 'test_dataloader'))
         for steps in picked.values():

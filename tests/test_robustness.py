@@ -10,13 +10,15 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.evaluator import Evaluator
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from conftest import ROOT
 from normtr_plugin.datasets import multimodal_collate
-from normtr_plugin.engine import load_checkpoint_safely, load_config
+from normtr_plugin.engine import (build_runner, load_checkpoint_safely,
+                                  merge_cfg_options)
 from normtr_plugin.models.data_samples import (batch_data_samples,
                                                split_data_samples)
 from normtr_plugin.datasets import make_synthetic_iemocap
@@ -475,12 +477,13 @@ class RecordMaskedBatches(Hook):
 
 
 def loop_run(demo, tmp_path, masker):
-    cfg = load_config(DEMO, dict(data_root=demo.data), str(tmp_path / 'w'))
+    cfg = merge_cfg_options(Config.fromfile(DEMO), dict(data_root=demo.data))
+    cfg.work_dir = str(tmp_path / 'w')
     cfg.test_cfg = dict(type='RobustnessTestLoop', ratios=[0, 0.5, 1],
                         seeds=[0, 1], masker=masker)
     cfg.test_dataloader.batch_size = 12  # several batches, a partial one
     cfg.load_from = demo.ckpts[0]
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     hook = RecordMaskedBatches()
     runner.register_hook(hook)
     runner.test()

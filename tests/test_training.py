@@ -68,8 +68,8 @@ def test_demo_learns_and_same_seed_gives_same_metrics(tmp_path, demo_data,
 KILLER = textwrap.dedent('''
     import os, signal, sys
     from mmengine.hooks import Hook
-    from mmengine.runner import Runner
-    from normtr_plugin.engine import load_config
+    from mmengine.config import Config
+    from normtr_plugin.engine import build_runner, merge_cfg_options
 
     class Kill(Hook):
         def after_train_iter(self, runner, batch_idx, data_batch=None,
@@ -77,9 +77,10 @@ KILLER = textwrap.dedent('''
             if runner.epoch == 1 and batch_idx == 10:
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    cfg = load_config(sys.argv[1], dict(data_root=sys.argv[2],
-                      **{'train_cfg.max_epochs': 3}), sys.argv[3])
-    runner = Runner.from_cfg(cfg)
+    cfg = merge_cfg_options(Config.fromfile(sys.argv[1]), dict(
+        data_root=sys.argv[2], **{'train_cfg.max_epochs': 3}))
+    cfg.work_dir = sys.argv[3]
+    runner = build_runner(cfg)
     runner.register_hook(Kill())
     runner.train()
 ''')

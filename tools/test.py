@@ -2,99 +2,96 @@
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR]
         [--out metrics.json] [--dump preds.jsonl|preds.parquet]
-        [--cfg-options k=v ...] [--launcher ...]
+        [--cfg-options KEY=VALUE ...] [--launcher ...]
 
-``--dump`` writes one row per test sample: its id, label and prediction
-(``normtr_plugin/evaluation/dump_predictions.py``). A missing or
-unconverted ``data_root`` is reported before anything else.
-
-A checkpoint that does not fit the config's model (other architecture or
-sizes: missing, unexpected or misshapen keys) and a metric that is NaN/Inf
-are errors (exit status 1), never reported as results.
+The shape of mmpretrain's ``tools/test.py``. ``--dump`` writes one row per
+test sample (``normtr_plugin/evaluation/dump_predictions.py``); ``--out``
+writes the metrics in the one metrics-file layout (flat
+``{metric: value}`` plus ``checkpoint``, relative to the file). The
+metrics are printed as a table. A checkpoint that does not fit the model
+and a NaN/Inf metric are one-line errors (exit status 1).
 """
 import argparse
-import json
 import os
 import os.path as osp
-import sys
 
-from mmengine.config import DictAction
+from mmengine.config import Config
 from mmengine.dist import is_main_process
-from mmengine.runner import Runner
 
-from normtr_plugin.engine import (CheckpointMismatchError, DataRootError,
-                                  check_data_root, launched_distributed,
-                                  load_config, setup_distributed, write_json)
+from normtr_plugin.engine import (CfgOptions, ConfigError, build_runner,
+                                  launched_distributed, merge_cfg_options,
+                                  metrics_table, setup_distributed,
+                                  write_metrics)
 from normtr_plugin.evaluation.dump_predictions import check_dump_path
-from normtr_plugin.utils import NonFiniteError, require_finite
+from normtr_plugin.utils import require_finite
+from normtr_plugin.utils.errors import run_tool
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Test NORM-TR')
-    parser.add_argument('config', help='config file')
+    parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where logs go')
     parser.add_argument('--out', help='write the test metrics as JSON')
     parser.add_argument('--dump', metavar='FILE',
                         help='write per-sample predictions with ids, one '
                         'row per test sample (.jsonl or .parquet)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, e.g. data_root=DIR')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=CfgOptions,
+        help='override config settings: KEY=VALUE, e.g. data_root=DIR')
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'])
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--debug', action='store_true',
+                        help='show the traceback of an error')
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
 
-def main():
-    args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint!r} not found')
+def merge_args(cfg: Config, args) -> Config:
+    """The command line into the config (mmpretrain's ``merge_args``)."""
+    merge_cfg_options(cfg, args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    cfg.load_from = args.checkpoint
     if args.dump:
         try:
             check_dump_path(args.dump)
         except ValueError as err:
-            sys.exit(f'test.py: error: {err}')
-    cfg = load_config(args.config, args.cfg_options, args.work_dir,
-                      args.launcher)
-    try:  # before the Runner prints the whole config
-        check_data_root(cfg)
-    except DataRootError as err:
-        sys.exit(f'test.py: error: {err}')
-    if args.dump:
-        add_dump(cfg, args.dump)
-    if launched_distributed():  # accelerate launch / torchrun
-        dist_info = setup_distributed(cfg)
-        print(f'distributed: {dist_info}', flush=True)
-    cfg.load_from = args.checkpoint
-    runner = Runner.from_cfg(cfg)
-    try:  # CheckpointGuardHook: weights must fit the model (strict)
-        metrics = runner.test()
-        require_finite(metrics, 'test metrics')
-    except (CheckpointMismatchError, NonFiniteError) as err:
-        sys.exit(f'test.py: error: {err}')
-    if is_main_process():
-        print(json.dumps(metrics, indent=2))
-        if args.out:
-            write_json(args.out, metrics)
+            raise ConfigError(str(err)) from err
+        cfg.test_evaluator = list(_metrics(cfg.test_evaluator)) + [
+            dict(type='DumpPredictions', out_file=args.dump)]
+    return cfg
 
 
-def add_dump(cfg, path: str) -> None:
-    """Append the per-sample dump to the test evaluator(s)."""
-    evaluator = cfg.test_evaluator
+def _metrics(evaluator):
     if isinstance(evaluator, dict) and 'metrics' in evaluator:
         evaluator = evaluator['metrics']  # an Evaluator config
-    metrics = list(evaluator) if isinstance(evaluator, (list, tuple)) \
+    return evaluator if isinstance(evaluator, (list, tuple)) \
         else [evaluator]
-    metrics.append(dict(type='DumpPredictions', out_file=path))
-    if isinstance(cfg.test_evaluator, dict) and \
-            'metrics' in cfg.test_evaluator:
-        cfg.test_evaluator.metrics = metrics
-    else:
-        cfg.test_evaluator = metrics
+
+
+def main():
+    args = parse_args()
+    for what, path in (('config', args.config),
+                       ('checkpoint', args.checkpoint)):
+        if not osp.isfile(path):
+            raise ConfigError(f'{what} file {path!r} not found')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    cfg = merge_args(cfg, args)
+    if launched_distributed():  # accelerate launch / torchrun
+        print(f'distributed: {setup_distributed(cfg)}', flush=True)
+    runner = build_runner(cfg)
+    metrics = runner.test()
+    require_finite(metrics, 'test metrics')
+    if is_main_process():
+        print(metrics_table(metrics, f'test metrics ({args.checkpoint})'),
+              flush=True)
+        if args.out:
+            write_metrics(args.out, metrics, args.checkpoint)
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)
