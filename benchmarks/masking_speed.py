@@ -44,12 +44,14 @@ import torch  # noqa: E402
 
 from normtr_plugin.datasets import (feature_schema,  # noqa: E402
                                     save_feature_dataset)
+from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from normtr_plugin.datasets.transforms.test_time_masking import (  # noqa
     RandomMasking, WindowMasking)
 from normtr_plugin.engine import (load_checkpoint_safely,  # noqa: E402
-                                  load_config, write_json)
+                                  merge_cfg_options, prepare_config,
+                                  write_json)
 from normtr_plugin.evaluation import parse_ratios, parse_seeds  # noqa: E402
 from normtr_plugin.models.maskers import build_masker  # noqa: E402
 from normtr_plugin.registry import MODELS, build_in_scope  # noqa: E402
@@ -86,8 +88,17 @@ def write_data(root: str, n: int) -> str:
     return save_feature_dataset({'test': cols}, root, features)
 
 
+def load_cfg(data_root: str, work_dir: str = None):
+    """The config as NormTRRunner prepares it (on ``data_root``)."""
+    cfg = merge_cfg_options(Config.fromfile(CONFIG),
+                            dict(data_root=data_root))
+    cfg.work_dir = work_dir
+    prepare_config(cfg)
+    return cfg
+
+
 def save_random_checkpoint(data_root: str, path: str) -> None:
-    cfg = load_config(CONFIG, dict(data_root=data_root))
+    cfg = load_cfg(data_root)
     torch.manual_seed(0)
     model = build_in_scope(MODELS, cfg.model.to_dict())
     model.init_weights()
@@ -97,7 +108,7 @@ def save_random_checkpoint(data_root: str, path: str) -> None:
 
 def time_plain_forward(data_root, ckpt, n, batch_size, repeats=2):
     """Seconds per bare forward pass over n samples (median of repeats)."""
-    cfg = load_config(CONFIG, dict(data_root=data_root))
+    cfg = load_cfg(data_root)
     model = build_in_scope(MODELS, cfg.model.to_dict())
     model.load_state_dict(load_checkpoint_safely(ckpt)['state_dict'])
     model.eval()
@@ -158,8 +169,7 @@ def main():
         plain = time_plain_forward(data_root, ckpt, args.num_samples,
                                    args.batch_size)
         t0 = time.perf_counter()
-        cfg = load_config(CONFIG, dict(data_root=data_root),
-                          osp.join(tmp, 'work'))
+        cfg = load_cfg(data_root, osp.join(tmp, 'work'))
         cfg.test_cfg = dict(type='RobustnessTestLoop', ratios=ratios,
                             seeds=seeds, masker=args.masker)
         cfg.load_from = ckpt
@@ -171,7 +181,7 @@ def main():
         total = time.perf_counter() - t0
         plain = min(plain, time_plain_forward(  # before and after: min
             data_root, ckpt, args.num_samples, args.batch_size))
-    batch_size = args.batch_size or load_config(
+    batch_size = args.batch_size or Config.fromfile(
         CONFIG).test_dataloader.batch_size
     vectorised, per_sample = time_masking_only(args.num_samples, ratios,
                                                seeds, args.masker, batch_size)

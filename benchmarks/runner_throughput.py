@@ -4,7 +4,7 @@ Same model (``configs/normtr_mosi.py``, modalities audio=74, video=35,
 text=768, T = 50, regression head), Adam lr 1e-4, same seed, at each batch
 size of ``--batch`` (default 16 and 128), on ``--device`` (cpu or cuda).
 
-* runner: ``Runner.from_cfg(load_config(...))`` + ``runner.train()`` over a
+* runner: ``Runner.from_cfg`` of the config as ``NormTRRunner`` prepares it + ``runner.train()`` over a
   synthetic dataset written in the project's format (HF ``DatasetDict``
   saved with ``save_to_disk``) to a temporary folder. No validation or
   test, checkpoint hook off, logger interval huge. Everything the Runner
@@ -143,11 +143,14 @@ def write_dataset(arrays: Dict[str, np.ndarray], out_dir: str) -> None:
 # -------------------------------------------------------------- runner
 def build_cfg(data_root: str, work_dir: str, epochs: int, name: str,
               batch: int, resident: str = None, compile_mode: str = None):
-    from normtr_plugin.engine import load_config
+    from mmengine.config import Config
+    from normtr_plugin.engine import merge_cfg_options, prepare_config
     options = dict(data_root=data_root)
     if resident:
         options['train_dataloader.dataset.resident'] = resident
-    cfg = load_config(CONFIG, options, work_dir=work_dir)
+    cfg = merge_cfg_options(Config.fromfile(CONFIG), options)
+    cfg.work_dir = work_dir
+    prepare_config(cfg)
     cfg.model.modalities = dict(MODALITIES)
     cfg.model.seq_len = SEQ_LEN
     cfg.train_dataloader.dataset.modalities = dict(MODALITIES)
@@ -268,9 +271,9 @@ def build_batches(arrays: Dict[str, np.ndarray], batch: int, device: str):
 def build_plain_model():
     from mmengine.logging import MMLogger
     from mmengine.runner import set_random_seed
-    from normtr_plugin.engine import load_config
+    from mmengine.config import Config
     from normtr_plugin.registry import MODELS, build_in_scope
-    model_cfg = load_config(CONFIG).model.copy()
+    model_cfg = Config.fromfile(CONFIG).model.copy()
     model_cfg.modalities = dict(MODALITIES)
     model_cfg.seq_len = SEQ_LEN
     set_random_seed(SEED)

@@ -29,11 +29,11 @@ import sys
 import tempfile
 import time
 
-from mmengine.config import DictAction
+from mmengine.config import Config
 from mmengine.dist import is_main_process
-from mmengine.runner import Runner
 
-from normtr_plugin.engine import load_config, register_checkpoint_loader
+from normtr_plugin.engine import (CfgOptions, build_runner, merge_cfg_options,
+                                  register_checkpoint_loader)
 from normtr_plugin.evaluation import (parse_ratios, parse_seeds,
                                       summarise_checkpoints)
 from normtr_plugin.evaluation.robustness_summary import reference_areas
@@ -78,7 +78,7 @@ def parse_args(argv=None):
                         '(default: a temporary folder, removed at the end)')
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'])
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions,
                         help='override settings of every config, e.g. '
                         'data_root=DIR')
     args = parser.parse_args(argv)
@@ -134,7 +134,8 @@ def key_metric(cfg, names):
 def robustness_config(args, config, checkpoint, work_dir, reference):
     """The config switch: the config's test set-up with the robustness
     loop as its test loop and ``checkpoint`` as its weights."""
-    cfg = load_config(config, args.cfg_options, work_dir, args.launcher)
+    cfg = merge_cfg_options(Config.fromfile(config), args.cfg_options)
+    cfg.work_dir, cfg.launcher = work_dir, args.launcher
     cfg.test_cfg = dict(type='RobustnessTestLoop', ratios=args.ratios,
                         seeds=args.seeds, masker=args.masker, fp16=args.amp,
                         constant_reference=reference)
@@ -149,11 +150,11 @@ def robustness_config(args, config, checkpoint, work_dir, reference):
 def run_checkpoint(args, config, checkpoint, work_dir, reference):
     """``Runner.test()`` with the robustness loop; returns its results."""
     cfg = robustness_config(args, config, checkpoint, work_dir, reference)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     if args.device:
         runner.model.to(args.device)
     runner.test()
-    return cfg, runner.test_loop.results
+    return runner.cfg, runner.test_loop.results
 
 
 def evaluate_model(args, name, config, checkpoints):

@@ -24,12 +24,13 @@ import os.path as osp
 
 import numpy as np
 import torch
-from mmengine.config import DictAction
+from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 from torch.utils.data import DataLoader, Subset
 
-from normtr_plugin.engine import load_checkpoint_safely, load_config
+from normtr_plugin.engine import (CfgOptions, load_checkpoint_safely,
+                                  merge_cfg_options, prepare_config)
 from normtr_plugin.models.data_samples import split_data_samples
 from normtr_plugin.models.maskers import MASKER_TYPES, build_masker
 from normtr_plugin.registry import MODELS, SCOPE, build_in_scope
@@ -62,7 +63,7 @@ def parse_args(argv=None):
                         help='decoder layer of attention.png')
     parser.add_argument('--kinds', nargs='+', choices=KINDS,
                         default=list(KINDS), help='figures to draw')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions,
                         help='override config settings, e.g. data_root=DIR')
     return parser.parse_args(argv)
 
@@ -145,7 +146,8 @@ def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint!r} not found')
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = merge_cfg_options(Config.fromfile(args.config), args.cfg_options)
+    prepare_config(cfg)  # what NormTRRunner decides (data_root etc.)
     model = build_model(cfg, args.checkpoint)
     loader = build_dataloader(cfg, args.split)
     figs = {}

@@ -198,7 +198,7 @@ def read_fold_metrics(work_dir: str) -> List[Dict[str, float]]:
     while osp.isfile(osp.join(work_dir, f'fold_{i}', 'test_metrics.json')):
         with open(osp.join(work_dir, f'fold_{i}', 'test_metrics.json')) as f:
             data = json.load(f)
-        out.append(data.get('metrics', data))
+        out.append({k: v for k, v in data.items() if k != 'checkpoint'})
         i += 1
     if not out:
         raise FileNotFoundError(f'no fold_0/test_metrics.json in '

@@ -156,7 +156,7 @@ def resolve_files(repo_id_or_dir: str, revision: Optional[str] = None,
 
 def load_pretrained_config(path: str) -> dict:
     """Read and check a ``config.json`` written by ``save_pretrained`` (not
-    an mmengine config file: that is ``engine.cli.load_config``).
+    an mmengine config file: that is ``Config.fromfile``).
 
     Nothing is built here; every ``type`` in it is checked against this
     plugin's registries (``config_guard``) and the saved feature statistics

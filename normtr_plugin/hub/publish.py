@@ -81,8 +81,8 @@ def compare_model_configs(trained: dict, given: dict) -> List[str]:
 
 def read_metrics(path: str) -> Tuple[Dict[str, float], Optional[str]]:
     """Metrics from ``tools/test.py --out`` (a flat dict) or from
-    ``tools/train.py``'s ``test_metrics.json`` (``{'checkpoint': ...,
-    'metrics': {...}}``). Returns ``(metrics, checkpoint or None)``."""
+    ``tools/train.py``'s ``test_metrics.json`` (both flat, ``checkpoint``
+    relative to the file). Returns ``(metrics, checkpoint or None)``."""
     try:
         with open(path) as f:
             data = json.load(f)
@@ -92,14 +92,16 @@ def read_metrics(path: str) -> Tuple[Dict[str, float], Optional[str]]:
         raise PublishError(f'metrics file {path!r} is not readable JSON: '
                            f'{err}') from None
     checkpoint = None
-    if isinstance(data, dict) and isinstance(data.get('metrics'), dict):
-        checkpoint, data = data.get('checkpoint'), data['metrics']
+    if isinstance(data, dict) and isinstance(data.get('checkpoint'), str):
+        data = dict(data)  # the tools' layout: checkpoint relative to path
+        checkpoint = osp.join(osp.dirname(osp.abspath(path)),
+                              data.pop('checkpoint'))
     if not isinstance(data, dict) or not data:
         raise PublishError(
             f'metrics file {path!r} holds {type(data).__name__} '
             f'{str(data)[:80]}, expected a non-empty object of metric '
-            'values (tools/test.py --out) or {"checkpoint": ..., "metrics": '
-            '{...}} (tools/train.py test_metrics.json)')
+            'values (tools/test.py --out, tools/train.py '
+            'test_metrics.json)')
     bad = sorted(k for k, v in data.items()
                  if isinstance(v, bool) or not isinstance(v, (int, float)))
     if bad:
@@ -124,16 +126,16 @@ def evaluate_checkpoint(checkpoint: str, config_path: str,
                         ) -> Dict[str, float]:
     """Test-split metrics of ``checkpoint`` through mmengine's Runner, as
     ``tools/test.py`` computes them (logs go to a temporary work dir)."""
-    from mmengine.runner import Runner
+    from mmengine.config import Config
 
-    from ..engine import load_config
+    from ..engine import build_runner, merge_cfg_options
     with tempfile.TemporaryDirectory(prefix='normtr-publish-') as tmp:
-        cfg = load_config(config_path, cfg_options, work_dir=tmp)
-        cfg.load_from = checkpoint
+        cfg = merge_cfg_options(Config.fromfile(config_path), cfg_options)
+        cfg.work_dir, cfg.load_from = tmp, checkpoint
         # A fresh name per run: mmengine keeps one logger/visualizer/message
         # hub per experiment name in the process.
         cfg.experiment_name = f'publish_{uuid.uuid4().hex[:12]}'
-        runner = Runner.from_cfg(cfg)
+        runner = build_runner(cfg)
         try:
             metrics = runner.test()
         finally:
@@ -210,13 +212,17 @@ def publish(checkpoint: str, config_path: str, out_dir: str,
     The checkpoint's stored config text is read as data (``config_text``),
     never executed.
     """
-    from ..engine import load_checkpoint_safely, load_config, write_json
+    from mmengine.config import Config
+
+    from ..engine import (load_checkpoint_safely, merge_cfg_options,
+                          propagate, write_json)
     from ..registry import MODELS, build_in_scope
 
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint!r} not found')
     _check_out_dir(out_dir, overwrite)
-    cfg = load_config(config_path, cfg_options)
+    cfg = merge_cfg_options(Config.fromfile(config_path), cfg_options)
+    propagate(cfg)  # top-level data_root/modalities/seq_len everywhere
     metrics_data = None
     if metrics is not None:  # fail early, before the slow parts
         metrics_data, measured = read_metrics(metrics)

@@ -120,7 +120,10 @@ def train_and_test(family, spec, seed, args):
         print(f'  trained {family}/{variant}/seed{seed} in {secs:.0f} s',
               flush=True)
     with open(osp.join(wd, 'test_metrics.json')) as f:
-        tested = json.load(f)
+        tested = json.load(f)  # flat metrics + checkpoint relative to wd
+    checkpoint = tested.pop('checkpoint', None)
+    tested = dict(metrics=tested, checkpoint=checkpoint and osp.join(
+        wd, checkpoint))
     entry = dict(config=config, cfg_options=options, seed=seed,
                  checkpoint=tested['checkpoint'],
                  test=tested['metrics'], val=best_val(wd, tested),
@@ -174,17 +177,19 @@ def linear_probe(config, checkpoint, root, options=()):
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    from normtr_plugin.engine import load_config
+    from normtr_plugin.engine import (CfgOptions, merge_cfg_options,
+                                      prepare_config)
     from normtr_plugin.evaluation.robustness import build_model
     from normtr_plugin.registry import DATASETS, build_in_scope
     from normtr_plugin.visualization import collect_features
 
     torch.set_num_threads(1)
-    from mmengine.config import DictAction
+    from mmengine.config import Config
     parser = argparse.ArgumentParser()
-    parser.add_argument('--o', nargs='*', action=DictAction, default={})
-    cfg = load_config(osp.join(ROOT, config), dict(
+    parser.add_argument('--o', nargs='*', action=CfgOptions, default={})
+    cfg = merge_cfg_options(Config.fromfile(osp.join(ROOT, config)), dict(
         parser.parse_args(['--o', *options]).o, data_root=root))
+    prepare_config(cfg)
     model = build_model(cfg, checkpoint)
     feats = {}
     for split in ('train', 'validation'):
