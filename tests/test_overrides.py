@@ -1,24 +1,44 @@
 """Top-level data_root / modalities / seq_len reach the model and every
 loader (from the command line and from a child config), dims inferred from
 the data, default work dirs, missing-data messages, model selection
-switches and the run identity that guards --resume (issue 13)."""
+switches and the run identity that guards --resume (issue 13); all as
+``NormTRRunner`` decides them (``normtr_plugin/engine/runner.py``)."""
 import os.path as osp
 import textwrap
 
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 
 from conftest import ROOT, write_dataset
 from normtr_plugin.datasets import HeldOutSplit, multimodal_collate
-from normtr_plugin.engine import (DataRootError, ResumeMismatchError,
+from normtr_plugin.engine import (ConfigError, DataRootError,
+                                  ResumeMismatchError, apply_model_selection,
                                   check_data_root, check_resume,
-                                  load_config, run_identity)
+                                  default_work_dir, merge_cfg_options,
+                                  prepare_config, propagate, run_identity)
 from normtr_plugin.registry import DATASETS, MODELS, build_in_scope
 
 MOSI = osp.join(ROOT, 'configs', 'normtr_mosi.py')
 IEMOCAP = osp.join(ROOT, 'configs', 'normtr_iemocap.py')
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def propagated(path, options=None):
+    """``--cfg-options`` merged and the top-level keys sent everywhere (the
+    first step of NormTRRunner; no data needed)."""
+    cfg = merge_cfg_options(Config.fromfile(path), options)
+    propagate(cfg)
+    return cfg
+
+
+def prepared(path, options=None, work_dir=None):
+    """The config NormTRRunner builds its Runner from (data must exist)."""
+    cfg = merge_cfg_options(Config.fromfile(path), options)
+    cfg.work_dir = work_dir
+    cfg.model_selection_note = prepare_config(cfg)
+    return cfg
 
 
 def _pipeline_lens(cfg):
@@ -54,8 +74,8 @@ def _build_and_step(cfg):
 def test_command_line_modalities_reach_model_and_loaders(tmp_path):
     dims = dict(audio=5, video=20, text=300)
     root = write_dataset(tmp_path / 'd', dims, seq_len=14)
-    cfg = load_config(MOSI, {'modalities.text': 300, 'seq_len': 12,
-                             'data_root': root})
+    cfg = prepared(MOSI, {'modalities.text': 300, 'seq_len': 12,
+                          'data_root': root})
     _assert_reaches_everything(cfg, dims, 12, root)
     model = _build_and_step(cfg)
     assert model.projection.proj['text'].in_features == 300
@@ -71,14 +91,14 @@ def test_child_config_modalities_and_data_root_reach_everything(tmp_path):
         modalities = dict(text=300)
         seq_len = 10
     '''))
-    cfg = load_config(str(child))
+    cfg = prepared(str(child))
     _assert_reaches_everything(cfg, dims, 10, root)
     _build_and_step(cfg)
 
 
 def test_nested_option_wins_for_its_one_place():
-    cfg = load_config(MOSI, {'data_root': '/a',
-                             'test_dataloader.dataset.data_root': '/b'})
+    cfg = propagated(MOSI, {'data_root': '/a',
+                            'test_dataloader.dataset.data_root': '/b'})
     assert cfg.train_dataloader.dataset.data_root == '/a'
     assert cfg.val_dataloader.dataset.data_root == '/a'
     assert cfg.test_dataloader.dataset.data_root == '/b'
@@ -93,27 +113,30 @@ def test_dims_and_seq_len_left_out_are_read_from_the_data(tmp_path):
         modalities = dict(_delete_=True, audio=None, text=None)
         seq_len = None
     '''))
-    cfg = load_config(str(child), {'data_root': root})
+    cfg = prepared(str(child), {'data_root': root})
     _assert_reaches_everything(cfg, dict(audio=7, text=11), 13, root)
     _build_and_step(cfg)
     with pytest.raises(DataRootError, match='no dataset at .*absent.*'
                        'read from the data'):
-        load_config(str(child), {'data_root': str(tmp_path / 'absent')})
+        prepared(str(child), {'data_root': str(tmp_path / 'absent')})
 
 
 def test_default_work_dir_names_the_data():
-    cfg = load_config(MOSI, {'data_root': '/data/sets/mosi_unaligned'})
-    assert cfg.work_dir == './work_dirs/normtr_mosi/mosi_unaligned'
-    cfg = load_config(MOSI, {'data_root': 'someorg/mosi-features'})
-    assert cfg.work_dir == './work_dirs/normtr_mosi/someorg__mosi-features'
-    abl = load_config(osp.join(ROOT, 'configs', 'ablations', 'mosei',
-                               'wo_text.py'))
-    assert abl.work_dir == './work_dirs/ablations/mosei/wo_text/mosei'
+    cfg = propagated(MOSI, {'data_root': '/data/sets/mosi_unaligned'})
+    assert default_work_dir(cfg) == \
+        './work_dirs/normtr_mosi/mosi_unaligned'
+    cfg = propagated(MOSI, {'data_root': 'someorg/mosi-features'})
+    assert default_work_dir(cfg) == \
+        './work_dirs/normtr_mosi/someorg__mosi-features'
+    abl = Config.fromfile(osp.join(ROOT, 'configs', 'ablations', 'mosei',
+                                   'wo_text.py'))
+    assert default_work_dir(abl) == \
+        './work_dirs/ablations/mosei/wo_text/mosei'
 
 
 def test_missing_data_names_the_converter_that_fits(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    cfg = load_config(IEMOCAP)
+    cfg = Config.fromfile(IEMOCAP)
     with pytest.raises(DataRootError) as err:
         check_data_root(cfg)
     assert str(err.value).startswith(
@@ -126,15 +149,15 @@ def test_missing_data_names_the_converter_that_fits(tmp_path, monkeypatch):
                        r"dataset; convert it with `python tools/convert_"
                        r"dataset.py mult .*iemocap_data.pkl --out "
                        r"data/iemocap`"):
-        check_data_root(load_config(IEMOCAP, {'data_root': str(pkl)}))
+        check_data_root(propagated(IEMOCAP, {'data_root': str(pkl)}))
     raw = tmp_path / 'raw'
     raw.mkdir()
     (raw / 'y_train.h5').write_bytes(b'')
     mmmo = osp.join(ROOT, 'configs', 'normtr_mmmo.py')
     with pytest.raises(DataRootError, match='raw HDF5 files.*cmu-h5'):
-        check_data_root(load_config(mmmo, {'data_root': str(raw)}))
+        check_data_root(propagated(mmmo, {'data_root': str(raw)}))
     # a Hub id is left to the loader
-    check_data_root(load_config(IEMOCAP, {'data_root': 'org/name'}))
+    check_data_root(propagated(IEMOCAP, {'data_root': 'org/name'}))
 
 
 def test_train_reports_missing_data_before_the_config(tmp_path):
@@ -150,14 +173,14 @@ def test_train_reports_missing_data_before_the_config(tmp_path):
 def test_train_and_test_only_data_selects_the_last_epoch(tmp_path):
     root = write_dataset(tmp_path / 'd', dict(audio=5, video=20, text=768),
                          sizes=dict(train=10, test=6))
-    cfg = load_config(MOSI, {'data_root': root})
+    cfg = prepared(MOSI, {'data_root': root})
     assert cfg.val_dataloader is None and cfg.val_cfg is None
     assert cfg.val_evaluator is None
     assert cfg.default_hooks.checkpoint.save_best is None
     assert cfg.model_selection.by == 'last'
     assert "no 'validation' split" in cfg.model_selection_note
-    held = load_config(MOSI, {'data_root': root,
-                              'model_selection.holdout': 0.3})
+    held = prepared(MOSI, {'data_root': root,
+                           'model_selection.holdout': 0.3})
     assert held.val_dataloader.dataset.type == 'HeldOutSplit'
     parts = [build_in_scope(DATASETS, held[name].dataset)
              for name in ('train_dataloader', 'val_dataloader')]
@@ -190,14 +213,16 @@ def test_held_out_split_is_stratified_and_seeded(tmp_path):
 
 
 def test_ema_and_last_switches():
-    cfg = load_config(MOSI, {'model_selection.ema': True,
-                             'model_selection.ema_momentum': 0.05,
-                             'model_selection.by': 'last'})
+    cfg = propagated(MOSI, {'model_selection.ema': True,
+                            'model_selection.ema_momentum': 0.05,
+                            'model_selection.by': 'last'})
+    apply_model_selection(cfg)
     ema = [h for h in cfg.custom_hooks if h.type == 'EMAHook']
     assert len(ema) == 1 and ema[0].momentum == 0.05
     assert cfg.default_hooks.checkpoint.save_best is None
-    with pytest.raises(ValueError, match='model_selection.by'):
-        load_config(MOSI, {'model_selection.by': 'median'})
+    with pytest.raises(ConfigError, match='model_selection.by'):
+        apply_model_selection(propagated(MOSI, {'model_selection.by':
+                                                'median'}))
 
 
 def test_resume_across_datasets_or_configs_is_refused(tmp_path):
@@ -206,13 +231,13 @@ def test_resume_across_datasets_or_configs_is_refused(tmp_path):
                       seed=1)
     copy = write_dataset(tmp_path / 'copy', dict(audio=5, video=20,
                                                  text=768))
-    cfg_a = load_config(MOSI, {'data_root': a})
+    cfg_a = prepared(MOSI, {'data_root': a})
     checkpoint = dict(meta=dict(run_identity=run_identity(cfg_a)))
     assert check_resume(cfg_a, checkpoint, 'x.pth') is None
     # the same data written elsewhere is the same data
-    assert check_resume(load_config(MOSI, {'data_root': copy}),
+    assert check_resume(prepared(MOSI, {'data_root': copy}),
                         checkpoint, 'x.pth') is None
-    cfg_b = load_config(MOSI, {'data_root': b})
+    cfg_b = prepared(MOSI, {'data_root': b})
     with pytest.raises(ResumeMismatchError) as err:
         check_resume(cfg_b, checkpoint, 'x.pth')
     message = str(err.value)
@@ -220,11 +245,122 @@ def test_resume_across_datasets_or_configs_is_refused(tmp_path):
     assert 'the data differ' in message and '--force' in message
     warning = check_resume(cfg_b, checkpoint, 'x.pth', force=True)
     assert 'resuming anyway' in warning
-    deeper = load_config(MOSI, {'data_root': a, 'model.fusion.depth': 3})
+    deeper = prepared(MOSI, {'data_root': a, 'model.fusion.depth': 3})
     with pytest.raises(ResumeMismatchError, match='the config differ'):
         check_resume(deeper, checkpoint, 'x.pth')
     # settings that do not change the weights' meaning do not matter
-    same = load_config(MOSI, {'data_root': a, 'train_dataloader.'
-                              'num_workers': 2, 'default_hooks.logger.'
-                              'interval': 3}, work_dir='/elsewhere')
+    same = prepared(MOSI, {'data_root': a, 'train_dataloader.'
+                           'num_workers': 2, 'default_hooks.logger.'
+                           'interval': 3}, work_dir='/elsewhere')
     assert check_resume(same, checkpoint, 'x.pth') is None
+
+
+def _options(*items):
+    """``--cfg-options ITEMS`` as tools/train.py parses them."""
+    import argparse
+
+    from normtr_plugin.engine import CfgOptions
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions)
+    return parser.parse_args(['--cfg-options', *items]).cfg_options
+
+
+def test_cfg_options_take_literals_lists_and_mmengine_values():
+    opts = _options("custom_hooks=[dict(type='GRLLambdaHook', gamma=10.0)]",
+                    'data_root=data/x', 'model.embed_dim=32',
+                    'seq_len.audio=375', 'a=1,2', "name='two words'",
+                    'flag=false', 'none=None')
+    assert opts['custom_hooks'] == [dict(type='GRLLambdaHook', gamma=10.0)]
+    assert opts['data_root'] == 'data/x' and opts['model.embed_dim'] == 32
+    assert opts['seq_len.audio'] == 375 and opts['a'] == [1, 2]
+    assert opts['name'] == 'two words'  # quoted: spaces kept
+    assert opts['flag'] is False and opts['none'] is None
+    # a call other than dict(...) is never run: kept as text
+    assert _options('x=print(1)')['x'] == 'print(1)'
+    cfg = merge_cfg_options(Config.fromfile(MOSI), opts)
+    assert cfg.custom_hooks == [dict(type='GRLLambdaHook', gamma=10.0)]
+
+
+def test_seq_len_per_modality_option_reaches_model_and_transforms():
+    cfg = propagated(MOSI, _options('seq_len.audio=375'))
+    expected = dict(audio=375, video=50, text=50)
+    assert cfg.seq_len == expected and cfg.model.seq_len == expected
+    assert _pipeline_lens_dicts(cfg) == [expected] * 6
+    # a dict seq_len given whole, too
+    cfg = propagated(MOSI, _options(
+        "seq_len=dict(audio=375, video=500, text=50)"))
+    assert cfg.model.seq_len == dict(audio=375, video=500, text=50)
+
+
+def _pipeline_lens_dicts(cfg):
+    return [dict(t['seq_len']) for name in LOADERS
+            for t in cfg[name].dataset.pipeline if 'seq_len' in t]
+
+
+@pytest.mark.parametrize('options, match', [
+    ({'seq_len': {'audio': 375, 'video': 500}},
+     r"seq_len names \['audio', 'video'\] but modalities are "
+     r"\['audio', 'text', 'video'\]"),
+    ({'model.seq_len': 0}, 'model.seq_len: every seq_len must be an int'),
+    ({'model.modalities.text': 300},
+     r"model.modalities .*'text': 300.* differs from modalities"),
+])
+def test_length_mismatch_is_an_error_before_data_is_read(tmp_path, options,
+                                                         match):
+    from normtr_plugin.engine import NormTRRunner
+    cfg = merge_cfg_options(Config.fromfile(MOSI), dict(
+        options, data_root=str(tmp_path / 'absent')))  # never read
+    cfg.work_dir = str(tmp_path / 'wd')
+    with pytest.raises(ConfigError, match=match):
+        NormTRRunner.from_cfg(cfg)
+    assert not (tmp_path / 'wd').exists()
+
+
+def test_train_reports_a_length_mismatch_in_one_line(tmp_path):
+    from safety_helpers import run_tool
+    proc = run_tool(['tools/train.py', MOSI, '--work-dir', tmp_path / 'w',
+                     '--cfg-options', "seq_len=dict(audio=375, video=500)",
+                     f'data_root={tmp_path / "absent"}'], timeout=300)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        "train.py: error: seq_len: seq_len names ['audio', 'video']")
+    assert 'Traceback' not in proc.stderr
+
+
+def test_ema_with_last_tests_the_averaged_weights(tmp_path):
+    """by='last' + ema=True: the test sees the EMA weights (the saved
+    checkpoint's state_dict), not the raw weights of the last step."""
+    from mmengine.hooks import Hook
+
+    from normtr_plugin.engine import NormTRRunner
+    from safety_helpers import tiny_demo_data
+
+    seen = {}
+
+    class Record(Hook):
+        priority = 'LOWEST'  # after EMAHook swapped the weights in
+
+        def before_test_epoch(self, runner):
+            seen.update({k: v.detach().clone() for k, v in
+                         runner.model.state_dict().items()})
+
+    cfg = merge_cfg_options(
+        Config.fromfile(osp.join(ROOT, 'configs', 'normtr_demo.py')), {
+            'data_root': tiny_demo_data(tmp_path / 'd'),
+            'train_cfg.max_epochs': 2, 'model.embed_dim': 32,
+            'model_selection.ema': True, 'model_selection.by': 'last',
+            'model_selection.ema_momentum': 0.3})
+    cfg.work_dir = str(tmp_path / 'wd')
+    cfg.experiment_name = f'ema_{tmp_path.name}'
+    runner = NormTRRunner.from_cfg(cfg)
+    runner.register_hook(Record())
+    runner.train()
+    raw = {k: v.detach().clone() for k, v in runner.model.state_dict().items()}
+    metrics, path = runner.test_selected()
+    assert osp.basename(path) == 'epoch_2.pth' and metrics
+    saved = torch.load(path, map_location='cpu', weights_only=False)
+    name = 'nrgf.mlp.0.weight'
+    torch.testing.assert_close(seen[name], saved['state_dict'][name])
+    assert not torch.allclose(seen[name], raw[name])  # not the raw ones
+    torch.testing.assert_close(saved['ema_state_dict'][f'module.{name}'],
+                               raw[name])

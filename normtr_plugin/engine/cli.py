@@ -54,9 +54,11 @@ class CfgOptions(DictAction):
             key, sep, val = kv.partition('=')
             if not sep:
                 parser.error(f'--cfg-options takes KEY=VALUE, got {kv!r}')
-            parsed = parse_value(val)
-            if parsed is _NOT_LITERAL or isinstance(parsed, str) and \
-                    not val.strip()[:1] in '\'"':
+            # brackets, quotes or dict(...): a Python literal, spaces kept;
+            # anything else as mmengine parses it (1,2 is a list)
+            parsed = parse_value(val) if val.strip().startswith(
+                ('[', '(', '{', '"', "'", 'dict(')) else _NOT_LITERAL
+            if parsed is _NOT_LITERAL:
                 plain.append(kv)
             else:
                 literal[key] = parsed
@@ -64,11 +66,24 @@ class CfgOptions(DictAction):
         getattr(namespace, self.dest).update(literal)
 
 
+def _current(cfg: Config, key: str):
+    first, *rest = key.split('.')
+    node = cfg.get(first)
+    for part in rest:
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
 def merge_cfg_options(cfg: Config, options: Optional[dict]) -> Config:
     """``cfg.merge_from_dict(options)``, where ``seq_len.<modality>=T``
-    also works on an int ``seq_len`` (it becomes a per-modality dict).
+    also works on an int ``seq_len`` (it becomes a per-modality dict) and
+    a dict replaces a value that is no dict (``seq_len=dict(...)``).
     ``NormTRRunner`` then sends the top-level keys everywhere."""
-    options = dict(options or {})
+    options = {k: dict(v, _delete_=True) if isinstance(v, dict) and
+               not isinstance(_current(cfg, k), (dict, type(None))) else v
+               for k, v in (options or {}).items()}
     per_modality = {k: v for k, v in options.items()
                     if k.startswith('seq_len.')}
     cfg.merge_from_dict({k: v for k, v in options.items()
