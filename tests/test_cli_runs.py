@@ -36,10 +36,16 @@ def test_train_and_test_only_dataset_trains_and_tests(trained):
     assert "model selection: the data has no 'validation' split: no " \
         'validation; the last epoch is tested' in proc.stdout
     result = json.loads((work / 'test_metrics.json').read_text())
-    assert result['selection']['by'] == 'last'
-    assert osp.basename(result['checkpoint']) == 'epoch_2.pth'
-    assert 0 <= result['metrics']['Acc-2_mean'] <= 100
+    # one layout: flat metrics, the checkpoint relative to the file
+    assert result['checkpoint'] == 'epoch_2.pth'
+    assert 0 <= result['Acc-2_mean'] <= 100
+    assert all(isinstance(v, float) for k, v in result.items()
+               if k != 'checkpoint')
     assert 'Epoch(val)' not in proc.stdout + proc.stderr
+    # the final metrics end the output as a table, one row per metric
+    table = proc.stdout[proc.stdout.rindex('test metrics'):]
+    assert f"Acc-2_mean | {result['Acc-2_mean']:10.4f}".replace(
+        ' ', '') in table.replace(' ', '').replace('│', '|')
 
 
 def test_dump_holds_one_row_per_test_sample(trained, tmp_path):
@@ -61,11 +67,15 @@ def test_dump_holds_one_row_per_test_sample(trained, tmp_path):
     pred = np.array([r['pred_label'] for r in rows])
     gt = np.array([r['gt_label'] for r in rows])
     metrics = json.loads((tmp_path / 'm.json').read_text())
+    assert metrics['checkpoint'] == osp.relpath(work / 'epoch_2.pth',
+                                                tmp_path)
+    assert 'test metrics' in proc.stdout and 'Acc-2_mean' in proc.stdout
     assert metrics['Acc-2_mean'] == pytest.approx(
         100 * (pred == gt).mean(), abs=1e-9)
     bad = run_tool(['tools/test.py', DEMO, work / 'epoch_2.pth', '--dump',
                     tmp_path / 'preds.csv'])
-    assert bad.returncode != 0 and '.jsonl or .parquet' in bad.stderr
+    assert bad.returncode == 1 and '.jsonl or .parquet' in bad.stderr
+    assert bad.stderr.startswith('test.py: error: --dump')
 
 
 def test_resume_on_other_data_is_refused_without_force(trained, tmp_path):

@@ -15,6 +15,7 @@ import torch
 
 from conftest import ROOT
 from normtr_plugin.datasets import make_synthetic_iemocap
+from normtr_plugin.engine import read_metrics
 
 DEMO = osp.join(ROOT, 'configs', 'normtr_demo.py')
 TESTS = osp.join(ROOT, 'tests')
@@ -81,15 +82,14 @@ def test_two_processes_shard_data_agree_and_match_one_process(tmp_path,
     assert not set(r0['ids']) & set(r1['ids'])        # disjoint halves
     assert len(set(r0['ids']) | set(r1['ids'])) == 320  # the whole split
     assert r0['digest'] == r1['digest']                 # same parameters
-    with open(work / 'test_metrics.json') as f:
-        dist = json.load(f)
+    metrics, checkpoint = read_metrics(str(work / 'test_metrics.json'))
+    dist = dict(metrics=metrics, checkpoint=checkpoint)
     single = tmp_path / 'single.json'
     subprocess.run([sys.executable, 'tools/test.py', DEMO, dist['checkpoint'],
                     '--work-dir', str(tmp_path / 'one'), '--out',
                     str(single), '--cfg-options', f'data_root={data}'],
                    cwd=ROOT, check=True, capture_output=True)
-    with open(single) as f:
-        one = json.load(f)
+    one, _ = read_metrics(str(single))
     assert one.keys() == dist['metrics'].keys()
     for key, value in one.items():
         assert dist['metrics'][key] == pytest.approx(value, abs=1e-9), key

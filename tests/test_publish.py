@@ -13,7 +13,7 @@ from mmengine.config import Config
 from conftest import ROOT
 from normtr_plugin import from_pretrained
 from normtr_plugin.datasets import make_synthetic_iemocap
-from normtr_plugin.engine import load_checkpoint_safely
+from normtr_plugin.engine import load_checkpoint_safely, read_metrics
 from normtr_plugin.hub import publish as publish_mod
 from normtr_plugin.hub.model_card import render_model_card
 from normtr_plugin.hub.publish import PublishError, publish
@@ -43,11 +43,9 @@ def trained(tmp_path_factory):
     run(['tools/train.py', DEMO, '--work-dir', str(work), '--cfg-options',
          f'data_root={data}', 'train_cfg.max_epochs=1'])
     metrics_file = work / 'test_metrics.json'
-    with open(metrics_file) as f:
-        test_metrics = json.load(f)
-    return dict(data=data, checkpoint=test_metrics['checkpoint'],
-                metrics_file=str(metrics_file),
-                metrics=test_metrics['metrics'], base=base)
+    metrics, checkpoint = read_metrics(str(metrics_file))
+    return dict(data=data, checkpoint=checkpoint,
+                metrics_file=str(metrics_file), metrics=metrics, base=base)
 
 
 @pytest.fixture(scope='module')

@@ -193,7 +193,7 @@ def test_folds_train_and_report_mean_and_std(tmp_path):
     assert 'validating on a held-out 10% of train' in proc.stdout
     summary = json.loads((work / 'summary.json').read_text())
     per_fold = [json.loads((work / f'fold_{i}' / 'test_metrics.json')
-                           .read_text())['metrics'] for i in range(2)]
+                           .read_text()) for i in range(2)]
     values = [m['Acc-6'] for m in per_fold]
     assert summary['Acc-6']['folds'] == values
     assert summary['Acc-6']['mean'] == pytest.approx(np.mean(values))

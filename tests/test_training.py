@@ -10,6 +10,7 @@ import pytest
 
 from conftest import ROOT
 from normtr_plugin.datasets import make_synthetic_iemocap
+from normtr_plugin.engine import read_metrics
 
 DEMO = osp.join(ROOT, 'configs', 'normtr_demo.py')
 SIZES = dict(train=480, validation=96, test=96)
@@ -37,8 +38,10 @@ def train(work_dir, data_root, *extra):
 
 
 def metrics_of(work_dir):
-    with open(osp.join(work_dir, 'test_metrics.json')) as f:
-        return json.load(f)
+    """``{'metrics': ..., 'checkpoint': absolute path}`` of a train run."""
+    metrics, checkpoint = read_metrics(osp.join(work_dir,
+                                                'test_metrics.json'))
+    return dict(metrics=metrics, checkpoint=checkpoint)
 
 
 @pytest.fixture(scope='module')
@@ -61,8 +64,7 @@ def test_demo_learns_and_same_seed_gives_same_metrics(tmp_path, demo_data,
     run(['tools/test.py', DEMO, a['checkpoint'], '--work-dir',
          str(tmp_path / 't'), '--out', str(out), '--cfg-options',
          f'data_root={demo_data}'])
-    with open(out) as f:
-        assert json.load(f) == a['metrics']
+    assert read_metrics(str(out)) == (a['metrics'], a['checkpoint'])
 
 
 KILLER = textwrap.dedent('''

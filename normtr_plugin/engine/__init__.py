@@ -5,7 +5,8 @@ from .checkpoint_hook import AtomicCheckpointHook
 from .checkpoint_loader import (load_checkpoint_safely,
                                 register_checkpoint_loader)
 from .cli import (CfgOptions, enable_amp, merge_cfg_options, metrics_table,
-                  set_mixed_precision, write_json, write_metrics)
+                  read_metrics, set_mixed_precision, write_json,
+                  write_metrics)
 from .config_check import ConfigError, check_lengths
 from .data_check import DataRootError, check_data_root
 from .distributed import launched_distributed, setup_distributed
@@ -29,6 +30,7 @@ __all__ = [
     'ATOMIC_BACKEND', 'AtomicCheckpointHook', 'AtomicLocalBackend',
     'CfgOptions', 'ConfigError', 'NormTRRunner', 'build_runner',
     'check_lengths', 'merge_cfg_options', 'metrics_table', 'prepare_config',
+    'read_metrics',
     'write_metrics',
     'AutocastOptimWrapper', 'CheckpointGuardHook', 'CheckpointMismatchError',
     'DataRootError', 'GRLLambdaHook', 'NonFiniteHook', 'ResumeError', 'ResumeMismatchError',

@@ -2,8 +2,9 @@
 metrics (a table on the terminal, one metrics-file layout).
 """
 import ast
+import json
 import os.path as osp
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from mmengine.config import Config, DictAction
@@ -12,8 +13,8 @@ from ..utils import atomic
 from .config_check import ConfigError
 
 __all__ = ['CfgOptions', 'enable_amp', 'merge_cfg_options',
-           'metrics_table', 'set_mixed_precision', 'write_json',
-           'write_metrics']
+           'metrics_table', 'read_metrics', 'set_mixed_precision',
+           'write_json', 'write_metrics']
 
 _NOT_LITERAL = object()
 
@@ -138,6 +139,17 @@ def write_metrics(path: str, metrics: dict,
             osp.abspath(checkpoint), osp.dirname(osp.abspath(path)))
     write_json(path, data)
     return data
+
+
+def read_metrics(path: str) -> Tuple[dict, Optional[str]]:
+    """``(metrics, checkpoint)`` of a file :func:`write_metrics` wrote;
+    ``checkpoint`` made absolute again (None when absent)."""
+    with open(path) as f:
+        data = json.load(f)
+    checkpoint = data.pop('checkpoint', None)
+    if checkpoint is not None:
+        checkpoint = osp.join(osp.dirname(osp.abspath(path)), checkpoint)
+    return data, checkpoint
 
 
 def metrics_table(metrics: dict, title: str = 'metrics') -> str:

@@ -119,11 +119,9 @@ def train_and_test(family, spec, seed, args):
                    osp.join(wd, 'train.log'), args.threads)
         print(f'  trained {family}/{variant}/seed{seed} in {secs:.0f} s',
               flush=True)
-    with open(osp.join(wd, 'test_metrics.json')) as f:
-        tested = json.load(f)  # flat metrics + checkpoint relative to wd
-    checkpoint = tested.pop('checkpoint', None)
-    tested = dict(metrics=tested, checkpoint=checkpoint and osp.join(
-        wd, checkpoint))
+    from normtr_plugin.engine import read_metrics
+    metrics, checkpoint = read_metrics(osp.join(wd, 'test_metrics.json'))
+    tested = dict(metrics=metrics, checkpoint=checkpoint)
     entry = dict(config=config, cfg_options=options, seed=seed,
                  checkpoint=tested['checkpoint'],
                  test=tested['metrics'], val=best_val(wd, tested),
