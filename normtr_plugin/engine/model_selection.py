@@ -19,7 +19,7 @@ A dataset without the validation split the config names (RML folds: train
 and test only) is validated on ``holdout`` of the train split when it is
 set (``HeldOutSplit``, seeded, the rest trains); otherwise validation is
 switched off and the last epoch is selected. :func:`apply_model_selection`
-returns a one-line note saying which, printed by the tools.
+returns a one-line note saying which, logged by ``NormTRRunner``.
 """
 from typing import Optional
 
@@ -27,6 +27,7 @@ from mmengine.config import Config, ConfigDict
 
 from .config_check import ConfigError
 from .config_walk import dataset_cfgs
+from .data_check import split_names
 
 __all__ = ['BY', 'DEFAULT_EMA_MOMENTUM', 'apply_model_selection']
 
@@ -48,7 +49,6 @@ def _ema_hook(ema, momentum: float) -> dict:
 def _has_split(cfg: Config, split: str) -> Optional[bool]:
     """Whether every data_root of the val loader has ``split`` (None when
     that cannot be told now: data missing or unreadable)."""
-    from .data_check import split_names
     roots = {ds.get('data_root') for ds in dataset_cfgs(
         cfg.get('val_dataloader'))}
     if not roots or None in roots:

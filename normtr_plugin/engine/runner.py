@@ -29,7 +29,7 @@ from mmengine.dist import barrier
 from mmengine.runner import Runner
 
 from ..registry import RUNNERS
-from .config_check import check_lengths
+from .config_check import ConfigError, check_lengths
 from .config_walk import DATALOADERS, dataset_cfgs
 from .data_check import check_data_root
 from .model_selection import apply_model_selection
@@ -64,7 +64,6 @@ def feed_the_device(cfg: Config) -> None:
     split kept on the device (``dataset.resident='cuda'``) is gathered
     there: no pinning, no worker processes.
     """
-    from .config_check import ConfigError
     for name in DATALOADERS:
         loader = cfg.get(name)
         if not loader:
