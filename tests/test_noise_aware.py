@@ -10,7 +10,6 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.logging import MessageHub
-from mmengine.runner import Runner
 from mmengine.structures import BaseDataElement
 
 import normtr_plugin.models.adversarial as adversarial_module

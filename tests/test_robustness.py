@@ -13,7 +13,6 @@ import torch
 from mmengine.config import Config
 from mmengine.evaluator import Evaluator
 from mmengine.hooks import Hook
-from mmengine.runner import Runner
 
 from conftest import ROOT
 from normtr_plugin.datasets import multimodal_collate

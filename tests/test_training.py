@@ -1,5 +1,4 @@
 """End to end through tools/train.py and tools/test.py (subprocesses)."""
-import json
 import os.path as osp
 import shutil
 import subprocess

@@ -24,9 +24,9 @@ import sys
 from mmengine.config import Config
 from mmengine.dist import is_main_process
 
-from normtr_plugin.engine import (CfgOptions, ConfigError, build_runner,
-                                  check_resume,
-                                  default_work_dir, enable_amp,
+from normtr_plugin.engine import (CfgOptions, ConfigError, NormTRRunner,
+                                  build_runner, check_resume,
+                                  enable_amp,
                                   launched_distributed,
                                   load_checkpoint_safely, merge_cfg_options,
                                   metrics_table, prepare_config,
@@ -87,8 +87,8 @@ def resume(cfg: Config, args) -> None:
     anything starts; ``--force`` takes another run's)."""
     prepared = copy.deepcopy(cfg)
     prepare_config(prepared)  # what NormTRRunner will run
-    path = resolve_resume(prepared.get('work_dir') or default_work_dir(
-        prepared), None if args.resume == 'auto' else args.resume)
+    path = resolve_resume(prepared.work_dir,
+                          None if args.resume == 'auto' else args.resume)
     warning = check_resume(prepared, load_checkpoint_safely(
         path, map_location='cpu'), path, force=args.force)
     if warning and is_main_process():
@@ -109,7 +109,10 @@ def main():
     runner.train()
     if args.no_test or not runner.cfg.get('test_dataloader'):
         return
-    metrics, checkpoint = runner.test_selected()
+    if isinstance(runner, NormTRRunner):  # the weights model_selection keeps
+        metrics, checkpoint = runner.test_selected()
+    else:  # a config without runner_type: mmengine's Runner as it is
+        metrics, checkpoint = runner.test(), None
     require_finite(metrics, 'test metrics')
     if is_main_process():
         print(metrics_table(metrics, f'test metrics ({checkpoint})'),
