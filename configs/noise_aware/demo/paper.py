@@ -11,3 +11,7 @@ model = dict(
     noise_discriminator=dict(type='NoiseDiscriminator', pool='chunk'))
 custom_hooks = []
 optim_wrapper = dict(paramwise_cfg=None)
+# These variants are compared by the NRGFs' invariance at the selected
+# epoch (tools/analysis_tools/noise_aware_sweep.py), so validation asks
+# for the diagnostics too (the main configs validate the task metric only).
+val_evaluator = {{_base_.test_evaluator}}
