@@ -17,7 +17,7 @@ from mmengine.hooks import Hook
 from conftest import ROOT
 from normtr_plugin.datasets import multimodal_collate
 from normtr_plugin.engine import (build_runner, load_checkpoint_safely,
-                                  merge_cfg_options)
+                                  merge_cfg_options, read_metrics)
 from normtr_plugin.models.data_samples import (batch_data_samples,
                                                split_data_samples)
 from normtr_plugin.datasets import make_synthetic_iemocap
@@ -352,8 +352,7 @@ def demo(tmp_path_factory):
          f'data_root={data}'])
     with open(out / 'robustness.json') as f:
         report = json.load(f)
-    with open(clean) as f:
-        clean = json.load(f)
+    clean, _ = read_metrics(str(clean))  # flat metrics (+ checkpoint)
     return SimpleNamespace(data=data, ckpts=ckpts, clean=clean, out=out,
                            report=report)
 
@@ -486,7 +485,7 @@ def loop_run(demo, tmp_path, masker):
     hook = RecordMaskedBatches()
     runner.register_hook(hook)
     runner.test()
-    return cfg, runner.test_loop.results, hook.batches
+    return runner.cfg, runner.test_loop.results, hook.batches
 
 
 def todays_tool(cfg, checkpoint, masker, ratio, seed):

@@ -148,7 +148,8 @@ def read_metrics(path: str) -> Tuple[dict, Optional[str]]:
         data = json.load(f)
     checkpoint = data.pop('checkpoint', None)
     if checkpoint is not None:
-        checkpoint = osp.join(osp.dirname(osp.abspath(path)), checkpoint)
+        checkpoint = osp.normpath(osp.join(osp.dirname(osp.abspath(path)),
+                                           checkpoint))
     return data, checkpoint
 
 
