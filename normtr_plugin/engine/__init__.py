@@ -9,6 +9,7 @@ from .cli import (default_work_dir, enable_amp, load_config,
 from .data_check import DataRootError, check_data_root
 from .distributed import launched_distributed, setup_distributed
 from .grl_lambda_hook import GRLLambdaHook, dann_lambda
+from .invariance_request_hook import InvarianceRequestHook
 from .non_finite_hook import NonFiniteHook
 from .model_selection import apply_model_selection
 from .propagate import infer_from_data, propagate
@@ -25,7 +26,7 @@ from .run_identity import (ResumeMismatchError, RunIdentityHook,
 __all__ = [
     'ATOMIC_BACKEND', 'AtomicCheckpointHook', 'AtomicLocalBackend',
     'AutocastOptimWrapper', 'CheckpointGuardHook', 'CheckpointMismatchError',
-    'DataRootError', 'GRLLambdaHook', 'NonFiniteHook', 'ResumeError', 'ResumeMismatchError',
+    'DataRootError', 'GRLLambdaHook', 'InvarianceRequestHook', 'NonFiniteHook', 'ResumeError', 'ResumeMismatchError',
     'RobustnessTestLoop',
     'RunIdentityHook', 'apply_model_selection', 'capture_rng_state',
     'check_data_root', 'check_resume', 'dann_lambda', 'default_work_dir', 'enable_amp',

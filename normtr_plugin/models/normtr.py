@@ -48,10 +48,14 @@ class NormTR(InitConfigMixin, BaseModel):
             :mod:`~normtr_plugin.models.adversarial`.
         grl_position: ``'before_explainer'`` (SPEC 3.2) or
             ``'after_explainer'``: which side of the GRL D1's explainer is.
-        eval_invariance: ``dict(noise_seed=S)`` makes :meth:`predict`
-            attach invariance statistics (the NRGFs' cosines, D1's and
-            D2's hits; :mod:`~normtr_plugin.models.invariance`) to the data
-            samples it is given; None attaches none.
+        eval_invariance: settings of the invariance statistics (the
+            NRGFs' cosines, D1's and D2's hits;
+            :mod:`~normtr_plugin.models.invariance`): ``dict(noise_seed=S)``
+            seeds D2's erased copy; None: the model never computes them.
+            They are computed only while ``compute_invariance`` is True
+            (off after building, not part of ``self.config``): the
+            ``InvarianceRequestHook`` turns it on for val/test runs whose
+            evaluator lists an ``InvarianceMetric``.
 
     ``self.config`` holds these arguments as plain JSON types (with
     ``type='NormTR'``), captured from the signature (see
@@ -140,6 +144,8 @@ class NormTR(InitConfigMixin, BaseModel):
                              f'unknown {sorted(unknown)}')
         self.eval_invariance = None if eval_invariance is None else dict(
             dict(noise_seed=0), **eval_invariance)
+        #: set by InvarianceRequestHook; never saved in the config
+        self.compute_invariance = False
 
     def _check_pools(self, *configs) -> None:
         """Unequal T_m: the discriminators must pool by mean (SPEC 3.2)."""
@@ -314,9 +320,11 @@ class NormTR(InitConfigMixin, BaseModel):
 
         A given list is filled in place and returned. The labels are checked
         against the head's range here (``head.check_target``), outside the
-        train step. When ``data_samples`` are given (the evaluation loops)
-        and ``eval_invariance`` is set, each also gets the field
-        ``invariance`` (:meth:`invariance_statistics`).
+        train step. Only while ``compute_invariance`` is on (an evaluator
+        asked, see ``InvarianceRequestHook``) and ``eval_invariance`` is
+        set, each sample also gets the field ``invariance``
+        (:meth:`invariance_statistics`: D1, D2 and a second, noisy forward
+        pass); otherwise one forward pass.
         """
         feats = self.extract_features(inputs)
         preds = self.head.predict(self.head(feats['fused']))
@@ -333,9 +341,9 @@ class NormTR(InitConfigMixin, BaseModel):
             if all('gt_label' in s for s in samples) and samples:
                 self.head.check_target(self._batched(samples).gt_label)
         stats = {}
-        if data_samples is not None and self.eval_invariance is not None:
-            lengths = self._lengths(self._batched(samples), batch,
-                                    feats['fused'].device)
+        if self.compute_invariance and self.eval_invariance is not None:
+            lengths = None if data_samples is None else self._lengths(
+                self._batched(samples), batch, feats['fused'].device)
             ids = [s.metainfo.get('id') for s in samples]
             stats = self.invariance_statistics(
                 inputs, feats, lengths,
