@@ -16,7 +16,7 @@ def _child(parent: Registry, *locations: str) -> Registry:
                     locations=[f'{SCOPE}.{loc}' for loc in locations])
 
 
-MODELS = _child(root.MODELS, 'models')
+MODELS = _child(root.MODELS, 'models', 'structures')  # maskers in structures
 DATASETS = _child(root.DATASETS, 'datasets')
 TRANSFORMS = _child(root.TRANSFORMS, 'datasets')
 FUNCTIONS = _child(root.FUNCTIONS, 'datasets')

@@ -3,7 +3,8 @@ import pytest
 import torch
 from mmengine.structures import BaseDataElement
 
-from normtr_plugin.models import batch_data_samples, split_data_samples
+from normtr_plugin.structures import batch_data_samples, \
+    split_data_samples
 
 MODS = ['audio', 'video', 'text']
 

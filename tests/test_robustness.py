@@ -17,14 +17,14 @@ from mmengine.runner import Runner
 from conftest import ROOT
 from normtr_plugin.datasets import multimodal_collate
 from normtr_plugin.engine import load_checkpoint_safely, load_config
-from normtr_plugin.models.data_samples import (batch_data_samples,
+from normtr_plugin.structures.data_samples import (batch_data_samples,
                                                split_data_samples)
 from normtr_plugin.datasets import make_synthetic_iemocap
 from normtr_plugin.datasets.transforms.test_time_masking import (
     RandomMasking, WindowMasking)
 from normtr_plugin.evaluation.auilc import auilc, auilc_table
 from normtr_plugin.evaluation.robustness_grid import parse_ratios, parse_seeds
-from normtr_plugin.models.maskers import build_masker, window_length
+from normtr_plugin.structures.maskers import build_masker, window_length
 from normtr_plugin.registry import (DATASETS, METRICS, MODELS, TRANSFORMS,
                                     build_in_scope)
 

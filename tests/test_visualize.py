@@ -14,7 +14,7 @@ from conftest import ROOT
 from normtr_plugin.datasets import make_synthetic_iemocap, multimodal_collate
 from normtr_plugin.models import (ClassificationHead, MultiBinaryHead,
                                   MultiLabelHead, RegressionHead)
-from normtr_plugin.models.maskers import WindowMasker, build_masker
+from normtr_plugin.structures.maskers import WindowMasker, build_masker
 from normtr_plugin.visualization import (collect_features,
                                          cosine_similarities, plot_attention,
                                          plot_cosine_density, plot_tsne,

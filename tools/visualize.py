@@ -11,7 +11,7 @@ Writes into DIR (each atomically):
   decoder layer) without and with masking (Fig. 10). The mask is the one
   the robustness table (``tools/robustness.py``) applies to that sample for
   the same ``--masker``, ``--mask-ratio`` and ``--seed`` (one masker
-  family, ``normtr_plugin.models.maskers``);
+  family, ``normtr_plugin.structures.maskers``);
 - ``tsne_nrgf_mf_modality.png``: t-SNE of NRGFs and MFs pooled over time per
   modality, coloured by modality, marked NRGF vs MF (Figs. 7/8);
 - ``tsne_label.png``: t-SNE of the fused features (mean over tokens, what
@@ -30,8 +30,8 @@ from mmengine.runner import Runner
 from torch.utils.data import DataLoader, Subset
 
 from normtr_plugin.engine import load_checkpoint_safely, load_config
-from normtr_plugin.models.data_samples import split_data_samples
-from normtr_plugin.models.maskers import MASKER_TYPES, build_masker
+from normtr_plugin.structures.data_samples import split_data_samples
+from normtr_plugin.structures.maskers import MASKER_TYPES, build_masker
 from normtr_plugin.registry import MODELS, SCOPE, build_in_scope
 from normtr_plugin.visualization import (collect_features, plot_attention,
                                          plot_cosine_density, plot_tsne,

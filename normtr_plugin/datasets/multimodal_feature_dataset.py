@@ -9,7 +9,7 @@ from torch.utils.data import Dataset
 from ..registry import DATASETS, TRANSFORMS, build_in_scope
 from .frame_column import FrameColumn
 from .sources import load_splits
-from .transforms.batch import is_batched
+from .transforms.base import check_batch_pipeline
 
 TASKS = ('regression', 'classification', 'multi_binary', 'multi_label')
 
@@ -25,12 +25,12 @@ class MultimodalFeatureDataset(Dataset):
     converters strip padding), so a row's length is its valid length.
 
     Data stays memory-mapped (Arrow): each modality is viewed as one
-    contiguous frames array per Arrow chunk (``FrameColumn``). When every
-    transform of ``pipeline`` has ``transform_batch`` (all shipped ones do),
+    contiguous frames array per Arrow chunk (``FrameColumn``).
     ``__getitems__`` gathers the whole batch with one fancy index per
-    modality and runs the pipeline once on ``(B, T, N_m)`` tensors; the
-    collate (``multimodal_collate``) then does nothing. Otherwise each
-    sample runs the pipeline on its own ``(T_i, N_m)`` arrays.
+    modality and runs the pipeline (batch transforms,
+    ``transforms/base.py``; a per-sample callable through ``PerSample``)
+    once on ``(B, T, N_m)`` tensors with lengths ``(B, M)``; the collate
+    (``multimodal_collate``) then does nothing.
 
     Args:
         data_root: a folder (saved with ``save_to_disk``, or a Hub-style
@@ -48,8 +48,8 @@ class MultimodalFeatureDataset(Dataset):
         pipeline: transforms (TRANSFORMS registry configs or callables).
         check_finite: scan the features for NaN/Inf once at start.
         resident: a device ('cuda', 'cpu') on which to keep the whole split
-            as padded tensors (needs a batch pipeline, ``num_workers=0``
-            and no ``pin_memory``); batches are then gathered and
+            as padded tensors (needs ``num_workers=0`` and no
+            ``pin_memory``); batches are then gathered and
             transformed there. ``None`` (default) reads from the
             memory-mapped files.
     """
@@ -87,7 +87,7 @@ class MultimodalFeatureDataset(Dataset):
         for transform in self.pipeline.transforms:
             if hasattr(transform, 'bind_stats'):
                 transform.bind_stats(self.feature_stats, self._where())
-        self.batched = is_batched(self.pipeline.transforms)
+        check_batch_pipeline(self.pipeline.transforms)
         self._steps = {m: self._leading_steps(m) for m in self.modalities}
         self.resident = None
         if resident is not None:
@@ -198,9 +198,6 @@ class MultimodalFeatureDataset(Dataset):
         return None
 
     def _make_resident(self, device: torch.device) -> None:
-        if not self.batched:
-            raise ValueError('resident= needs a pipeline whose transforms '
-                             'all run on batches (transform_batch)')
         all_rows = np.arange(len(self))
         self.resident = dict(
             device=device,
@@ -211,7 +208,7 @@ class MultimodalFeatureDataset(Dataset):
                for m in self.modalities})
 
     def read_batch(self, indices: Sequence[int]) -> dict:
-        """Rows ``indices`` as a batch dict (``transforms/batch.py``).
+        """Rows ``indices`` as a batch dict (``transforms/base.py``).
 
         Rows come grouped by Arrow chunk (a stable reordering of
         ``indices``; ``ids`` and labels follow), so each chunk is one copy.
@@ -221,42 +218,42 @@ class MultimodalFeatureDataset(Dataset):
             indices = indices[next(iter(
                 self.columns.values())).chunk_order(indices)]
         batch = dict(modalities=list(self.modalities),
-                     ids=self.ids[indices].tolist(),
-                     lengths={})
+                     ids=self.ids[indices].tolist())
+        lengths = []
         if self.resident is not None:
             index = torch.as_tensor(indices, device=self.resident['device'])
             if self.labels is not None:
                 batch['gt_label'] = self.resident['labels'][index]
             for m in self.modalities:
-                x, lengths = self.resident[m]
-                batch[m], batch['lengths'][m] = x[index], lengths[index]
-            return batch
-        if self.labels is not None:
-            batch['gt_label'] = torch.from_numpy(self.labels[indices])
-        for m, column in self.columns.items():
-            x, lengths = column.gather(indices, self._steps[m])
-            batch[m] = torch.from_numpy(x)
-            batch['lengths'][m] = torch.from_numpy(lengths)
+                x, length = self.resident[m]
+                batch[m] = x[index]
+                lengths.append(length[index])
+        else:
+            if self.labels is not None:
+                batch['gt_label'] = torch.from_numpy(self.labels[indices])
+            for m, column in self.columns.items():
+                x, length = column.gather(indices, self._steps[m])
+                batch[m] = torch.from_numpy(x)
+                lengths.append(torch.from_numpy(length))
+        batch['lengths'] = torch.stack(lengths, dim=1).long() if lengths \
+            else torch.zeros(len(indices), 0, dtype=torch.long)
         return batch
 
     def read_sample(self, idx: int) -> dict:
-        """One row as a per-sample results dict (valid steps only)."""
+        """Row ``idx`` as plain data for inspection (no pipeline): ``id``,
+        ``{m: (L_m, N_m)}`` valid steps, ``lengths`` ``{m: L_m}`` and
+        ``gt_label``. Models read batches (:meth:`__getitems__`)."""
         results = {m: self.columns[m].row(idx) for m in self.modalities}
         results.update(id=str(self.ids[idx]),
-                       modalities=list(self.modalities),
                        lengths={m: len(results[m]) for m in self.modalities})
         if self.labels is not None:
             results['gt_label'] = self.labels[idx]
         return results
 
-    def __getitems__(self, indices: Sequence[int]):
-        """A packed batch (batch pipeline) or a list of packed samples."""
-        if self.batched:
-            batch = self.read_batch(indices)
-            for t in self.pipeline.transforms:
-                batch = t.transform_batch(batch)
-            return batch
-        return [self.pipeline(self.read_sample(i)) for i in indices]
+    def __getitems__(self, indices: Sequence[int]) -> dict:
+        """The packed batch of rows ``indices`` (the pipeline's output)."""
+        return self.pipeline(self.read_batch(indices))
 
     def __getitem__(self, idx: int) -> dict:
-        return self.pipeline(self.read_sample(idx))
+        """Row ``idx`` as a packed batch of one."""
+        return self.__getitems__([idx])

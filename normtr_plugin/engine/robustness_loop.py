@@ -8,7 +8,7 @@
 (distributed) sampler: memory is one batch, whatever the split's size.
 Each batch goes through the model's data preprocessor (onto the model's
 device), is masked there by the masker family
-(:mod:`normtr_plugin.models.maskers`; a sample's mask depends only on the
+(:mod:`normtr_plugin.structures.maskers`; a sample's mask depends only on the
 seed, its id and the modality) and is predicted as ``BaseModel.test_step``
 does. A mask that does not depend on the seed (r = 0 and r = 1) is
 evaluated once.
@@ -30,9 +30,9 @@ from mmengine.runner import TestLoop
 
 from ..evaluation.robustness_grid import parse_ratios, parse_seeds
 from ..evaluation.robustness_summary import summarise_masking
-from ..models.data_samples import split_data_samples
+from ..structures.data_samples import split_data_samples
 from ..models.heads import BaseEmotionHead
-from ..models.maskers import BaseMasker, build_masker
+from ..structures.maskers import BaseMasker, build_masker
 from ..registry import DATASETS, LOOPS, build_in_scope
 
 __all__ = ['RobustnessTestLoop']

@@ -5,7 +5,7 @@ from typing import List, Sequence, Union
 
 import numpy as np
 
-from ..models.maskers import check_ratio
+from ..structures.maskers import check_ratio
 
 __all__ = ['parse_ratios', 'parse_seeds']
 

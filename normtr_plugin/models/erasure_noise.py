@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 
 from ..registry import MODELS
-from .maskers import erase, window_keep, window_start
+from ..structures.maskers import erase, window_keep, window_start
 
 CLEAN, TYPE1, TYPE2 = 0, 1, 2
 
@@ -27,7 +27,7 @@ class ErasureNoise(nn.Module):
     (B, M), default: all T_m steps), so windows never touch padding, and the
     modalities may have different lengths T_m (SPEC section 1 Decision).
 
-    A member of the masker family (:mod:`~normtr_plugin.models.maskers`):
+    A member of the masker family (:mod:`~normtr_plugin.structures.maskers`):
     the windows use its geometry (``window_start``, ``window_keep``) and
     are applied with its ``erase``, like ``WindowMasker``'s. Unlike the
     evaluation maskers, whose draws are a fixed function of (seed, sample

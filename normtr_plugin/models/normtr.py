@@ -8,7 +8,8 @@ from mmengine.structures import BaseDataElement
 from ..registry import MODELS
 from .adversarial import check_adversary, modality_adversary, noise_adversary
 from .builder import accepts, build_component
-from .data_samples import batch_data_samples, split_data_samples
+from ..structures.data_samples import (batch_data_samples,
+                                       split_data_samples)
 from .fusion_decoder import FusionDecoder
 from .init_config import InitConfigMixin
 from .invariance import model_statistics
@@ -67,7 +68,7 @@ class NormTR(InitConfigMixin, BaseModel):
     one batched ``BaseDataElement`` with ``gt_label`` (B,) or (B, K),
     optional ``lengths`` (B, M) (valid steps per modality, in this model's
     modality order) and metainfo ``ids`` (see
-    :mod:`~normtr_plugin.models.data_samples`); a list of per-sample
+    :mod:`~normtr_plugin.structures.data_samples`); a list of per-sample
     elements is accepted too. Outputs per ``mode``: 'loss' a dict of
     ``loss_er``, ``loss_adv1``, ``loss_adv2`` (already weighted; also
     ``loss_conf1``/``loss_conf2`` under ``reversal='confusion'``) and the

@@ -4,8 +4,8 @@ from typing import Iterable, Optional
 import numpy as np
 import torch
 
-from ..models.data_samples import split_data_samples
-from ..models.maskers import BaseMasker
+from ..structures.data_samples import split_data_samples
+from ..structures.maskers import BaseMasker
 
 __all__ = ['collect_features']
 

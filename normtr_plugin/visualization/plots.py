@@ -15,7 +15,7 @@ close); :func:`save_figure` writes one atomically.
 
 Features come from :func:`~normtr_plugin.visualization.features.
 collect_features`; masked inputs from the masker family
-(:mod:`normtr_plugin.models.maskers`), as in the robustness table; label
+(:mod:`normtr_plugin.structures.maskers`), as in the robustness table; label
 groups from the model's head (``head.label_groups``).
 """
 import itertools

@@ -29,6 +29,7 @@ from typing import Dict, Iterable, Iterator, List, Optional
 import datasets as hf
 import numpy as np
 
+from ...structures.lengths import zero_padding_spans
 from ...utils import check_replaceable
 from ..feature_format import FeatureDatasetWriter
 from . import safe_pickle
@@ -219,29 +220,6 @@ def batch_ranges(n: int, batch_size: int) -> Iterator[slice]:
 
 
 # ------------------------------------------------------------- padding
-def zero_padding_spans(arrays: Dict[str, np.ndarray]) -> Dict[str, tuple]:
-    """``{m: (start (n,), stop (n,))}``: each row's valid steps.
-
-    A step is padding when it is all zeros at the start or the end of the
-    row (MulT's pickles are left-padded, CMU-SDK files pad either end).
-    Modalities of the same length T are treated as aligned: a step is
-    padding only if it is zero in all of them, so they stay aligned.
-    Interior zero steps are data and kept.
-    """
-    groups: Dict[int, List[str]] = {}
-    for m, arr in arrays.items():
-        groups.setdefault(arr.shape[1], []).append(m)
-    spans = {}
-    for steps, names in groups.items():
-        zero = np.logical_and.reduce(
-            [~np.asarray(arrays[m]).any(axis=2) for m in names])
-        empty = zero.all(axis=1)
-        start = np.where(empty, 0, np.argmax(~zero, axis=1))
-        stop = np.where(empty, 0, steps - np.argmax(~zero[:, ::-1], axis=1))
-        spans.update({m: (start, stop) for m in names})
-    return spans
-
-
 def padding_side(leading: int, trailing: int) -> str:
     """'left', 'right', 'both' or 'none' from counts of padded samples."""
     return {(True, True): 'both', (True, False): 'left',

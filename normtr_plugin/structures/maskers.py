@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from ..registry import MODELS
+from .data_samples import batch_data_samples
 
 __all__ = ['MASKER_TYPES', 'BaseMasker', 'RandomMasker', 'WindowMasker',
            'build_masker', 'check_ratio', 'erase', 'hash_uniforms',
@@ -244,8 +245,7 @@ class BaseMasker:
     def mask_data(self, data: dict) -> Tuple[dict, Dict[str, torch.Tensor]]:
         """Mask a packed batch ``dict(inputs, data_samples)`` (the batched
         data sample gives ``ids`` and ``lengths``, see
-        ``models/data_samples.py``). Returns a new dict and the masks."""
-        from .data_samples import batch_data_samples
+        ``structures/data_samples.py``). Returns a new dict and the masks."""
         samples = data.get('data_samples')
         ids = lengths = None
         if samples is not None and hasattr(samples, 'metainfo'):
