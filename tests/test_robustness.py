@@ -206,7 +206,12 @@ def sample(i, t=10):
 
 
 def apply(transform, i, t=10):
-    return transform(sample(i, t))
+    """Sample i through ``transform`` as a batch of one: {m: (t, D)}."""
+    x = sample(i, t)
+    batch = dict(x, ids=[x['id']], lengths=torch.tensor([[t, t]]),
+                 **{m: torch.from_numpy(x[m])[None] for m in x['modalities']})
+    out = transform(batch)
+    return {m: out[m][0].numpy() for m in x['modalities']}
 
 
 @pytest.mark.parametrize('masker', ['random', 'window'])
@@ -283,8 +288,10 @@ def test_transform_errors():
             RandomMasking(bad)
     with pytest.raises(ValueError, match='seed'):
         WindowMasking(0.5, seed=-1)
-    with pytest.raises(KeyError, match='id'):
-        RandomMasking(0.5)({'modalities': ['a'], 'a': np.ones((4, 2))})
+    with pytest.raises(KeyError, match="modality 'b'"):
+        RandomMasking(0.5, keys=['b'])(
+            {'modalities': ['a'], 'ids': ['0'], 'a': torch.ones(1, 4, 2),
+             'b': torch.ones(1, 4, 2), 'lengths': torch.tensor([[4]])})
 
 
 def test_masker_is_length_aware_and_batch_independent():
