@@ -96,7 +96,7 @@ def reference_probs(model, arrays, stats=None):
 
 
 def probs_of(preds):
-    return torch.tensor([[p['labels'][e]['probability'] for e in EMOTIONS]
+    return torch.tensor([[p['pred_score'][e] for e in EMOTIONS]
                          for p in preds])
 
 
@@ -112,15 +112,15 @@ def test_npz_predictions_match_the_model(saved, tmp_path):
     path = str(tmp_path / 'x.npz')
     np.savez(path, id=np.array(['a', 'b', 'c', 'd']), **arrays)
     model = load_model(saved.plain)
-    preds = predict(model, path)
+    with pytest.warns(UserWarning, match='inputs without lengths') as seen:
+        preds = predict(model, path)
+    assert len(seen) == 1  # once per call, not per sample
     assert [p['id'] for p in preds] == ['a', 'b', 'c', 'd']
-    for p in preds:
-        assert set(p) == {'id', 'labels'}
-        assert list(p['labels']) == list(EMOTIONS)
+    for p in preds:  # tools/test.py --dump's schema
+        assert set(p) == {'id', 'pred_score', 'pred_label'}
+        assert list(p['pred_label']) == list(EMOTIONS)
         for e in EMOTIONS:
-            item = p['labels'][e]
-            assert isinstance(item['present'], bool)
-            assert item['present'] == (item['probability'] > 0.5)
+            assert p['pred_label'][e] == int(p['pred_score'][e] > 0.5)
     expected = reference_probs(saved.model, {m: list(a) for m, a in
                                              arrays.items()})
     torch.testing.assert_close(probs_of(preds), expected, atol=1e-6,
@@ -195,22 +195,23 @@ def test_output_per_task(tmp_path, task):
     logits = reference_logits(model, arrays)
     for i, p in enumerate(preds):
         if task == 'regression':
-            assert set(p) == {'id', 'score'}
-            assert p['score'] == pytest.approx(float(logits[i]), abs=1e-6)
+            assert set(p) == {'id', 'pred_score'}
+            assert p['pred_score'] == pytest.approx(float(logits[i]),
+                                                    abs=1e-6)
         elif task == 'classification':
-            assert set(p) == {'id', 'label', 'scores'}
+            assert set(p) == {'id', 'pred_score', 'pred_label'}
             probs = logits[i].softmax(-1)
-            assert list(p['scores']) == classes
-            assert p['label'] == classes[int(probs.argmax())]
-            assert [p['scores'][c] for c in classes] == pytest.approx(
+            assert list(p['pred_score']) == classes
+            assert p['pred_label'] == classes[int(probs.argmax())]
+            assert [p['pred_score'][c] for c in classes] == pytest.approx(
                 probs.tolist(), abs=1e-6)
         else:
             probs = logits[i].sigmoid()
-            assert list(p['labels']) == names
+            assert list(p['pred_label']) == names
             for k, n in enumerate(names):
-                assert p['labels'][n]['probability'] == pytest.approx(
+                assert p['pred_score'][n] == pytest.approx(
                     float(probs[k]), abs=1e-6)
-                assert p['labels'][n]['present'] == bool(probs[k] > 0.5)
+                assert p['pred_label'][n] == int(probs[k] > 0.5)
 
 
 # ------------------------------------------------------------------- errors

@@ -3,7 +3,6 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 import torch.nn as nn
-from mmengine.structures import BaseDataElement
 
 
 class BaseEmotionHead(nn.Module):
@@ -13,9 +12,9 @@ class BaseEmotionHead(nn.Module):
     does: subclasses set the output layout, the loss L_er (Eq. 8), the label
     check (``check_target``), the per-sample predictions, the constant
     prediction of a model that ignores its inputs (``constant_logits``), the
-    names of its outputs (``names_key`` of ``dataset_meta``), the JSON form
-    of a prediction (``format_prediction``) and the label groups of a
-    figure (``label_groups``). Nothing else branches on a task string.
+    names of its outputs (``names_key`` of ``dataset_meta``) and the label
+    groups of a figure (``label_groups``). Output records are built from
+    ``pred_score``/``pred_label`` by ``evaluation.prediction_record``. Nothing else branches on a task string.
 
     Shapes: ``tokens (B, L, D) -> logits`` (layout per subclass).
     """
@@ -81,12 +80,6 @@ class BaseEmotionHead(nn.Module):
                              f'{len(names)} outputs {names}, the model head '
                              f'gives {self.num_outputs}')
         return names
-
-    def format_prediction(self, sample: BaseDataElement,
-                          names: Sequence[str]) -> dict:
-        """A prediction (``pred_score`` / ``pred_label`` of one sample) as
-        plain JSON types; ``names`` from :meth:`output_names`."""
-        raise NotImplementedError
 
     def label_groups(self, targets: torch.Tensor,
                      names: Sequence[str]) -> np.ndarray:

@@ -40,11 +40,6 @@ class ClassificationHead(BaseEmotionHead):
                                 minlength=self.num_classes)
         return self.log_frequencies(counts)
 
-    def format_prediction(self, sample, names):
-        return dict(label=names[int(sample.pred_label)],
-                    scores={c: float(p) for c, p in
-                            zip(names, sample.pred_score)})
-
     def label_groups(self, targets, names):
         idx = np.asarray(targets).reshape(len(targets)).astype(int)
         return np.array([str(names[i]) for i in idx])

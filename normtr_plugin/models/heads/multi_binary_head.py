@@ -47,12 +47,6 @@ class MultiBinaryHead(BaseEmotionHead):
         return self.log_frequencies(torch.stack(
             [len(t) - present, present], dim=-1))
 
-    def format_prediction(self, sample, names):
-        score, label = sample.pred_score, sample.pred_label
-        return dict(labels={n: dict(present=bool(label[k]),
-                                    probability=float(score[k, 1]))
-                            for k, n in enumerate(names)})
-
     def label_groups(self, targets, names):
         return present_groups(targets, names)
 

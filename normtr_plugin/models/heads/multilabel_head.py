@@ -43,11 +43,5 @@ class MultiLabelHead(BaseEmotionHead):
         p = p.clamp(1e-12, 1 - 1e-12)
         return (p.log() - (1 - p).log()).float()
 
-    def format_prediction(self, sample, names):
-        score, label = sample.pred_score, sample.pred_label
-        return dict(labels={n: dict(present=bool(label[k]),
-                                    probability=float(score[k]))
-                            for k, n in enumerate(names)})
-
     def label_groups(self, targets, names):
         return present_groups(targets, names)

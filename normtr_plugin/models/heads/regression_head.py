@@ -29,9 +29,6 @@ class RegressionHead(BaseEmotionHead):
         return targets.double().reshape(len(targets), -1)[:, 0].mean() \
             .float()
 
-    def format_prediction(self, sample, names):
-        return dict(score=float(sample.pred_score))
-
     def label_groups(self, targets, names):
         """``'negative'`` (< 0) / ``'non-negative'`` (the Acc-2 split)."""
         y = np.asarray(targets).reshape(len(targets), -1)[:, 0]
