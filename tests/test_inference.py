@@ -329,3 +329,67 @@ def test_the_inferencer_is_an_mmengine_inferencer(saved):
     assert samples[0].pred_score.shape == (4, 2)  # the head's own layout
     with pytest.raises(ValueError, match='batch_size'):
         inferencer(DatasetInputs(saved.data), batch_size=0)
+
+
+# ------------------------------------------------ lengths and checkpoints
+
+def test_stated_lengths_and_stripped_padding_agree(saved, tmp_path):
+    """The same samples as a list of valid steps, as padded arrays with
+    lengths (both layouts), and zero-padded at either end without
+    lengths (stripped as the converters strip, one warning)."""
+    rng = np.random.default_rng(11)
+    lengths = np.array([[10, 12, 3], [4, 2, 8], [6, 7, 6]])
+    rows = {m: [rng.standard_normal((ls[j], d)).astype(np.float32)
+                for ls in lengths] for j, (m, d) in enumerate(MODS.items())}
+    model = load_model(saved.plain)
+    expected = probs_of(predict(model, rows))
+    padded = {}
+    for m, d in MODS.items():
+        padded[m] = np.zeros((3, 14, d), np.float32)
+        for i, x in enumerate(rows[m]):
+            padded[m][i, :len(x)] = x
+    stated = [dict(lengths=lengths), {f'{m}_lengths': lengths[:, j]
+                                      for j, m in enumerate(MODS)}]
+    for extra in stated:
+        path = str(tmp_path / 'stated.npz')
+        np.savez(path, **padded, **extra)
+        torch.testing.assert_close(probs_of(predict(model, path)), expected,
+                                   atol=1e-6, rtol=0)
+    # without lengths, left-padded. Modalities of one T count as aligned
+    # (a step is padding only when zero in all): give each its own T here
+    alone = {}
+    for j, (m, d) in enumerate(MODS.items()):
+        alone[m] = np.zeros((3, 15 + 7 * j, d), np.float32)
+        for i, x in enumerate(rows[m]):
+            alone[m][i, alone[m].shape[1] - len(x):] = x
+    with pytest.warns(UserWarning, match='inputs without lengths'):
+        got = probs_of(predict(model, alone))
+    torch.testing.assert_close(got, expected, atol=1e-6, rtol=0)
+    with pytest.raises(InferenceError, match="'lengths' must be \\(N, M\\)"):
+        predict(model, dict(padded, lengths=lengths[:, :2]))
+    with pytest.raises(InferenceError, match="modality 'audio': lengths"):
+        predict(model, dict(padded, audio_lengths=np.array([15, 1, 1])))
+
+
+def test_inferencer_from_config_and_checkpoint(saved, tmp_path):
+    """NormTRInferencer(CONFIG, CKPT) as mmengine's inferencers: the
+    config's model and test pipeline, the checkpoint's weights and the
+    dataset_meta the Runner saved in it; no publishing first."""
+    from normtr_plugin.apis import NormTRInferencer
+    model_cfg = dict(saved.model.config)
+    pipeline = [dict(type='NormalizeFeatures')] + PIPELINE
+    config = tmp_path / 'cfg.py'
+    config.write_text(
+        f'model = {model_cfg!r}\n'
+        f"test_dataloader = dict(dataset=dict(pipeline={pipeline!r}))\n")
+    meta = dict(label_names=list(EMOTIONS), feature_stats=saved.stats)
+    ckpt = tmp_path / 'epoch_1.pth'
+    torch.save(dict(state_dict=saved.model.state_dict(),
+                    meta=dict(dataset_meta=meta)), ckpt)
+    arrays = {m: list(a) for m, a in random_arrays(3, seed=5).items()}
+    preds = NormTRInferencer(str(config), str(ckpt))(arrays)['predictions']
+    torch.testing.assert_close(
+        probs_of(preds), reference_probs(saved.model, arrays, saved.stats),
+        atol=1e-5, rtol=0)
+    with pytest.raises(InferenceError, match='needs its checkpoint'):
+        NormTRInferencer(str(config))
