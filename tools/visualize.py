@@ -30,9 +30,9 @@ from mmengine.runner import Runner
 from torch.utils.data import DataLoader, Subset
 
 from normtr_plugin.engine import load_checkpoint_safely, load_config
+from normtr_plugin.registry import MODELS, SCOPE, build_in_scope
 from normtr_plugin.structures.data_samples import split_data_samples
 from normtr_plugin.structures.maskers import MASKER_TYPES, build_masker
-from normtr_plugin.registry import MODELS, SCOPE, build_in_scope
 from normtr_plugin.visualization import (collect_features, plot_attention,
                                          plot_cosine_density, plot_tsne,
                                          pool_tokens, save_figure)
