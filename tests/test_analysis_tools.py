@@ -17,7 +17,7 @@ def test_noise_aware_sweep_runs_and_collects_every_column(tmp_path):
     proc = run_tool(['tools/analysis_tools/noise_aware_sweep.py',
                      '--data-roots', f'demo={data}', '--variants', TINY,
                      '--seeds', '0', '--work-dir', tmp_path / 'work',
-                     '--out', out])
+                     '--out', out, '--reference', 'tiny'])
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads((out / 'sweep.json').read_text())
     (run,) = result['runs']['demo']['tiny']
@@ -31,13 +31,18 @@ def test_noise_aware_sweep_runs_and_collects_every_column(tmp_path):
     summary = result['summary']['demo']['tiny']
     assert summary['test/Acc-2_mean']['mean'] == run['test']['Acc-2_mean']
     assert math.isnan(summary['test/Acc-2_mean']['std'])  # one seed
+    checks = result['acceptance']['demo']['tiny']
+    assert checks['clean_kept'] is None  # no spread over one seed
     assert '### demo' in (out / 'sweep.md').read_text()
-    # finished steps are skipped: a second call trains nothing
+    # finished steps are skipped: a second call trains nothing (and a
+    # missing --reference variant leaves the criteria unchecked)
     again = run_tool(['tools/analysis_tools/noise_aware_sweep.py',
                       '--data-roots', f'demo={data}', '--variants', TINY,
                       '--seeds', '0', '--work-dir', tmp_path / 'work',
                       '--out', out])
     assert again.returncode == 0, again.stderr[-3000:]
     assert 'trained demo' not in again.stdout
-    assert json.loads((out / 'sweep.json').read_text())['runs'] == \
-        result['runs']
+    again_result = json.loads((out / 'sweep.json').read_text())
+    assert again_result['runs'] == result['runs']
+    assert again_result['acceptance']['demo']['tiny'] == {}
+    assert '? ? ? ?' in (out / 'sweep.md').read_text()

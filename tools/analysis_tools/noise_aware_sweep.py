@@ -299,7 +299,7 @@ def markdown(results, args):
                     for mk in MASKERS for m in tm]
             checks = results['acceptance'][family][variant]
             row.append(' '.join({True: '✓', False: '✗', None: '?'}[
-                checks[k]] for k in (
+                checks.get(k)] for k in (  # '?': no reference variant
                 'd1_nrgf_near_chance', 'd1_mf_high', 'cosine_up',
                 'clean_kept')))
             lines.append('| ' + ' | '.join(row) + ' |')

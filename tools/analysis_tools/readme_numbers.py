@@ -122,8 +122,8 @@ def render_mmmo(mmmo):
              for name, mae, corr in MMMO_REFERENCES]
     for seed, one in zip(SEEDS, mmmo[DEFAULT_SELECTION]):
         m = one['metrics']
-        rows.append(f"| NORM-TR, seed {seed} | {m['MAE']:.3f} | "
-                    f"{m['Corr']:.3f} |")
+        corr = '-' if m['Corr'] is None else f"{m['Corr']:.3f}"
+        rows.append(f"| NORM-TR, seed {seed} | {m['MAE']:.3f} | {corr} |")
     return '\n'.join(rows) + '\n'
 
 
