@@ -46,6 +46,7 @@ TINY_DATA = dict(train=64, validation=16, test=16)
 TRAIN_OPTIONS = ['train_cfg.max_epochs=1']
 OUTPUT_FLAGS = {'--out', '--work-dir', '--dump', '--push-to-hub'}
 INPUT = re.compile(r'/|\.(pth|pkl|npz|h5|csv|safetensors)$')
+PLACEHOLDER = re.compile(r'[A-Z][A-Z0-9_]*')  # CKPT, FORMAT: never exists
 MMMO_H5 = osp.join(ROOT, '..', 'shared', 'data', 'mmmo')
 
 
@@ -137,9 +138,14 @@ def sandbox(tmp_path_factory):
 
 # ---------------------------------------------------------------- handlers
 def accept_shell(box, cmd):
-    """Shell syntax: ``for``/``do``/``done`` are accepted; ``export X=V``
+    """Shell syntax: ``for X in A ...`` sets X to A, ``do``/``done`` are
+    accepted; ``export X=V``
     and ``X=V`` (also ``X=$(ls GLOB)``) set a variable for later
     commands."""
+    loop = re.match(r'^for (\w+) in (\S+)', cmd.text)
+    if loop:  # the loop body is checked once, with the first value
+        box.vars[loop.group(1)] = loop.group(2)
+        return
     text = re.sub(r'^export\s+', '', cmd.text)
     match = re.match(r'^([A-Za-z_]\w*)=(.*)$', text)
     if not match:
@@ -236,12 +242,13 @@ def inputs_of(words):
         if skip or word.startswith('-'):
             skip = word in OUTPUT_FLAGS
             continue
-        if '=' in word:  # a --cfg-options value
+        if '=' in word:  # a --cfg-options value, NAME=DIR
             key, value = word.split('=', 1)
-            if key == 'data_root':
+            if key == 'data_root' or INPUT.search(value):
                 out.append(value)
             continue
-        out += [p for p in word.split(',') if INPUT.search(p)]
+        out += [p for p in word.split(',')
+                if INPUT.search(p) or PLACEHOLDER.fullmatch(p)]
     return out
 
 
@@ -251,6 +258,9 @@ def run_or_help(box, cmd):
     words = box.expand(cmd.text)
     if not all(box.exists(p) for p in inputs_of(words)):
         return check_help(box, cmd, words)
+    if words[1] == 'tools/convert_dataset.py' and \
+            box.exists(words[words.index('--out') + 1]):
+        return check_help(box, cmd, words)  # converted by an earlier doc
     check_help(box, cmd, words)
     if words[1] == 'tools/train.py':
         if '--cfg-options' in words:
@@ -299,7 +309,9 @@ RULES = [
     (r'^pip install -e \S+$', check_pip),
     (r'^python -m pytest$', check_pytest),
     (r'^accelerate launch .*' + TOOLS, check_accelerate),
-    # fresh runs of the README's numbers (hours): flags only
+    # fresh runs of the README's numbers and the noise-aware sweep (hours):
+    # flags only (tests/test_analysis_tools.py runs the sweep tiny)
+    (r'^python tools/analysis_tools/noise_aware_sweep\.py ', check_help),
     (r'^python tools/analysis_tools/readme_numbers\.py --only ', check_help),
     (r'^python tools/analysis_tools/readme_numbers\.py --render-only$',
      render_readme),
