@@ -236,8 +236,13 @@ def check_help(box, cmd, words=None):
 
 
 def inputs_of(words):
-    """Paths the command reads (not the values of output flags)."""
+    """Paths the command reads (not the values of output flags), with the
+    config's own ``data_root`` unless an option sets it."""
     out, skip = [], False
+    configs = [w for w in words if re.fullmatch(r'configs/\S+\.py', w)]
+    if configs and not any(w.startswith('data_root=') for w in words):
+        root = Config.fromfile(osp.join(ROOT, configs[0])).get('data_root')
+        out += [root] if root else []
     for word in words[2:]:
         if skip or word.startswith('-'):
             skip = word in OUTPUT_FLAGS
@@ -304,7 +309,7 @@ TOOLS = (r'tools/(train|test|infer|publish|robustness|visualize|'
          r'analysis_tools/noise_aware_sweep)\.py')
 # regex on the command -> how it is checked (first match wins)
 RULES = [
-    (r'^(for \w+ in .*|do|done|export \w+=.*|[A-Za-z_]\w*=\S*)$',
+    (r'^(for \w+ in .*|do|done|export \w+=.*|[A-Za-z_]\w*=.*)$',
      accept_shell),
     (r'^pip install -e \S+$', check_pip),
     (r'^python -m pytest$', check_pytest),
