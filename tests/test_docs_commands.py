@@ -95,6 +95,7 @@ def strip_comment(line: str) -> str:
 
 
 COMMANDS = doc_commands()
+pytestmark = pytest.mark.docs
 
 
 # ---------------------------------------------------------------- sandbox
@@ -240,7 +241,8 @@ def inputs_of(words):
     config's own ``data_root`` unless an option sets it."""
     out, skip = [], False
     configs = [w for w in words if re.fullmatch(r'configs/\S+\.py', w)]
-    if configs and not any(w.startswith('data_root=') for w in words):
+    if configs and osp.isfile(osp.join(ROOT, configs[0])) and \
+            not any(w.startswith('data_root=') for w in words):
         root = Config.fromfile(osp.join(ROOT, configs[0])).get('data_root')
         out += [root] if root else []
     for word in words[2:]:
