@@ -339,6 +339,19 @@ def test_docs_have_commands():
     assert 'README.md' in docs and 'docs/datasets.md' in docs
 
 
+def test_parsing_and_rules():
+    assert strip_comment('python x.py --a "b # c"  # note') == \
+        'python x.py --a "b # c"'
+    assert rule_of(Command('x.md', 1, 'make install')) is None
+    assert rule_of(Command('x.md', 1, 'python tools/new_tool.py')) is None
+    assert rule_of(Command('x.md', 1, 'CKPT=$(ls a/*.pth)')) is accept_shell
+    assert inputs_of(['python', 'tools/infer.py', 'ORG/NAME', '--input',
+                      'f.npz', '--out', 'o/p.json']) == ['ORG/NAME', 'f.npz']
+    joined = [c.text for c in COMMANDS if c.text.startswith(
+        'python tools/test.py configs/normtr_mosi.py')]
+    assert joined and joined[0].endswith('--dump mosi_preds.json')
+
+
 def test_readme_demo_trains_first():
     """The demo training is the README's first tool command, so the
     commands after it find its checkpoint."""
