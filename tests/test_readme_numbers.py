@@ -64,3 +64,15 @@ def test_render_writes_the_values_and_keeps_the_rest(rn):
         rn.render('<!-- numbers:nope -->\n<!-- /numbers:nope -->', numbers)
     with pytest.raises(KeyError, match="no 'mmmo' entry"):
         rn.render('<!-- numbers:mmmo -->\n<!-- /numbers:mmmo -->', numbers)
+
+
+def test_numbers_json_records_commands_without_local_paths(rn):
+    with open(rn.NUMBERS) as f:
+        text = f.read()
+    numbers = json.loads(text)
+    assert ROOT not in text and '"/' not in text and ' /' not in text
+    for entry in numbers.values():
+        runs = entry['runs']
+        for run in ([runs] if 'command' in runs else
+                    [r for rs in runs.values() for r in rs]):
+            assert run['command'].startswith('python tools/train.py ')

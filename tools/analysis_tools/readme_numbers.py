@@ -81,7 +81,8 @@ def train(config, work_dir, options):
     with open(osp.join(work_dir, 'test_metrics.json')) as f:
         tested = json.load(f)
     metrics = tested.get('metrics', tested)
-    return dict(command='python ' + ' '.join(cmd), seconds=round(secs, 1),
+    command = 'python ' + ' '.join(cmd).replace(ROOT + os.sep, '')
+    return dict(command=command, seconds=round(secs, 1),  # no local paths
                 metrics={k: v for k, v in metrics.items()
                          if not k.startswith('invariance/')})
 
@@ -98,11 +99,11 @@ def measure_mmmo(args):
              args.mmmo_h5, '--out', data, '--no-progress'],
             osp.join(args.work_dir, 'convert_mmmo.log'))
     runs = {}
-    for name, options in SELECTIONS.items():
+    for i, (name, options) in enumerate(SELECTIONS.items()):
         runs[name] = [train('configs/normtr_mmmo.py', osp.join(
             args.work_dir, 'mmmo', f'sel{i}', f'seed{seed}'),
             [f'data_root={data}', f'randomness.seed={seed}', *options])
-            for seed in SEEDS for i in [list(SELECTIONS).index(name)]]
+            for seed in SEEDS]
     return runs
 
 
