@@ -16,11 +16,13 @@ from typing import Dict, List, NamedTuple, Optional
 import numpy as np
 import torch
 
+from ..utils.errors import InputError
+
 __all__ = ['DatasetInputs', 'DatasetRows', 'InferenceError', 'array_samples',
            'read_npz']
 
 
-class InferenceError(ValueError):
+class InferenceError(InputError):
     """Inputs that do not fit the model (missing modality, wrong dims)."""
 
 

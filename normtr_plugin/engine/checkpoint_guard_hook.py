@@ -22,6 +22,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from ..registry import HOOKS
+from ..utils.errors import InputError
 
 __all__ = ['CheckpointGuardHook', 'CheckpointMismatchError',
            'CONFIG_TEXT_KEYS']
@@ -30,7 +31,7 @@ __all__ = ['CheckpointGuardHook', 'CheckpointMismatchError',
 CONFIG_TEXT_KEYS = ('config', 'cfg')
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(InputError):
     """A checkpoint's weights do not fit the model the config builds."""
 
 

@@ -36,6 +36,8 @@ from mmengine.config import ConfigDict
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from ..utils.errors import NormTRError
+
 __all__ = [
     'CHECKPOINT_SAFE_GLOBALS',
     'UnsafeCheckpointError',
@@ -44,7 +46,7 @@ __all__ = [
 ]
 
 
-class UnsafeCheckpointError(pickle.UnpicklingError):
+class UnsafeCheckpointError(NormTRError, pickle.UnpicklingError):
     """A checkpoint asked for a global outside :data:`CHECKPOINT_SAFE_GLOBALS`.
 
     Subclass of :class:`pickle.UnpicklingError`, so code that already catches

@@ -15,6 +15,7 @@ from typing import List, Optional
 from mmengine.config import Config
 
 from .propagate import DATALOADERS, dataset_cfgs
+from ..utils.errors import MissingFileError
 
 __all__ = ['DataRootError', 'check_data_root', 'data_roots',
            'prepare_command', 'read_splits', 'split_names']
@@ -27,7 +28,7 @@ KNOWN_SOURCES = {
 }
 
 
-class DataRootError(FileNotFoundError):
+class DataRootError(MissingFileError):
     """``data_root`` holds no converted dataset."""
 
 

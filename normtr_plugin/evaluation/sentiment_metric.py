@@ -6,6 +6,7 @@ from mmengine.evaluator import BaseMetric
 
 from ..registry import METRICS
 from .functional import regression_metrics, sentiment_metrics, to_numpy
+from ..utils.errors import InputError
 
 
 @METRICS.register_module()
@@ -23,7 +24,7 @@ class SentimentMetric(BaseMetric):
             pred = to_numpy(sample['pred_score']).reshape(-1)
             gt = to_numpy(sample['gt_label']).reshape(-1)
             if pred.size != 1 or gt.size != 1:
-                raise ValueError('SentimentMetric expects one score per '
+                raise InputError('SentimentMetric expects one score per '
                                  f'sample, found pred_score {pred.shape}, '
                                  f'gt_label {gt.shape}')
             self.results.append((float(pred[0]), float(gt[0])))

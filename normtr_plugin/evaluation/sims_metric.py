@@ -26,6 +26,7 @@ from sklearn.metrics import f1_score
 
 from ..registry import METRICS
 from .functional import to_numpy
+from ..utils.errors import InputError
 
 __all__ = ['SIMS_BOUNDARIES', 'SIMSMetric', 'sims_metrics']
 
@@ -50,7 +51,7 @@ def sims_metrics(pred, truth) -> Dict[str, float]:
     pred = to_numpy(pred).reshape(-1)
     truth = to_numpy(truth).reshape(-1)
     if pred.shape != truth.shape or pred.size == 0:
-        raise ValueError(f'sims_metrics: pred and truth must be non-empty '
+        raise InputError(f'sims_metrics: pred and truth must be non-empty '
                          f'and of equal size, found {pred.shape} (pred) and '
                          f'{truth.shape} (truth)')
     dtype = np.result_type(pred.dtype, truth.dtype, np.float32)
@@ -85,7 +86,7 @@ class SIMSMetric(BaseMetric):
             pred = to_numpy(sample['pred_score']).reshape(-1)
             gt = to_numpy(sample['gt_label']).reshape(-1)
             if pred.size != 1 or gt.size != 1:
-                raise ValueError('SIMSMetric expects one score per sample, '
+                raise InputError('SIMSMetric expects one score per sample, '
                                  f'found pred_score {pred.shape}, gt_label '
                                  f'{gt.shape}')
             self.results.append((pred[0], gt[0]))

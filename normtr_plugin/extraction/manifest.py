@@ -20,6 +20,8 @@ from typing import Dict, List, Optional
 
 import datasets as hf
 
+from ..utils.errors import InputError, MissingFileError
+
 __all__ = ['MEDIA_COLUMNS', 'REQUIRED_COLUMNS', 'Manifest', 'Sample',
            'media_path', 'read_manifest']
 
@@ -65,7 +67,7 @@ def media_path(root: str, value: str, where: str,
         return path
     real, real_root = osp.realpath(path), osp.realpath(root)
     if osp.commonpath([real, real_root]) != real_root:
-        raise ValueError(
+        raise InputError(
             f'{where}: media path {value!r} resolves to {real!r}, outside '
             f"the manifest's folder {real_root!r}; move the file there or "
             'pass --allow-outside (allow_outside=True) to read it')
@@ -75,10 +77,10 @@ def media_path(root: str, value: str, where: str,
 def read_manifest(path: str, task: str = 'classification',
                   allow_outside: bool = False) -> Manifest:
     if task not in ('classification', 'regression'):
-        raise ValueError(f"task must be 'classification' or 'regression', "
+        raise InputError(f"task must be 'classification' or 'regression', "
                          f'got {task!r}')
     if not osp.isfile(path):
-        raise FileNotFoundError(f'manifest {path!r} not found')
+        raise MissingFileError(f'manifest {path!r} not found')
     root = osp.dirname(osp.abspath(path))
     with open(path, newline='', encoding='utf-8-sig') as f:
         reader = csv.DictReader(f)
@@ -88,21 +90,21 @@ def read_manifest(path: str, task: str = 'classification',
     missing = [c for c in REQUIRED_COLUMNS if c not in found]
     modalities = [c for c in MEDIA_COLUMNS if c in found]
     if missing or not modalities:
-        raise ValueError(
+        raise InputError(
             f'manifest {path!r}: missing column(s) '
             f'{missing + ([] if modalities else ["video or audio"])}; '
             f'required: {list(REQUIRED_COLUMNS)} and at least one of '
             f'{list(MEDIA_COLUMNS)} (optional: transcript); found: {found}')
     if not rows:
-        raise ValueError(f'manifest {path!r} has no rows')
+        raise InputError(f'manifest {path!r} has no rows')
     splits, seen = OrderedDict(), set()
     for line, r in enumerate(rows, start=2):
         for c in REQUIRED_COLUMNS:
             if not r[c]:
-                raise ValueError(f'manifest {path!r} line {line}: empty '
+                raise InputError(f'manifest {path!r} line {line}: empty '
                                  f'{c!r}')
         if r['id'] in seen:
-            raise ValueError(f'manifest {path!r} line {line}: duplicate id '
+            raise InputError(f'manifest {path!r} line {line}: duplicate id '
                              f'{r["id"]!r}')
         seen.add(r['id'])
         media = {m: (media_path(root, r[m], f'manifest {path!r} line '
@@ -112,7 +114,7 @@ def read_manifest(path: str, task: str = 'classification',
             r['id'], r['split'], r['label'], media,
             r.get('transcript') or None))
     if 'train' not in splits:
-        raise ValueError(f"manifest {path!r} has no 'train' split (the "
+        raise InputError(f"manifest {path!r} has no 'train' split (the "
                          'normalisation statistics come from it); found '
                          f'splits: {list(splits)}')
     order = [s for s in SPLIT_ORDER if s in splits] + \
@@ -127,7 +129,7 @@ def read_manifest(path: str, task: str = 'classification',
             except ValueError:
                 bad.append(v)
         if bad:
-            raise ValueError(f'manifest {path!r}: task regression needs '
+            raise InputError(f'manifest {path!r}: task regression needs '
                              f'numeric labels, found {sorted(set(bad))[:5]}')
         feature, names = hf.Value('float32'), []
     else:

@@ -10,10 +10,12 @@ calls, ``{...}``, ``[...]``, ``(...)``, numbers, strings, ``True``,
 """
 import ast
 
+from ..utils.errors import InputError
+
 __all__ = ['ConfigTextError', 'read_assignment']
 
 
-class ConfigTextError(ValueError):
+class ConfigTextError(InputError):
     """Config text that is not plain data where data was expected."""
 
 

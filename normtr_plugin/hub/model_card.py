@@ -12,6 +12,8 @@ import re
 import string
 from typing import Dict, List, Optional
 
+from ..utils.errors import MissingFileError
+
 __all__ = ['PAPER_RESULTS', 'TEMPLATE_PATH', 'card_data',
            'default_pipeline_tag', 'metric_type', 'paper_family',
            'render_model_card']
@@ -280,7 +282,7 @@ def render_model_card(config: dict, metrics: Dict[str, float],
         with open(template_path, encoding='utf-8') as f:
             template = string.Template(f.read())
     except OSError as err:
-        raise FileNotFoundError(f'model card template {template_path!r} '
+        raise MissingFileError(f'model card template {template_path!r} '
                                 f'cannot be read: {err}') from None
     model_cfg = _model_section(config)
     meta = config.get('dataset_meta') or {} if 'model' in config else {}

@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from ..registry import MODELS, build_in_scope
 from ..utils import atomic_path, require_finite, write_text
 from .config_guard import check_pretrained_config
+from ..utils.errors import InputError
 
 CONFIG_NAME = 'config.json'
 WEIGHTS_NAME = 'model.safetensors'
@@ -24,7 +25,7 @@ PICKLE_SUFFIXES = ('.bin', '.pt', '.pth', '.ckpt', '.pkl')
 ARCHITECTURES = ('NormTR',)
 
 
-class PretrainedError(ValueError):
+class PretrainedError(InputError):
     """A pretrained repo or folder that cannot be used as it is."""
 
 

@@ -22,6 +22,7 @@ from .dataset_info import dataset_info
 from .model_card import render_model_card
 from .pretrained import (CONFIG_NAME, WEIGHTS_NAME, PretrainedError,
                          load_state_dict_strict, push_to_hub, save_pretrained)
+from ..utils.errors import MissingFileError
 
 __all__ = ['PublishError', 'compare_model_configs', 'default_dataset_name',
            'evaluate_checkpoint', 'publish', 'read_metrics']
@@ -214,7 +215,7 @@ def publish(checkpoint: str, config_path: str, out_dir: str,
     from ..registry import MODELS, build_in_scope
 
     if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint {checkpoint!r} not found')
+        raise MissingFileError(f'checkpoint {checkpoint!r} not found')
     _check_out_dir(out_dir, overwrite)
     cfg = load_config(config_path, cfg_options)
     metrics_data = None

@@ -5,6 +5,8 @@ import torch
 import torch.nn as nn
 from mmengine.structures import BaseDataElement
 
+from ...utils.errors import InputError
+
 
 class BaseEmotionHead(nn.Module):
     """Mean-pool the fused tokens, then one Linear (paper section 3.4.2).
@@ -51,7 +53,7 @@ class BaseEmotionHead(nn.Module):
                           what: str) -> None:
         low, high = int(target.min()), int(target.max())
         if low < 0 or high >= num_classes:
-            raise ValueError(f'{what} label out of range: expected classes '
+            raise InputError(f'{what} label out of range: expected classes '
                              f'0..{num_classes - 1}, found {low}..{high}')
 
     # ------------------------------------------------------------------
@@ -77,7 +79,7 @@ class BaseEmotionHead(nn.Module):
             return [f'label{i}' for i in range(self.num_outputs)]
         names = [str(n) for n in names]
         if len(names) != self.num_outputs:
-            raise ValueError(f'dataset_meta {self.names_key} names '
+            raise InputError(f'dataset_meta {self.names_key} names '
                              f'{len(names)} outputs {names}, the model head '
                              f'gives {self.num_outputs}')
         return names
