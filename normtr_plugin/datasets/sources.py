@@ -9,6 +9,7 @@ from typing import Optional, Tuple
 
 import datasets as hf
 
+from ..utils.hub_id import is_hub_id, parse_hub_id
 from .feature_format import STATS_FILE, read_feature_stats
 
 PREPARE_HINT = (
@@ -20,11 +21,6 @@ PREPARE_HINT = (
 def _offline() -> bool:
     return any(os.environ.get(v, '').lower() in ('1', 'true', 'yes', 'on')
                for v in ('HF_HUB_OFFLINE', 'HF_DATASETS_OFFLINE'))
-
-
-def _looks_like_hub_id(source: str) -> bool:
-    parts = source.split('/')
-    return len(parts) == 2 and all(parts) and not source.startswith(('.', '~'))
 
 
 def load_splits(source: str, revision: Optional[str] = None
@@ -42,10 +38,11 @@ def load_splits(source: str, revision: Optional[str] = None
         else:
             splits = _load_dataset(source, None, f'folder {source!r}')
         return splits, _read_stats(osp.join(source, STATS_FILE))
-    if not _looks_like_hub_id(source):
+    if not is_hub_id(source):
         raise FileNotFoundError(
             f'dataset folder {source!r} not found (and it is not a Hub id '
             f'of the form org/name). {PREPARE_HINT}')
+    source = parse_hub_id(source)
     where = f'Hub dataset {source!r}' + (f' at revision {revision!r}'
                                          if revision else '')
     splits = _load_dataset(source, revision, where)

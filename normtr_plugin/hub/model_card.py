@@ -13,6 +13,7 @@ import string
 from typing import Dict, List, Optional
 
 from ..utils.errors import MissingFileError
+from ..utils.hub_id import parse_hub_id
 
 __all__ = ['PAPER_RESULTS', 'TEMPLATE_PATH', 'card_data',
            'default_pipeline_tag', 'metric_type', 'paper_family',
@@ -107,12 +108,6 @@ def default_pipeline_tag(modalities) -> str:
     if 'audio' in mods:
         return 'audio-classification'
     return 'text-classification'
-
-
-def _looks_like_hub_id(name: str) -> bool:
-    parts = (name or '').split('/')
-    return len(parts) == 2 and all(parts) and not name.startswith(
-        ('.', '/', '~'))
 
 
 def card_data(metrics: Dict[str, float], dataset_name: str,
@@ -300,8 +295,8 @@ def render_model_card(config: dict, metrics: Dict[str, float],
     else:
         parameters = 'unknown'
     display = repo_id or dataset_name
-    if dataset_id is None and _looks_like_hub_id(dataset_name):
-        dataset_id = dataset_name
+    if dataset_id is None:
+        dataset_id = parse_hub_id(dataset_name)
     pipeline_tag = pipeline_tag or default_pipeline_tag(modalities)
     data = card_data(metrics, dataset_name, repo_id, dataset_id, license,
                      pipeline_tag)

@@ -16,8 +16,9 @@ from safetensors.torch import load_file, save_file
 
 from ..registry import MODELS, build_in_scope
 from ..utils import atomic_path, require_finite, write_text
-from .config_guard import check_pretrained_config
 from ..utils.errors import InputError
+from ..utils.hub_id import parse_hub_id
+from .config_guard import check_pretrained_config
 
 CONFIG_NAME = 'config.json'
 WEIGHTS_NAME = 'model.safetensors'
@@ -104,11 +105,14 @@ def resolve_files(repo_id_or_dir: str, revision: Optional[str] = None,
                   cache_dir: Optional[str] = None) -> Tuple[str, str]:
     """Local paths of ``config.json`` and ``model.safetensors``.
 
-    A folder is used as it is; anything else is a Hub model id, fetched
-    through ``hf_hub_download`` (so the cache, ``revision`` and
-    ``HF_HUB_OFFLINE`` work as everywhere in the Hugging Face stack).
+    A folder is used as it is; a Hub model id (``org/name`` or
+    ``hf://org/name``, decided by :func:`~normtr_plugin.utils.hub_id.
+    parse_hub_id`) is fetched through ``hf_hub_download`` (so the cache,
+    ``revision`` and ``HF_HUB_OFFLINE`` work as everywhere in the Hugging
+    Face stack); anything else is a :class:`PretrainedError`.
     """
-    if osp.isdir(repo_id_or_dir):
+    repo_id = parse_hub_id(repo_id_or_dir)
+    if repo_id is None and osp.isdir(repo_id_or_dir):
         paths = [osp.join(repo_id_or_dir, n)
                  for n in (CONFIG_NAME, WEIGHTS_NAME)]
         if not osp.isfile(paths[0]):
@@ -118,6 +122,10 @@ def resolve_files(repo_id_or_dir: str, revision: Optional[str] = None,
             _refuse_pickles(f'folder {repo_id_or_dir!r}',
                             os.listdir(repo_id_or_dir))
         return paths[0], paths[1]
+    if repo_id is None:
+        raise PretrainedError(f'{repo_id_or_dir!r} is neither a folder nor '
+                              'a Hub model id (ORG/NAME or hf://ORG/NAME)')
+    repo_id_or_dir = repo_id
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import (EntryNotFoundError,
                                         LocalEntryNotFoundError)
