@@ -4,7 +4,7 @@ from typing import Sequence
 import numpy as np
 from torch.utils.data import Dataset
 
-from ..registry import DATASETS, build_in_scope
+from ..registry import DATASETS, build_in_scope, head_class
 
 __all__ = ['HeldOutSplit']
 
@@ -16,8 +16,9 @@ class HeldOutSplit(Dataset):
     and ``fraction`` are disjoint and together cover the split.
 
     Used by ``model_selection.holdout`` (``engine/model_selection.py``)
-    when the data has train and test splits only. For a classification
-    task the hold-out is stratified (each class keeps its share).
+    when the data has train and test splits only. The dataset's head
+    decides the strata (``strata``): for a classification task each class
+    keeps its share.
 
     Args:
         dataset: the config (or instance) of the dataset to split, e.g. a
@@ -49,10 +50,13 @@ class HeldOutSplit(Dataset):
         rng = np.random.default_rng(seed)
         n = len(self.dataset)
         count = min(max(1, int(round(fraction * n))), n - 1)
-        labels = np.asarray(getattr(self.dataset, 'labels', []))
-        if getattr(self.dataset, 'task', None) != 'classification' or \
-                labels.ndim != 1 or len(labels) != n:
+        labels = np.asarray(getattr(self.dataset, 'labels', None))
+        task = getattr(self.dataset, 'task', None)
+        strata = head_class(task).strata(labels) \
+            if task and labels.ndim and len(labels) == n else None
+        if strata is None:
             return np.sort(rng.permutation(n)[:count])
+        labels = strata
         # stratified: each class its share of `count` (largest remainders)
         classes, sizes = np.unique(labels, return_counts=True)
         share = count * sizes / n

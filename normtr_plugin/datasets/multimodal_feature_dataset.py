@@ -6,12 +6,11 @@ import torch
 from mmengine.dataset import Compose
 from torch.utils.data import Dataset
 
-from ..registry import DATASETS, TRANSFORMS, build_in_scope
+from ..registry import DATASETS, TRANSFORMS, build_in_scope, head_class
 from .frame_column import FrameColumn
 from .sources import load_splits
 from .transforms.batch import is_batched
 
-TASKS = ('regression', 'classification', 'multi_binary', 'multi_label')
 
 
 @DATASETS.register_module()
@@ -63,9 +62,9 @@ class MultimodalFeatureDataset(Dataset):
                  check_finite: bool = True,
                  revision: Optional[str] = None,
                  resident: Optional[str] = None):
-        if task not in TASKS:
-            raise ValueError(f'task must be one of {TASKS}, got {task!r}')
-        self.data_root, self.split, self.task = data_root, split, task
+        self.head = head_class(task)  # owns label dtype, range, classes
+        self.data_root, self.split = data_root, split
+        self.task = self.head.task
         self.revision = revision
         self.modalities = dict(modalities)
         self.label_columns = list(label_columns)
@@ -132,7 +131,7 @@ class MultimodalFeatureDataset(Dataset):
 
     def _class_names(self, table: hf.Dataset,
                      num_classes: Optional[int]) -> Optional[List[str]]:
-        if self.task != 'classification' or not self.label_columns:
+        if self.head.names_key != 'classes' or not self.label_columns:
             return None
         feature = table.features[self.label_columns[0]]
         if isinstance(feature, hf.ClassLabel):
@@ -151,22 +150,9 @@ class MultimodalFeatureDataset(Dataset):
             if bad.any():
                 raise ValueError(f"label column '{col}' in {self._where()} "
                                  f'has {int(bad.sum())} NaN/Inf values')
-        if self.task == 'regression':
-            return labels[:, 0].astype(np.float32)
-        high = len(self.classes) if self.classes else 2
-        for j, col in enumerate(self.label_columns):
-            values = labels[:, j]
-            wrong = (values < 0) | (values >= high) | (values % 1 != 0)
-            if wrong.any():
-                raise ValueError(
-                    f"label column '{col}' in {self._where()}: "
-                    f'{int(wrong.sum())} labels out of range; expected '
-                    f'integers 0..{high - 1}, found e.g. '
-                    f'{values[wrong][0]:g}')
-        if self.task == 'classification':
-            return labels[:, 0].astype(np.int64)
-        dtype = np.float32 if self.task == 'multi_label' else np.int64
-        return labels.astype(dtype)
+        return self.head.read_labels(
+            labels, self.label_columns, self._where(),
+            len(self.classes) if self.classes else 2)
 
     def _check_finite(self) -> None:
         for m, column in self.columns.items():

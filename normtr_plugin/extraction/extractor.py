@@ -214,7 +214,7 @@ def _card(report, man) -> str:
                      shape=f'({t * k}, {dim})' if m == 'video' and k > 1
                      else f'({t}, {dim})',
                      splits=list(splits)) for m in report['modalities']]
-    if man.task == 'regression':
+    if not man.class_names:  # a float target, not a ClassLabel
         label_text, label_type = 'a float regression target', 'float32'
     else:
         label_text = (f'ClassLabel with {len(man.class_names)} classes: '

@@ -50,7 +50,7 @@ class Manifest:
     class_names: List[str] = field(default_factory=list)
 
     def encode(self, label: str):
-        if self.task == 'regression':
+        if not isinstance(self.label_feature, hf.ClassLabel):
             return float(label)
         return self.class_names.index(label)
 
