@@ -325,11 +325,11 @@ def test_publish_keeps_the_users_files_and_uploads_only_its_own(data,
     options = dict(data_root=data, **{'model.embed_dim': 32})
     with pytest.raises(PublishError, match=r"already holds \['README.md'\];"
                        ' pass --overwrite'):
-        publish(str(work / 'epoch_1.pth'), DEMO, str(out),
+        publish(DEMO, str(work / 'epoch_1.pth'), str(out),
                 metrics=str(metrics), cfg_options=options)
     assert snapshot(out) == before
     api = FakeApi()
-    publish(str(work / 'epoch_1.pth'), DEMO, str(out), metrics=str(metrics),
+    publish(DEMO, str(work / 'epoch_1.pth'), str(out), metrics=str(metrics),
             cfg_options=options, overwrite=True, repo_id='me/m', api=api)
     assert api.uploaded == ['README.md', 'config.json', 'metrics.json',
                             'model.safetensors']

@@ -148,7 +148,7 @@ def test_publish_never_runs_checkpoint_config_text(checkpoint, tmp_path):
     # is never run, the model is published.
     text = python_payload(marker) + ckpt['meta']['cfg']
     evil = _tampered(checkpoint, tmp_path / 'a.pth', cfg=text)
-    result = publish(evil, DEMO, str(tmp_path / 'out_a'), metrics=str(
+    result = publish(DEMO, evil, str(tmp_path / 'out_a'), metrics=str(
         metrics), cfg_options=options)
     assert result['metrics'] == {'Acc-2_mean': 60.0}
     # (b) Code inside the model section: refused, nothing written.
@@ -158,7 +158,7 @@ def test_publish_never_runs_checkpoint_config_text(checkpoint, tmp_path):
     evil = _tampered(checkpoint, tmp_path / 'b.pth', cfg=text)
     before = snapshot(tmp_path)
     with pytest.raises(PublishError, match='not plain data'):
-        publish(evil, DEMO, str(tmp_path / 'out_b'),
+        publish(DEMO, evil, str(tmp_path / 'out_b'),
                 metrics=str(metrics), cfg_options=options)
     assert not marker.exists()
     assert not (tmp_path / 'out_b').exists()

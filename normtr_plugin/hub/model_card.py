@@ -138,7 +138,7 @@ def card_data(metrics: Dict[str, float], dataset_name: str,
     return ModelCardData(
         library_name='normtr_plugin', license=license, tags=list(TAGS),
         pipeline_tag=pipeline_tag,
-        datasets=[dataset_id] if dataset_id else None, metrics=types,
+        datasets=[dataset_id] if dataset_id else None, metrics=types or None,
         model_name=_model_name(repo_id, dataset_name),
         eval_results=results or None)
 
