@@ -142,7 +142,8 @@ class AtomicCheckpointHook(CheckpointHook):
     def before_train(self, runner) -> None:
         super().before_train(runner)
         # Runner.train loads or resumes just before this; restore only on a
-        # resume (load_from starts a new run from its own seed).
-        if getattr(runner, '_resume', False) and self._loaded_rng:
+        # resume, which alone moves the loop past iteration 0 (load_from
+        # starts a new run from its own seed).
+        if runner.iter > 0 and self._loaded_rng:
             restore_rng_state(runner, self._loaded_rng)
         self._loaded_rng = None
