@@ -24,6 +24,7 @@ from normtr_plugin.datasets.converters import ConversionError, convert
 from normtr_plugin.hub.config_guard import UnsafeConfigError
 from normtr_plugin.hub.publish import PublishError, publish
 from normtr_plugin.models import NormTR
+from normtr_plugin.hub import save_pretrained
 from safety_helpers import (DEMO, run_tool, snapshot, tiny_cfg,
                             tiny_demo_data)
 
@@ -45,7 +46,7 @@ def published_folder(tmp_path):
                    embed_dim=16, head=dict(type='RegressionHead'),
                    fusion=dict(type='FusionDecoder', depth=1, num_heads=2))
     folder = tmp_path / 'model'
-    model.save_pretrained(str(folder), test_pipeline=[
+    save_pretrained(model, str(folder), test_pipeline=[
         dict(type='TruncatePad', keys=['audio', 'video'], seq_len=4),
         dict(type='PackMultimodalInputs')])
     return folder

@@ -65,7 +65,7 @@ class CheckpointGuardHook(Hook):
             self._check_weights(runner, checkpoint, source)
 
     def _check_weights(self, runner, checkpoint: dict, source: str) -> None:
-        from ..hub.pretrained import state_dict_problems
+        from ..utils.state_dict import state_dict_problems
         state = checkpoint.get('state_dict', checkpoint)
         if not isinstance(state, dict):
             raise CheckpointMismatchError(

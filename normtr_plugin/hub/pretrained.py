@@ -18,6 +18,8 @@ from ..registry import MODELS, build_in_scope
 from ..utils import atomic_path, require_finite, write_text
 from ..utils.errors import InputError
 from ..utils.hub_id import parse_hub_id
+from ..utils.state_dict import state_dict_problems
+from ..version import __version__
 from .config_guard import check_pretrained_config
 
 CONFIG_NAME = 'config.json'
@@ -41,7 +43,6 @@ def save_pretrained(model, save_dir: str, dataset_meta: Optional[dict] = None,
     registry alone. Each file is written atomically (temporary name, fsync,
     rename; umask permissions); the weights first.
     """
-    from .. import __version__
     config = dict(architecture=model.config['type'],
                   library_name='normtr_plugin', library_version=__version__,
                   model=model.config, dataset_meta=dataset_meta or {},
@@ -202,20 +203,6 @@ def load_pretrained_weights(path: str) -> dict:
     except (SafetensorError, OSError) as err:
         raise PretrainedError(f'{path}: corrupted or truncated safetensors '
                               f'file ({err})') from None
-
-
-def state_dict_problems(own: dict, state: dict) -> list:
-    """Missing, unexpected and misshapen keys of ``state`` against ``own``
-    (a module's ``state_dict()``), one line per kind; empty if it fits."""
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    shapes = sorted(f'{k}: expected {tuple(own[k].shape)}, found '
-                    f'{tuple(getattr(state[k], "shape", ()))}'
-                    for k in set(own) & set(state)
-                    if own[k].shape != getattr(state[k], 'shape', None))
-    return [f'{label} {keys}' for label, keys in
-            (('missing keys', missing), ('unexpected keys', unexpected),
-             ('shape mismatches', shapes)) if keys]
 
 
 def load_state_dict_strict(module: torch.nn.Module, state: dict,

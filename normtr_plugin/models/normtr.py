@@ -355,34 +355,6 @@ class NormTR(InitConfigMixin, BaseModel):
         :func:`~normtr_plugin.models.invariance.model_statistics`."""
         return model_statistics(self, inputs, feats, lengths, ids)
 
-    def save_pretrained(self, save_dir: str, **kwargs) -> str:
-        """``config.json`` + ``model.safetensors`` (see normtr_plugin.hub)."""
-        from ..hub import save_pretrained
-        return save_pretrained(self, save_dir, **kwargs)
-
-    @classmethod
-    def from_pretrained(cls, repo_id_or_dir: str, **kwargs) -> 'NormTR':
-        """Load a Hub model id or folder written by ``save_pretrained``."""
-        from ..hub import from_pretrained
-        model = from_pretrained(repo_id_or_dir, **kwargs)
-        if not isinstance(model, cls):
-            raise TypeError(f'{repo_id_or_dir} holds a {type(model).__name__}'
-                            f', not a {cls.__name__}')
-        return model
-
-    def push_to_hub(self, repo_id: str, private: bool = False,
-                    revision: Optional[str] = None,
-                    commit_message: Optional[str] = None, api=None,
-                    **save_kwargs):
-        """Save to a temporary folder and upload it as ``repo_id``."""
-        import tempfile
-        from ..hub import push_to_hub
-        with tempfile.TemporaryDirectory() as tmp:
-            self.save_pretrained(tmp, **save_kwargs)
-            return push_to_hub(tmp, repo_id, private=private,
-                               revision=revision,
-                               commit_message=commit_message, api=api)
-
     @torch.no_grad()
     def cross_attention(self, inputs: Inputs) -> List[torch.Tensor]:
         """Cross-attention weights of every decoder layer (paper Fig. 10).
