@@ -63,9 +63,6 @@ def test_tool_error_is_one_line_in_a_subprocess(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(
         'convert_dataset.py: error:') and 'missing.pkl' in lines[0]
-    debug = subprocess.run(cmd + ['--debug'], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=120)
-    assert debug.returncode == 1 and 'Traceback' in debug.stderr
 
 
 def test_one_hub_id_rule(tmp_path, monkeypatch):
@@ -97,3 +94,139 @@ def test_no_other_hub_id_deciders():
                 if marker in text:
                     offenders.append(f'{name}: {marker}')
     assert offenders == []
+
+
+# ---------------------------------------------------------------------------
+# The import graph against docs/architecture.md
+# ---------------------------------------------------------------------------
+
+PACKAGE = osp.join(ROOT, 'normtr_plugin')
+ARCHITECTURE = osp.join(ROOT, 'docs', 'architecture.md')
+
+
+def layer_order():
+    """``{layer name: rank}`` from the ``layers`` block of
+    docs/architecture.md (lowest first; names on one line share a rank)."""
+    with open(ARCHITECTURE) as f:
+        text = f.read()
+    block = text.split('```layers\n', 1)[1].split('```', 1)[0]
+    ranks = {}
+    for rank, line in enumerate(l for l in block.splitlines() if l.strip()):
+        for name in line.split(','):
+            ranks[name.strip()] = rank
+    return ranks
+
+
+def _module_names():
+    names = {}
+    for dirpath, _, files in os.walk(PACKAGE):
+        for name in files:
+            if name.endswith('.py'):
+                path = osp.join(dirpath, name)
+                rel = osp.relpath(path, ROOT)[:-3].replace(os.sep, '.')
+                names[rel[:-len('.__init__')] if name == '__init__.py'
+                      else rel] = path
+    return names
+
+
+def import_graph():
+    """``{module: {imported module, ...}}`` inside the package, every
+    import statement counted (also those inside functions)."""
+    modules = _module_names()
+    graph = {}
+    for module, path in modules.items():
+        package = module if path.endswith('__init__.py') else \
+            module.rsplit('.', 1)[0]
+        with open(path) as f:
+            tree = ast.parse(f.read(), path)
+        targets = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    parts = package.split('.')
+                    base = parts[:len(parts) - node.level + 1]
+                    source = '.'.join(base + ([node.module] if node.module
+                                              else []))
+                else:
+                    source = node.module or ''
+                for alias in node.names:  # a submodule, else the module
+                    sub = f'{source}.{alias.name}'
+                    targets.add(sub if sub in modules else source)
+        graph[module] = {t for t in targets if t in modules and t != module}
+    return graph
+
+
+def layer_of(module, ranks):
+    parts = module.split('.')
+    return parts[1] if len(parts) > 1 and parts[1] in ranks else parts[0]
+
+
+def test_every_module_has_a_layer():
+    ranks = layer_order()
+    assert {layer_of(m, ranks) for m in import_graph()} <= set(ranks)
+
+
+def test_no_import_runs_up_or_across_the_layers():
+    """A module imports its own layer-package and lower layers only (two
+    packages sharing a rank, e.g. datasets and models, not each other)."""
+    ranks = layer_order()
+    bad = sorted(
+        f'{a} -> {b}' for a, targets in import_graph().items()
+        for b in targets
+        if layer_of(a, ranks) != layer_of(b, ranks)
+        and ranks[layer_of(b, ranks)] >= ranks[layer_of(a, ranks)])
+    assert bad == []
+
+
+def _cycles(graph):
+    """Strongly connected components with more than one module (Tarjan)."""
+    index, low, stack, on, out = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def _without_package_inits(graph):
+    """A package's ``__init__`` re-exports its modules; an import of the
+    package from one of its own modules is not a circle of design."""
+    inits = {m for m, path in _module_names().items()
+             if osp.basename(path) == '__init__.py'}
+    return {a: {b for b in bs if not (b in inits and a.startswith(b + '.'))}
+            for a, bs in graph.items()}
+
+
+def test_no_import_circle():
+    assert _cycles(_without_package_inits(import_graph())) == []
+
+
+def test_the_checks_catch_what_they_should(tmp_path):
+    assert _cycles({'a': {'b'}, 'b': {'c'}, 'c': {'a'}, 'd': {'a'}}) == [
+        ['a', 'b', 'c']]
+    ranks = layer_order()
+    assert ranks['utils'] < ranks['models'] < ranks['hub']
+    assert ranks['datasets'] == ranks['models']
