@@ -5,6 +5,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from ..registry import DATASETS, build_in_scope, head_class
+from ..utils.errors import InputError
 
 __all__ = ['HeldOutSplit']
 
@@ -30,10 +31,10 @@ class HeldOutSplit(Dataset):
 
     def __init__(self, dataset, fraction: float, part: str, seed: int = 0):
         if part not in ('train', 'holdout'):
-            raise ValueError(f"part must be 'train' or 'holdout', got "
+            raise InputError(f"part must be 'train' or 'holdout', got "
                              f'{part!r}')
         if not 0 < fraction < 1:
-            raise ValueError(f'fraction must be in (0, 1), got {fraction}')
+            raise InputError(f'fraction must be in (0, 1), got {fraction}')
         self.dataset = build_in_scope(DATASETS, dataset) \
             if isinstance(dataset, dict) else dataset
         held = self._draw(fraction, seed)
@@ -41,7 +42,7 @@ class HeldOutSplit(Dataset):
         mask[held] = True
         self.indices = np.flatnonzero(mask if part == 'holdout' else ~mask)
         if not len(self.indices):
-            raise ValueError(f'HeldOutSplit: part {part!r} of '
+            raise InputError(f'HeldOutSplit: part {part!r} of '
                              f'{len(self.dataset)} samples at fraction '
                              f'{fraction} is empty')
         self.part, self.fraction = part, fraction

@@ -10,6 +10,7 @@ from ..registry import DATASETS, TRANSFORMS, build_in_scope, head_class
 from .frame_column import FrameColumn
 from .sources import load_splits
 from .transforms.batch import is_batched
+from ..utils.errors import InputError, UnknownNameError
 
 
 
@@ -104,8 +105,9 @@ class MultimodalFeatureDataset(Dataset):
     def _load_split(self) -> hf.Dataset:
         splits, stats = load_splits(self.data_root, self.revision)
         if self.split not in splits:
-            raise KeyError(f"split '{self.split}' not in {self.data_root}; "
-                           f'found {sorted(splits)}')
+            raise UnknownNameError(f"split '{self.split}' not in "
+                                   f'{self.data_root}; found '
+                                   f'{sorted(splits)}')
         self.feature_stats = stats['modalities'] if stats else None
         return splits[self.split]
 
@@ -113,9 +115,9 @@ class MultimodalFeatureDataset(Dataset):
         wanted = ['id'] + list(self.modalities) + self.label_columns
         missing = [c for c in wanted if c not in table.column_names]
         if missing:
-            raise KeyError(f'columns {missing} (configured modalities, '
-                           f'labels or id) missing from {self._where()}; '
-                           f'found {table.column_names}')
+            raise UnknownNameError(
+                f'columns {missing} (configured modalities, labels or id) '
+                f'missing from {self._where()}; found {table.column_names}')
 
     def _check_dims(self, table: hf.Dataset) -> None:
         for m, dim in self.modalities.items():
@@ -125,7 +127,7 @@ class MultimodalFeatureDataset(Dataset):
                 raise TypeError(f"modality '{m}' in {self._where()} must be "
                                 f'an Array2D column, found {feature}')
             if shape[1] != dim:
-                raise ValueError(
+                raise InputError(
                     f"modality '{m}': the config expects feature dim {dim}, "
                     f'the data in {self._where()} has {shape[1]}')
 
@@ -137,7 +139,7 @@ class MultimodalFeatureDataset(Dataset):
         if isinstance(feature, hf.ClassLabel):
             return list(feature.names)
         if num_classes is None:
-            raise ValueError(f"label column '{self.label_columns[0]}' is not "
+            raise InputError(f"label column '{self.label_columns[0]}' is not "
                              'a ClassLabel: set num_classes')
         return [str(i) for i in range(num_classes)]
 
@@ -148,7 +150,7 @@ class MultimodalFeatureDataset(Dataset):
         for j, col in enumerate(self.label_columns):
             bad = ~np.isfinite(labels[:, j])
             if bad.any():
-                raise ValueError(f"label column '{col}' in {self._where()} "
+                raise InputError(f"label column '{col}' in {self._where()} "
                                  f'has {int(bad.sum())} NaN/Inf values')
         return self.head.read_labels(
             labels, self.label_columns, self._where(),
@@ -160,7 +162,7 @@ class MultimodalFeatureDataset(Dataset):
             bad = int(flags.sum())
             first = int(np.argmax(flags)) if bad else None
             if bad:
-                raise ValueError(
+                raise InputError(
                     f"column '{m}' of {self._where()}: {bad} of {len(self)} "
                     f'samples contain NaN or Inf (first at index {first}); '
                     'clean the features (the converters set them to 0)')
@@ -185,7 +187,7 @@ class MultimodalFeatureDataset(Dataset):
 
     def _make_resident(self, device: torch.device) -> None:
         if not self.batched:
-            raise ValueError('resident= needs a pipeline whose transforms '
+            raise InputError('resident= needs a pipeline whose transforms '
                              'all run on batches (transform_batch)')
         all_rows = np.arange(len(self))
         self.resident = dict(

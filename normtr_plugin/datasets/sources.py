@@ -11,6 +11,7 @@ import datasets as hf
 
 from ..utils.hub_id import is_hub_id, parse_hub_id
 from .feature_format import STATS_FILE, read_feature_stats
+from ..utils.errors import InputError, MissingFileError
 
 PREPARE_HINT = (
     'Prepare it with `python tools/convert_dataset.py FORMAT SRC --out DIR` '
@@ -39,7 +40,7 @@ def load_splits(source: str, revision: Optional[str] = None
             splits = _load_dataset(source, None, f'folder {source!r}')
         return splits, _read_stats(osp.join(source, STATS_FILE))
     if not is_hub_id(source):
-        raise FileNotFoundError(
+        raise MissingFileError(
             f'dataset folder {source!r} not found (and it is not a Hub id '
             f'of the form org/name). {PREPARE_HINT}')
     source = parse_hub_id(source)
@@ -56,11 +57,11 @@ def _load_dataset(path: str, revision: Optional[str],
     except (ConnectionError, FileNotFoundError, OSError, ValueError) as err:
         mode = (' HF_HUB_OFFLINE/HF_DATASETS_OFFLINE is set, so only the '
                 'local cache was tried.' if _offline() else '')
-        raise FileNotFoundError(
+        raise MissingFileError(
             f'could not load {where}: {type(err).__name__}: {err}.{mode} '
             f'{PREPARE_HINT}') from None
     if not isinstance(splits, hf.DatasetDict):
-        raise ValueError(f'{where} did not give named splits')
+        raise InputError(f'{where} did not give named splits')
     return splits
 
 

@@ -204,5 +204,5 @@ def read_fold_metrics(work_dir: str) -> List[Dict[str, float]]:
         i += 1
     if not out:
         raise MissingFileError(f'no fold_0/test_metrics.json in '
-                                f'{work_dir!r}')
+                               f'{work_dir!r}')
     return out

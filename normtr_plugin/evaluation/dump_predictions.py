@@ -17,6 +17,7 @@ from mmengine.evaluator import BaseMetric
 from ..registry import METRICS
 from ..utils import atomic_path, atomic_write
 from .functional import to_numpy
+from ..utils.errors import InputError
 
 __all__ = ['DUMP_FORMATS', 'DumpPredictions', 'write_rows']
 
@@ -32,7 +33,7 @@ def _plain(value):
 def check_dump_path(path: str) -> str:
     ext = osp.splitext(path)[1].lower()
     if ext not in DUMP_FORMATS:
-        raise ValueError(f'--dump {path!r}: the file name must end in '
+        raise InputError(f'--dump {path!r}: the file name must end in '
                          f'{" or ".join(DUMP_FORMATS)}, found {ext!r}')
     return ext
 

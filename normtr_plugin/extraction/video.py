@@ -99,8 +99,9 @@ def _open(path: str):
     try:
         import cv2
     except ImportError as err:  # pragma: no cover
-        raise MissingDependencyError('reading videos needs OpenCV: pip install '
-                          'opencv-python-headless') from err
+        raise MissingDependencyError(
+            'reading videos needs OpenCV: pip install '
+            'opencv-python-headless') from err
     cap = cv2.VideoCapture(path)
     if not cap.isOpened():
         cap.release()

@@ -271,7 +271,7 @@ def render_model_card(config: dict, metrics: Dict[str, float],
             template = string.Template(f.read())
     except OSError as err:
         raise MissingFileError(f'model card template {template_path!r} '
-                                f'cannot be read: {err}') from None
+                               f'cannot be read: {err}') from None
     model_cfg = _model_section(config)
     meta = config.get('dataset_meta') or {} if 'model' in config else {}
     modalities: Dict[str, int] = model_cfg.get('modalities', {})

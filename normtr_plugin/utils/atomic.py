@@ -141,7 +141,7 @@ def check_replaceable(out_dir: str, overwrite: bool) -> None:
         return
     if not overwrite:
         raise OutputExistsError(f'{out_dir!r} exists; pass overwrite=True '
-                              '(--overwrite) to replace it')
+                                '(--overwrite) to replace it')
     if not is_ours(out_dir):
         raise OutputExistsError(
             f'refusing to replace {out_dir!r}: it was not written by '

@@ -33,7 +33,8 @@ from . import (BATCH_SIZE, SPLITS, ConversionError, ConversionJob,
                batch_ranges, check_dims, check_labels, check_lengths,
                check_out_dir, check_source)
 from .cmu_h5_labels import plan_labels
-from ...utils.errors import (InputError, MissingDependencyError, MissingFileError)
+from ...utils.errors import (InputError, MissingDependencyError,
+                             MissingFileError)
 
 SOURCE_FORMAT = ('CMU-SDK derived HDF5 (MFN release): one file per modality '
                  'and split, a float64 array under key `d1`')
@@ -48,7 +49,7 @@ def _h5py():
         import h5py
     except ImportError:  # pragma: no cover
         raise MissingDependencyError('the cmu-h5 converter needs h5py: '
-                          'pip install h5py') from None
+                                     'pip install h5py') from None
     return h5py
 
 
