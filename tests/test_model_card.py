@@ -66,9 +66,10 @@ def test_card_metadata(tmp_path):
 
 
 def _card(head, modalities, metrics=None):
+    metrics = {'MAE': 0.8} if metrics is None else metrics
     text = render_model_card(
-        dict(model=dict(MODEL, head=head, modalities=modalities)),
-        metrics or {'MAE': 0.8}, 'model = dict()', 'mosi', None)
+        dict(model=dict(MODEL, head=head, modalities=modalities)), metrics,
+        'model = dict()', 'mosi', None)
     return text, ModelCard(text).data.to_dict()
 
 
@@ -94,3 +95,7 @@ def test_model_index_lists_task_metrics_only():
     assert [m['name'] for m in results] == ['MAE', 'Corr']
     assert data['metrics'] == ['mae', 'pearsonr']
     assert '| invariance/D1 |' in text  # still in the body's table
+    assert 'the metadata lists task metrics only' in text
+    text, data = _card(dict(type='RegressionHead'), dict(audio=5), {})
+    assert 'model-index' not in data and 'metrics' not in data
+    assert 'No test metrics were given' in text

@@ -319,11 +319,27 @@ def render_model_card(config: dict, metrics: Dict[str, float],
         repo_id=repo_id or 'ORG/NAME',
         train_config=(train_config_text or '# (not available)').rstrip(
             '\n').replace('```', '` ` `'),
+        results_note=_results_note(metrics, dataset_ref),
         results_table=_results_table(metrics, family),
         paper_note=_paper_note(family, dataset_name, task),
         license=_license_note(license, license_source),
     )
     return template.substitute(values)
+
+
+def _results_note(metrics: Dict[str, float], dataset_ref: str) -> str:
+    if not metrics:
+        return ('No test metrics were given when this model was published '
+                '(`tools/publish.py` without `--test` and without a '
+                '`test_metrics.json` of the training run).')
+    note = (f'Test split of {dataset_ref}, measured with this checkpoint '
+            '(`tools/test.py`, the end of `tools/train.py`, or '
+            '`tools/publish.py --test`); accuracies and F1 in percent.')
+    if not all(is_task_metric(k) for k in metrics):
+        note += (' The `invariance/*` rows are diagnostics of the learnt '
+                 'features, not task results; the metadata lists task '
+                 'metrics only.')
+    return note
 
 
 def _license_note(license: str, source: str) -> str:
