@@ -6,6 +6,7 @@ import inspect
 import os
 import os.path as osp
 import pkgutil
+import re
 import subprocess
 import sys
 
@@ -15,6 +16,7 @@ from conftest import ROOT
 import normtr_plugin
 from normtr_plugin.utils.errors import (InputError, NormTRError,
                                         UnknownNameError, run_tool)
+from normtr_plugin.registry import head_class
 from normtr_plugin.utils.hub_id import is_hub_id, parse_hub_id
 
 
@@ -230,3 +232,35 @@ def test_the_checks_catch_what_they_should(tmp_path):
     ranks = layer_order()
     assert ranks['utils'] < ranks['models'] < ranks['hub']
     assert ranks['datasets'] == ranks['models']
+
+
+def test_the_head_owns_its_task():
+    """Dataset, held-out split, manifest and card ask the head class
+    (found through MODELS); no module outside the heads branches on a
+    task string."""
+    import numpy as np
+    labels = np.array([[0.], [2.], [1.]])
+    for task, dtype, shape in (('regression', np.float32, (3,)),
+                               ('classification', np.int64, (3,)),
+                               ('multi_label', np.float32, (3, 1))):
+        head = head_class(task)
+        assert head.task == task and head is head_class(head.__name__)
+        out = head.read_labels(labels, ['label'], 'x', num_classes=3)
+        assert out.dtype == dtype and out.shape == shape
+    with pytest.raises(InputError, match=r"'label' in x: 1 labels out of "
+                       r'range; expected integers 0\.\.1, found e.g. 2'):
+        head_class('multi_binary').read_labels(labels, ['label'], 'x')
+    with pytest.raises(InputError, match="task must be one of.*'foo'"):
+        head_class('foo')
+    assert head_class('classification').strata(labels[:, 0]) is not None
+    assert head_class('regression').strata(labels[:, 0]) is None
+    branch = re.compile(
+        r"""\btask\b['"\])]*\s*(==|!=|in\b|not in\b)\s*[('"\[]""")
+    found = []
+    for module, path in _module_names().items():
+        if '.models.heads' in module or module == 'normtr_plugin.registry':
+            continue
+        with open(path) as f:
+            found += [f'{module}:{i}' for i, line in enumerate(f, 1)
+                      if branch.search(line.split('#')[0])]
+    assert found == []

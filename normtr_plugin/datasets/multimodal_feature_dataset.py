@@ -42,7 +42,8 @@ class MultimodalFeatureDataset(Dataset):
             Empty (``()``): the split is read without labels (inference
             on unlabelled features); samples then have no ``gt_label``.
         task: one of 'regression', 'classification', 'multi_binary',
-            'multi_label'; decides label dtype and checks.
+            'multi_label' (or a head type); its head class
+            (``registry.head_class``) decides label dtype and range.
         num_classes: for 'classification' when the column is not a
             ``ClassLabel``.
         pipeline: transforms (TRANSFORMS registry configs or callables).

@@ -20,6 +20,7 @@ from typing import Dict, List, Optional
 
 import datasets as hf
 
+from ..registry import head_class
 from ..utils.errors import InputError, MissingFileError
 
 __all__ = ['MEDIA_COLUMNS', 'REQUIRED_COLUMNS', 'Manifest', 'Sample',
@@ -76,9 +77,11 @@ def media_path(root: str, value: str, where: str,
 
 def read_manifest(path: str, task: str = 'classification',
                   allow_outside: bool = False) -> Manifest:
-    if task not in ('classification', 'regression'):
-        raise InputError(f"task must be 'classification' or 'regression', "
-                         f'got {task!r}')
+    head = head_class(task)  # the head decides: class names or numbers
+    if not head.single_column:
+        raise InputError(f"task {task!r} needs one label column per output;"
+                         " a manifest has one: use 'classification' or "
+                         "'regression'")
     if not osp.isfile(path):
         raise MissingFileError(f'manifest {path!r} not found')
     root = osp.dirname(osp.abspath(path))
@@ -121,7 +124,7 @@ def read_manifest(path: str, task: str = 'classification',
         [s for s in splits if s not in SPLIT_ORDER]
     splits = OrderedDict((s, splits[s]) for s in order)
     labels = [r['label'] for r in rows]
-    if task == 'regression':
+    if not head.categorical:
         bad = []
         for v in labels:
             try:
@@ -129,7 +132,7 @@ def read_manifest(path: str, task: str = 'classification',
             except ValueError:
                 bad.append(v)
         if bad:
-            raise InputError(f'manifest {path!r}: task regression needs '
+            raise InputError(f'manifest {path!r}: task {task} needs '
                              f'numeric labels, found {sorted(set(bad))[:5]}')
         feature, names = hf.Value('float32'), []
     else:
