@@ -264,3 +264,29 @@ def test_the_head_owns_its_task():
             found += [f'{module}:{i}' for i, line in enumerate(f, 1)
                       if branch.search(line.split('#')[0])]
     assert found == []
+
+
+def test_checkpoint_hook_overrides_public_mmengine_methods_only():
+    from mmengine.hooks import CheckpointHook
+
+    from normtr_plugin.engine.checkpoint_hook import AtomicCheckpointHook
+    own = {n for n in vars(AtomicCheckpointHook)
+           if n.startswith('_') and not n.startswith('__')}
+    assert own and not own & set(dir(CheckpointHook))
+
+
+def test_config_text_is_rendered_once(monkeypatch):
+    from mmengine.config import Config
+
+    from normtr_plugin.engine.rendered_config import (RenderedConfig,
+                                                      render_config_once)
+    cfg = Config(dict(model=dict(type='NormTR', embed_dim=8)))
+    calls = []
+    render = Config.pretty_text.fget
+    monkeypatch.setattr(Config, 'pretty_text', property(
+        lambda self: calls.append(1) or render(self)))
+    first = cfg.pretty_text
+    assert render_config_once(cfg) is cfg and isinstance(cfg, RenderedConfig)
+    assert cfg.pretty_text == cfg.pretty_text == first
+    assert len(calls) == 2  # before, and once after
+    assert cfg.model.embed_dim == 8  # still the same config
