@@ -18,7 +18,6 @@ from in training (the middle one in evaluation). Prints the report as JSON.
 import argparse
 import json
 import os
-import sys
 
 from normtr_plugin.extraction import extract_features
 from normtr_plugin.utils import add_debug_argument, run_tool
