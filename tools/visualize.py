@@ -33,6 +33,7 @@ from normtr_plugin.engine import load_checkpoint_safely, load_config
 from normtr_plugin.registry import MODELS, SCOPE, build_in_scope
 from normtr_plugin.structures.data_samples import split_data_samples
 from normtr_plugin.structures.maskers import MASKER_TYPES, build_masker
+from normtr_plugin.utils import MissingFileError, add_debug_argument, run_tool
 from normtr_plugin.visualization import (collect_features, plot_attention,
                                          plot_cosine_density, plot_tsne,
                                          pool_tokens, save_figure)
@@ -64,6 +65,7 @@ def parse_args(argv=None):
                         default=list(KINDS), help='figures to draw')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. data_root=DIR')
+    add_debug_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -144,7 +146,7 @@ def draw_tsne(model, dataset, nrgf, mf, labels, fused):
 def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint!r} not found')
+        raise MissingFileError(f'checkpoint {args.checkpoint!r} not found')
     cfg = load_config(args.config, args.cfg_options)
     model = build_model(cfg, args.checkpoint)
     loader = build_dataloader(cfg, args.split)
@@ -167,4 +169,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

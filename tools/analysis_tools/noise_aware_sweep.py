@@ -38,6 +38,9 @@ import time
 
 import numpy as np
 
+from normtr_plugin.utils import (MissingFileError, NormTRError,
+                                 add_debug_argument, run_tool)
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TASK_METRICS = dict(mmmo=('MAE', 'Corr'), demo=('Acc-2_mean',))
 KEY_METRIC = dict(mmmo='MAE', demo='Acc-2_mean')
@@ -61,6 +64,7 @@ def parse_args(argv=None):
     parser.add_argument('--out', required=True)
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--no-robustness', action='store_true')
+    add_debug_argument(parser)
     args = parser.parse_args(argv)
     args.roots = dict(item.split('=', 1) for item in args.data_roots)
     unknown = set(args.roots) - set(TASK_METRICS)
@@ -85,9 +89,9 @@ def config_of(family: str, variant: str) -> str:
         path = osp.join('configs', folder, family, f'{variant}.py')
         if osp.isfile(osp.join(ROOT, path)):
             return path
-    raise FileNotFoundError(f'no config for variant {variant!r} of '
-                            f'{family}: configs/noise_aware/{family}/'
-                            f'{variant}.py')
+    raise MissingFileError(f'no config for variant {variant!r} of '
+                           f'{family}: configs/noise_aware/{family}/'
+                           f'{variant}.py')
 
 
 def run(cmd, log_path, threads):
@@ -100,8 +104,8 @@ def run(cmd, log_path, threads):
         code = subprocess.call(cmd, cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT)
     if code:
-        raise RuntimeError(f'{" ".join(cmd)} failed ({code}); see '
-                           f'{log_path}')
+        raise NormTRError(f'{" ".join(cmd)} failed ({code}); see '
+                          f'{log_path}')
     return time.time() - t0
 
 
@@ -336,4 +340,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)
