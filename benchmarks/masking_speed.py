@@ -19,8 +19,8 @@ Timed (wall clock):
 * masking only: drawing and applying the masks to the whole test set for
   every (seed, ratio), batch by batch with the masker family
   (``build_masker(...)(inputs, ids)``, as the loop does), against the
-  per-sample pipeline transforms (``RandomMasking``/``WindowMasking`` on
-  numpy arrays) for reference.
+  pipeline transforms (``RandomMasking``/``WindowMasking``) run on
+  batches of one sample, for reference.
 
 This is a benchmark, not a test. Target: total under 60 s.
 
@@ -53,8 +53,8 @@ from normtr_plugin.engine import (load_checkpoint_safely,  # noqa: E402
                                   merge_cfg_options, prepare_config,
                                   write_json)
 from normtr_plugin.evaluation import parse_ratios, parse_seeds  # noqa: E402
-from normtr_plugin.models.maskers import build_masker  # noqa: E402
 from normtr_plugin.registry import MODELS, build_in_scope  # noqa: E402
+from normtr_plugin.structures.maskers import build_masker  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs', 'normtr_mosi.py')
@@ -142,15 +142,16 @@ def time_masking_only(n, ratios, seeds, masker, batch_size=64):
                       ids[s:s + batch_size])
     vectorised = time.perf_counter() - t0
     cls = RandomMasking if masker == 'random' else WindowMasking
-    arrays = [{m: inputs[m][i].numpy() for m in MODALITIES}
-              for i in range(n)]
+    one = torch.full((1, len(MODALITIES)), SEQ_LEN)
+    samples = [dict({m: inputs[m][i:i + 1] for m in MODALITIES},
+                    ids=[f'bench_{i:05d}'], lengths=one,
+                    modalities=list(MODALITIES)) for i in range(n)]
     t0 = time.perf_counter()
     for seed in seeds:
         for r in ratios:
             t = cls(r, seed=seed)
-            for i, sample in enumerate(arrays):
-                t(dict(sample, id=f'bench_{i:05d}',
-                       modalities=list(MODALITIES)))
+            for sample in samples:  # the transform on batches of one
+                t(dict(sample))
     per_sample = time.perf_counter() - t0
     return vectorised, per_sample
 

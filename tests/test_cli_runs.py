@@ -62,10 +62,13 @@ def test_dump_holds_one_row_per_test_sample(trained, tmp_path):
     assert sorted(r['id'] for r in rows) == sorted(test_ids)
     for row in rows:
         assert len(row['pred_label']) == 4 and len(row['gt_label']) == 4
-        assert set(row['pred_label']) <= {0, 1}
+        assert set(row['pred_label'].values()) <= {0, 1}
+        assert set(row['pred_score']) == set(row['pred_label'])
     # the dumped predictions give the reported metrics
-    pred = np.array([r['pred_label'] for r in rows])
-    gt = np.array([r['gt_label'] for r in rows])
+    # one schema: {emotion: 0 | 1} for multi-binary labels
+    assert list(rows[0]['pred_label']) == list(rows[0]['gt_label'])
+    pred = np.array([list(r['pred_label'].values()) for r in rows])
+    gt = np.array([list(r['gt_label'].values()) for r in rows])
     metrics = json.loads((tmp_path / 'm.json').read_text())
     assert metrics['checkpoint'] == osp.relpath(work / 'epoch_2.pth',
                                                 tmp_path)
@@ -107,5 +110,5 @@ def test_dump_metric_writes_parquet(tmp_path):
     assert metric.evaluate(5) == {}
     table = pq.read_table(tmp_path / 'p.parquet').to_pylist()
     assert [r['id'] for r in table] == [f's{i}' for i in range(5)]
-    assert table[1]['gt_class'] == 'b' and table[1]['pred_class'] == 'c'
-    assert table[0]['pred_score'] == pytest.approx([.1, .2, .7])
+    assert table[1]['gt_label'] == 'b' and table[1]['pred_label'] == 'c'
+    assert table[0]['pred_score'] == pytest.approx(dict(a=.1, b=.2, c=.7))

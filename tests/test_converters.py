@@ -154,7 +154,7 @@ def test_mmsa_aligned(tmp_path, rng):
         np.testing.assert_array_equal(ds.labels,
                                       src_part['regression_labels'])
         for i in range(len(ds)):
-            sample = ds[i]
+            sample = ds.read_sample(i)
             assert sample['id'] == src_part['id'][i]
             for col, key in (('audio', 'audio'), ('video', 'vision'),
                              ('text', 'text')):
@@ -195,7 +195,7 @@ def test_mmsa_unaligned_trims_each_sample(tmp_path, rng):
         part = data[split]
         ds = MultimodalFeatureDataset(out, name, MMSA_DIMS)
         for i in range(len(ds)):
-            sample = ds[i]
+            sample = ds.read_sample(i)
             n_audio = part['audio_lengths'][i]
             n_video = part['vision_lengths'][i]
             assert sample['audio'].shape == (n_audio, 5)
@@ -269,7 +269,7 @@ def test_mult_iemocap(tmp_path, rng):
         np.testing.assert_array_equal(
             ds.labels, (part['labels'][:, :, 1] == 1).astype(int))
         for i in range(len(ds)):
-            sample = ds[i]
+            sample = ds.read_sample(i)
             assert sample['id'] == f'vid{i}$_${i}$_${i + 1}'
             for col, key in (('audio', 'audio'), ('video', 'vision'),
                              ('text', 'text')):
@@ -359,7 +359,7 @@ def test_cmu_h5(tmp_path, rng):
         np.testing.assert_array_equal(ds.labels,
                                       parts['y'].astype(np.float32))
         for i in range(len(ds)):
-            sample = ds[i]
+            sample = ds.read_sample(i)
             assert sample['id'] == f'{name}_{i:06d}'
             for m in dims:
                 np.testing.assert_array_equal(sample[m],
@@ -399,7 +399,7 @@ def test_real_mmmo(tmp_path):
     zero = ~audio.any(2) & ~video.any(2)
     for i in range(len(audio)):
         real = np.flatnonzero(~zero[i])
-        row = ds[i]
+        row = ds.read_sample(i)
         assert row['lengths'] == dict(audio=real[-1] - real[0] + 1,
                                       video=real[-1] - real[0] + 1)
         np.testing.assert_array_equal(

@@ -22,30 +22,73 @@ PIPE = [dict(type='TruncatePad', keys=['audio', 'text'], seq_len=4),
         dict(type='PackMultimodalInputs')]
 
 
+def batch_of(key, *rows):
+    """A batch dict (transforms/base.py) of one modality from (L_i, D)
+    arrays: zero-padded to the longest, lengths (B, 1)."""
+    steps = max(len(r) for r in rows)
+    x = np.zeros((len(rows), steps) + rows[0].shape[1:], np.float32)
+    for i, r in enumerate(rows):
+        x[i, :len(r)] = r
+    return {'modalities': [key], 'ids': [str(i) for i in range(len(rows))],
+            'lengths': torch.tensor([[len(r)] for r in rows]),
+            key: torch.from_numpy(x)}
+
+
 def test_truncate_pad():
     x = np.arange(12, dtype=np.float32).reshape(6, 2)
-    out = TruncatePad(['a'], 4)({'a': x})['a']
-    np.testing.assert_array_equal(out, x[:4])
-    out = TruncatePad(['a'], 8)({'a': x})['a']
-    assert out.shape == (8, 2)
-    np.testing.assert_array_equal(out[:6], x)
-    assert not out[6:].any()
-    with pytest.raises(ValueError, match='T must be >= 1'):
+    out = TruncatePad(['a'], 4)(batch_of('a', x, x[:2]))
+    np.testing.assert_array_equal(out['a'][0], x[:4])
+    assert out['lengths'].tolist() == [[4], [2]]
+    out = TruncatePad(['a'], dict(a=8))(batch_of('a', x))
+    assert out['a'].shape == (1, 8, 2)
+    np.testing.assert_array_equal(out['a'][0, :6], x)
+    assert not out['a'][0, 6:].any()
+    with pytest.raises(ValueError, match='T of modality .a. must be >= 1'):
         TruncatePad(['a'], 0)
+    with pytest.raises(KeyError, match="no length for modality 'a'"):
+        TruncatePad(['a'], dict(b=3))
 
 
 def test_segment_sample_middle_random_and_short():
     x = np.arange(20, dtype=np.float32)[:, None]
-    mid = SegmentSample(['v'], 4)({'v': x})['v'][:, 0]
+    mid = SegmentSample(['v'], 4)(batch_of('v', x))['v'][0, :, 0]
     np.testing.assert_array_equal(mid, [2, 7, 12, 17])  # segments of 5
-    np.random.seed(0)
+    torch.manual_seed(0)
     for _ in range(20):
-        rnd = SegmentSample(['v'], 4, random=True)({'v': x})['v'][:, 0]
+        rnd = SegmentSample(['v'], dict(v=4), random=True)(
+            batch_of('v', x))['v'][0, :, 0]
         assert all(5 * k <= v < 5 * (k + 1) for k, v in enumerate(rnd))
-    short = SegmentSample(['v'], 8)({'v': x[:3] + 1})
+    short = SegmentSample(['v'], 8)(batch_of('v', x[:3] + 1, x))
     # lengths as data: the 3 real frames first, then zero padding
-    np.testing.assert_array_equal(short['v'][:, 0], [1, 2, 3, 0, 0, 0, 0, 0])
-    assert short['lengths'] == {'v': 3}
+    np.testing.assert_array_equal(short['v'][0, :, 0],
+                                  [1, 2, 3, 0, 0, 0, 0, 0])
+    assert short['lengths'].tolist() == [[3], [8]]
+
+
+def test_a_per_sample_callable_runs_through_per_sample(tmp_path):
+    from normtr_plugin.datasets import PerSample
+    x = np.arange(12, dtype=np.float32).reshape(6, 2)
+    seen = []
+
+    def double_and_cut(results):
+        seen.append((results['id'], results['a'].shape))
+        results['a'] = results['a'][:3] * 2
+        return results
+
+    out = PerSample(double_and_cut)(batch_of('a', x, x[:2]))
+    assert seen == [('0', (6, 2)), ('1', (2, 2))]  # valid steps only
+    assert out['lengths'].tolist() == [[3], [2]]
+    np.testing.assert_array_equal(out['a'][0], 2 * x[:3])
+    np.testing.assert_array_equal(out['a'][1, :2], 2 * x[:2])
+    assert not out['a'][1, 2:].any()
+    root = write_dataset(tmp_path / 'd', DIMS, seq_len=4)
+    with pytest.raises(TypeError, match="dict.type='PerSample'"):
+        MultimodalFeatureDataset(root, 'train', DIMS,
+                                 pipeline=[lambda results: results])
+    ds = MultimodalFeatureDataset(root, 'train', DIMS, pipeline=[
+        dict(type='PerSample', transform=lambda results: results),
+        dict(type='PackMultimodalInputs')])
+    assert ds[0]['inputs']['audio'].shape == (1, 4, 5)
 
 
 def test_reads_rows_and_batches(tmp_path):
@@ -53,17 +96,18 @@ def test_reads_rows_and_batches(tmp_path):
     ds = MultimodalFeatureDataset(root, 'train', DIMS, pipeline=PIPE)
     raw = hf.load_from_disk(root)['train'].with_format('numpy')
     assert len(ds) == 12
-    item = ds[3]
-    np.testing.assert_allclose(item['inputs']['audio'].numpy(),
+    item = ds[3]  # a packed batch of one
+    np.testing.assert_allclose(item['inputs']['audio'][0].numpy(),
                                raw[3]['audio'][:4])
-    np.testing.assert_allclose(item['inputs']['video'].numpy(),
+    np.testing.assert_allclose(item['inputs']['video'][0].numpy(),
                                raw[3]['video'][[1, 3, 6, 8]])
-    assert item['data_samples'].id == 'train_3'
+    assert item['data_samples'].ids == ['train_3']
     torch.testing.assert_close(item['data_samples'].gt_label,
-                               torch.tensor(raw[3]['label']))
+                               torch.tensor(raw[3]['label'])[None])
     batch = ds.__getitems__([5, 1, 3])  # one packed batch
     for m in DIMS:
-        torch.testing.assert_close(batch['inputs'][m][2], item['inputs'][m])
+        torch.testing.assert_close(batch['inputs'][m][2],
+                                   item['inputs'][m][0])
     assert batch['data_samples'].ids == ['train_5', 'train_1', 'train_3']
     assert batch['data_samples'].lengths.tolist() == [[4, 4, 4]] * 3
     torch.testing.assert_close(batch['data_samples'].gt_label,
@@ -84,7 +128,7 @@ def test_classification_and_multi_binary_labels(tmp_path):
                                   task='multi_binary', pipeline=PIPE)
     raw = hf.load_from_disk(root)['test']
     assert ds[2]['data_samples'].gt_label.tolist() == \
-        [raw[2][c] for c in cols]
+        [[raw[2][c] for c in cols]]
 
 
 def test_errors_name_the_problem(tmp_path):
@@ -261,13 +305,13 @@ def test_normalize_features_uses_train_statistics(tmp_path):
     raw = hf.load_from_disk(root)['train'].with_format('numpy')
     frames = np.asarray(raw['audio']).reshape(-1, 5)
     mean, std = frames.mean(0), frames.std(0)
-    np.testing.assert_allclose(train[0]['inputs']['audio'].numpy(),
+    np.testing.assert_allclose(train[0]['inputs']['audio'][0].numpy(),
                                ((raw[0]['audio'] - mean) / std)[:4],
                                rtol=1e-4, atol=1e-5)
     # the validation split is normalised with the TRAIN statistics
     val = MultimodalFeatureDataset(root, 'validation', DIMS, pipeline=pipe)
     vraw = hf.load_from_disk(root)['validation'].with_format('numpy')
-    np.testing.assert_allclose(val[1]['inputs']['text'].numpy(),
+    np.testing.assert_allclose(val[1]['inputs']['text'][0].numpy(),
                                ((vraw[1]['text'][:4] -
                                  np.asarray(train.feature_stats['text']
                                             ['mean'])) /
@@ -285,11 +329,15 @@ def test_normalize_features_errors(tmp_path):
         MultimodalFeatureDataset(root, 'train', DIMS,
                                  pipeline=[dict(type='NormalizeFeatures')])
     norm = NormalizeFeatures(stats=dict(audio=dict(mean=[0, 0], std=[1, 2])))
+    two = dict(batch_of('audio', np.ones((3, 2))), modalities=['audio',
+                                                               'video'])
+    two['video'], two['lengths'] = torch.ones(1, 3, 2), torch.tensor([[3, 3]])
     with pytest.raises(KeyError, match="modality 'video'"):
-        norm(dict(modalities=['audio', 'video'], audio=np.ones((3, 2)),
-                  video=np.ones((3, 2))))
-    out = norm(dict(modalities=['audio'], audio=np.ones((3, 2), np.float32)))
-    np.testing.assert_allclose(out['audio'], [[1, 0.5]] * 3)
+        norm(two)
+    out = norm(batch_of('audio', np.ones((3, 2)), np.ones((1, 2))))
+    np.testing.assert_allclose(out['audio'][0], [[1, 0.5]] * 3)
+    # padding stays 0
+    np.testing.assert_allclose(out['audio'][1], [[1, 0.5], [0, 0], [0, 0]])
 
 
 def test_push_feature_dataset_uploads_a_hub_folder(tmp_path):

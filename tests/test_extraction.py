@@ -210,7 +210,7 @@ def test_manifest_errors(tmp_path, media):
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2
     assert proc.stderr.strip().count('\n') == 0
-    assert proc.stderr.startswith('error: manifest')
+    assert proc.stderr.startswith('extract_features.py: error: manifest')
 
 
 def test_cli_output_trains(tmp_path, media):
@@ -256,6 +256,7 @@ def test_backbone_weights_via_timm_stay_weights_only(tmp_path):
 
 
 def test_segment_candidate_indices_fit_segment_sample():
+    import torch
     from normtr_plugin.datasets.transforms import SegmentSample
     from normtr_plugin.extraction import segment_candidate_indices
     assert segment_candidate_indices(12, 4, 1) == [1, 4, 7, 10]
@@ -263,7 +264,8 @@ def test_segment_candidate_indices_fit_segment_sample():
     for n, t, k in [(12, 4, 3), (30, 3, 4), (100, 8, 2), (7, 8, 3)]:
         idx = np.array(segment_candidate_indices(n, t, k))
         assert len(idx) == t * k and (np.diff(idx) >= 0).all()
-        mid = SegmentSample(['video'], t).indices(t * k)
+        mid = SegmentSample(['video'], t).indices(
+            torch.tensor([t * k]), t)[0].numpy()
         assert list(idx[mid]) == segment_frame_indices(n, t)
         for seg in range(t):  # candidates stay inside their segment
             if n >= t:
@@ -293,14 +295,13 @@ def test_workers_and_frames_per_segment(tmp_path, media):
     np.testing.assert_allclose(np.asarray(k3['audio']),
                                np.asarray(k1['audio']), atol=1e-5)
     # evaluation: the middle candidate is the K = 1 frame
-    batch = dict(video=torch.from_numpy(video),
-                 lengths=dict(video=torch.full((5,), 3 * T)))
-    test = SegmentSample(['video'], T).transform_batch(dict(
-        batch, lengths=dict(batch['lengths'])))['video'].numpy()
+    batch = dict(video=torch.from_numpy(video), modalities=['video'],
+                 lengths=torch.full((5, 1), 3 * T))
+    test = SegmentSample(['video'], T)(dict(batch))['video'].numpy()
     np.testing.assert_allclose(test, np.asarray(k1['video']), atol=1e-5)
     # training: one of each segment's K candidates
-    train = SegmentSample(['video'], T, random=True).transform_batch(dict(
-        batch, lengths=dict(batch['lengths'])))['video'].numpy()
+    train = SegmentSample(['video'], T, random=True)(
+        dict(batch))['video'].numpy()
     for b in range(5):
         for seg in range(T):
             cands = video[b, seg * 3:(seg + 1) * 3]

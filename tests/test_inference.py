@@ -19,6 +19,7 @@ from normtr_plugin.apis import InferenceError, load_model, predict, \
     predict_dataset
 from normtr_plugin.datasets import EMOTIONS, MultimodalFeatureDataset
 from normtr_plugin.models import NormTR
+from normtr_plugin.hub import save_pretrained
 
 MODS = dict(audio=5, video=7, text=9)
 T = 6
@@ -54,10 +55,11 @@ def saved(tmp_path_factory):
                      std=rng.uniform(0.5, 2.0, d).tolist())
              for m, d in MODS.items()}
     model = tiny_model()
-    plain = model.save_pretrained(str(root / 'plain'), dataset_meta=meta,
-                                  test_pipeline=PIPELINE)
-    norm = model.save_pretrained(
-        str(root / 'norm'), dataset_meta=dict(meta, feature_stats=stats),
+    plain = save_pretrained(model, str(root / 'plain'), dataset_meta=meta,
+                            test_pipeline=PIPELINE)
+    norm = save_pretrained(
+        model, str(root / 'norm'),
+        dataset_meta=dict(meta, feature_stats=stats),
         test_pipeline=[dict(type='NormalizeFeatures')] + PIPELINE)
     return SimpleNamespace(root=root, data=data, model=model, plain=plain,
                            norm=norm, stats=stats,
@@ -96,7 +98,7 @@ def reference_probs(model, arrays, stats=None):
 
 
 def probs_of(preds):
-    return torch.tensor([[p['labels'][e]['probability'] for e in EMOTIONS]
+    return torch.tensor([[p['pred_score'][e] for e in EMOTIONS]
                          for p in preds])
 
 
@@ -112,15 +114,15 @@ def test_npz_predictions_match_the_model(saved, tmp_path):
     path = str(tmp_path / 'x.npz')
     np.savez(path, id=np.array(['a', 'b', 'c', 'd']), **arrays)
     model = load_model(saved.plain)
-    preds = predict(model, path)
+    with pytest.warns(UserWarning, match='inputs without lengths') as seen:
+        preds = predict(model, path)
+    assert len(seen) == 1  # once per call, not per sample
     assert [p['id'] for p in preds] == ['a', 'b', 'c', 'd']
-    for p in preds:
-        assert set(p) == {'id', 'labels'}
-        assert list(p['labels']) == list(EMOTIONS)
+    for p in preds:  # tools/test.py --dump's schema
+        assert set(p) == {'id', 'pred_score', 'pred_label'}
+        assert list(p['pred_label']) == list(EMOTIONS)
         for e in EMOTIONS:
-            item = p['labels'][e]
-            assert isinstance(item['present'], bool)
-            assert item['present'] == (item['probability'] > 0.5)
+            assert p['pred_label'][e] == int(p['pred_score'][e] > 0.5)
     expected = reference_probs(saved.model, {m: list(a) for m, a in
                                              arrays.items()})
     torch.testing.assert_close(probs_of(preds), expected, atol=1e-6,
@@ -188,29 +190,30 @@ def test_output_per_task(tmp_path, task):
     meta = dict(task=task, classes=classes if task == 'classification'
                 else None, label_names=['label'] if task in (
                     'classification', 'regression') else names)
-    folder = model.save_pretrained(str(tmp_path), dataset_meta=meta,
-                                   test_pipeline=PIPELINE)
+    folder = save_pretrained(model, str(tmp_path), dataset_meta=meta,
+                             test_pipeline=PIPELINE)
     arrays = {m: list(a) for m, a in random_arrays(3, seed=4).items()}
     preds = predict(load_model(folder), arrays)
     logits = reference_logits(model, arrays)
     for i, p in enumerate(preds):
         if task == 'regression':
-            assert set(p) == {'id', 'score'}
-            assert p['score'] == pytest.approx(float(logits[i]), abs=1e-6)
+            assert set(p) == {'id', 'pred_score'}
+            assert p['pred_score'] == pytest.approx(float(logits[i]),
+                                                    abs=1e-6)
         elif task == 'classification':
-            assert set(p) == {'id', 'label', 'scores'}
+            assert set(p) == {'id', 'pred_score', 'pred_label'}
             probs = logits[i].softmax(-1)
-            assert list(p['scores']) == classes
-            assert p['label'] == classes[int(probs.argmax())]
-            assert [p['scores'][c] for c in classes] == pytest.approx(
+            assert list(p['pred_score']) == classes
+            assert p['pred_label'] == classes[int(probs.argmax())]
+            assert [p['pred_score'][c] for c in classes] == pytest.approx(
                 probs.tolist(), abs=1e-6)
         else:
             probs = logits[i].sigmoid()
-            assert list(p['labels']) == names
+            assert list(p['pred_label']) == names
             for k, n in enumerate(names):
-                assert p['labels'][n]['probability'] == pytest.approx(
+                assert p['pred_score'][n] == pytest.approx(
                     float(probs[k]), abs=1e-6)
-                assert p['labels'][n]['present'] == bool(probs[k] > 0.5)
+                assert p['pred_label'][n] == int(probs[k] > 0.5)
 
 
 # ------------------------------------------------------------------- errors
@@ -328,3 +331,67 @@ def test_the_inferencer_is_an_mmengine_inferencer(saved):
     assert samples[0].pred_score.shape == (4, 2)  # the head's own layout
     with pytest.raises(ValueError, match='batch_size'):
         inferencer(DatasetInputs(saved.data), batch_size=0)
+
+
+# ------------------------------------------------ lengths and checkpoints
+
+def test_stated_lengths_and_stripped_padding_agree(saved, tmp_path):
+    """The same samples as a list of valid steps, as padded arrays with
+    lengths (both layouts), and zero-padded at either end without
+    lengths (stripped as the converters strip, one warning)."""
+    rng = np.random.default_rng(11)
+    lengths = np.array([[10, 12, 3], [4, 2, 8], [6, 7, 6]])
+    rows = {m: [rng.standard_normal((ls[j], d)).astype(np.float32)
+                for ls in lengths] for j, (m, d) in enumerate(MODS.items())}
+    model = load_model(saved.plain)
+    expected = probs_of(predict(model, rows))
+    padded = {}
+    for m, d in MODS.items():
+        padded[m] = np.zeros((3, 14, d), np.float32)
+        for i, x in enumerate(rows[m]):
+            padded[m][i, :len(x)] = x
+    stated = [dict(lengths=lengths), {f'{m}_lengths': lengths[:, j]
+                                      for j, m in enumerate(MODS)}]
+    for extra in stated:
+        path = str(tmp_path / 'stated.npz')
+        np.savez(path, **padded, **extra)
+        torch.testing.assert_close(probs_of(predict(model, path)), expected,
+                                   atol=1e-6, rtol=0)
+    # without lengths, left-padded. Modalities of one T count as aligned
+    # (a step is padding only when zero in all): give each its own T here
+    alone = {}
+    for j, (m, d) in enumerate(MODS.items()):
+        alone[m] = np.zeros((3, 15 + 7 * j, d), np.float32)
+        for i, x in enumerate(rows[m]):
+            alone[m][i, alone[m].shape[1] - len(x):] = x
+    with pytest.warns(UserWarning, match='inputs without lengths'):
+        got = probs_of(predict(model, alone))
+    torch.testing.assert_close(got, expected, atol=1e-6, rtol=0)
+    with pytest.raises(InferenceError, match="'lengths' must be \\(N, M\\)"):
+        predict(model, dict(padded, lengths=lengths[:, :2]))
+    with pytest.raises(InferenceError, match="modality 'audio': lengths"):
+        predict(model, dict(padded, audio_lengths=np.array([15, 1, 1])))
+
+
+def test_inferencer_from_config_and_checkpoint(saved, tmp_path):
+    """NormTRInferencer(CONFIG, CKPT) as mmengine's inferencers: the
+    config's model and test pipeline, the checkpoint's weights and the
+    dataset_meta the Runner saved in it; no publishing first."""
+    from normtr_plugin.apis import NormTRInferencer
+    model_cfg = dict(saved.model.config)
+    pipeline = [dict(type='NormalizeFeatures')] + PIPELINE
+    config = tmp_path / 'cfg.py'
+    config.write_text(
+        f'model = {model_cfg!r}\n'
+        f"test_dataloader = dict(dataset=dict(pipeline={pipeline!r}))\n")
+    meta = dict(label_names=list(EMOTIONS), feature_stats=saved.stats)
+    ckpt = tmp_path / 'epoch_1.pth'
+    torch.save(dict(state_dict=saved.model.state_dict(),
+                    meta=dict(dataset_meta=meta)), ckpt)
+    arrays = {m: list(a) for m, a in random_arrays(3, seed=5).items()}
+    preds = NormTRInferencer(str(config), str(ckpt))(arrays)['predictions']
+    torch.testing.assert_close(
+        probs_of(preds), reference_probs(saved.model, arrays, saved.stats),
+        atol=1e-5, rtol=0)
+    with pytest.raises(InferenceError, match='needs its checkpoint'):
+        NormTRInferencer(str(config))

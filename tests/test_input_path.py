@@ -104,8 +104,7 @@ def test_mmsa_aligned_with_true_lengths_keeps_t50_everywhere(tmp_path):
 
 
 @pytest.mark.parametrize('masking', [None, 'RandomMasking', 'WindowMasking'])
-def test_batched_and_per_sample_paths_give_identical_tensors(tmp_path,
-                                                              masking):
+def test_a_batch_equals_its_samples_read_alone(tmp_path, masking):
     dims = dict(audio=5, video=7, text=9)
     root = write_dataset(tmp_path / 'd', dims, seq_len=12)
     _, pipeline = config_pipelines('mmmo.py')
@@ -116,7 +115,6 @@ def test_batched_and_per_sample_paths_give_identical_tensors(tmp_path,
     if masking:
         pipeline.insert(3, dict(type=masking, ratio=0.4, seed=3))
     ds = MultimodalFeatureDataset(root, 'test', dims, pipeline=pipeline)
-    assert ds.batched
     indices = [4, 0, 5, 2]
     batched = ds.__getitems__(indices)
     per_sample = multimodal_collate([ds[i] for i in indices])
@@ -131,7 +129,7 @@ def test_batched_and_per_sample_paths_give_identical_tensors(tmp_path,
         assert (batched['inputs']['audio'].abs().sum(-1) == 0).any()
 
 
-def test_a_per_sample_transform_falls_back_to_per_sample_pipeline(tmp_path):
+def test_a_per_sample_transform_runs_through_the_adapter(tmp_path):
     dims = dict(audio=3)
     root = write_dataset(tmp_path / 'd', dims, seq_len=6)
 
@@ -141,11 +139,9 @@ def test_a_per_sample_transform_falls_back_to_per_sample_pipeline(tmp_path):
 
     ds = MultimodalFeatureDataset(
         root, 'train', dims,
-        pipeline=[double, dict(type='PackMultimodalInputs')])
-    assert not ds.batched
-    items = ds.__getitems__([1, 2])
-    assert isinstance(items, list) and len(items) == 2
-    batch = multimodal_collate(items)
+        pipeline=[dict(type='PerSample', transform=double),
+                  dict(type='PackMultimodalInputs')])
+    batch = multimodal_collate(ds.__getitems__([1, 2]))
     raw = ds.columns['audio'].row(1)
     np.testing.assert_array_equal(batch['inputs']['audio'][0].numpy(),
                                   raw * 2)
@@ -164,7 +160,7 @@ def test_resident_split_matches_memory_mapped_reads(tmp_path):
     a, b = mapped.__getitems__([3, 1]), resident.__getitems__([3, 1])
     for m in dims:
         torch.testing.assert_close(a['inputs'][m], b['inputs'][m])
-    with pytest.raises(ValueError, match='resident= needs a pipeline'):
+    with pytest.raises(TypeError, match='not a batch transform'):
         MultimodalFeatureDataset(root, 'test', dims, resident='cpu',
                                  pipeline=[lambda r: r])
 

@@ -340,6 +340,10 @@ def test_predict_attaches_deterministic_stats_and_keeps_rng_alone():
     model = build(noise=dict(type='ErasureNoise', seed=3)).eval()
     x, samples = batch(torch.tensor([[T, T, T], [2, T, 4], [T, 1, T],
                                      [T, T, 5]]))
+    # off by default (only an evaluator with InvarianceMetric asks)
+    assert 'invariance' not in model(x, samples.clone(), mode='predict')[0]
+    assert 'compute_invariance' not in model.config
+    model.compute_invariance = True
     rng, noise_state = torch.get_rng_state(), \
         model.noise.generator.get_state()
     first = model(x, samples, mode='predict')
@@ -353,8 +357,6 @@ def test_predict_attaches_deterministic_stats_and_keeps_rng_alone():
         for k, v in a.invariance.items():
             torch.testing.assert_close(v, b.invariance[k])
     assert first[0].invariance['d1_nrgf_correct'].shape == (3,)
-    # no data samples (inference): predictions only
-    assert 'invariance' not in model(x, mode='predict')[0]
     model.eval_invariance = None
     assert 'invariance' not in model(x, samples.clone(), mode='predict')[0]
     with pytest.raises(ValueError, match='eval_invariance takes'):
@@ -528,6 +530,7 @@ def test_unequal_lengths_get_invariance_statistics():
         type='ModalityDiscriminator', pool='mean'),
         noise_discriminator=dict(type='NoiseDiscriminator', pool='mean'))
     model.eval()
+    model.compute_invariance = True
     x = {m: torch.randn(B, lens[m], d) for m, d in DIMS.items()}
     samples = BaseDataElement(gt_label=torch.randn(B),
                               lengths=torch.tensor([[7, 5, 3]] * B))

@@ -167,10 +167,9 @@ def test_middle_candidate_at_test(tmp_path):
 def test_segment_sample_with_one_candidate_keeps_the_frames():
     x = torch.arange(8.)[None, :, None].repeat(2, 1, 1)
     for random in (True, False):
-        batch = {'video': x.clone(), 'lengths': {'video': torch.tensor(
-            [8, 8])}}
-        out = SegmentSample(['video'], 8, random=random).transform_batch(
-            batch)
+        batch = {'video': x.clone(), 'modalities': ['video'],
+                 'lengths': torch.tensor([[8], [8]])}
+        out = SegmentSample(['video'], 8, random=random)(batch)
         torch.testing.assert_close(out['video'], x)
 
 

@@ -14,7 +14,7 @@ from conftest import ROOT
 from normtr_plugin.datasets import make_synthetic_iemocap, multimodal_collate
 from normtr_plugin.models import (ClassificationHead, MultiBinaryHead,
                                   MultiLabelHead, RegressionHead)
-from normtr_plugin.models.maskers import WindowMasker, build_masker
+from normtr_plugin.structures.maskers import WindowMasker, build_masker
 from normtr_plugin.visualization import (collect_features,
                                          cosine_similarities, plot_attention,
                                          plot_cosine_density, plot_tsne,
@@ -164,18 +164,20 @@ def test_mask_time_steps():
 
 
 class _Dataset:
-    """Packed samples (two modalities, T = 4), read through __getitems__."""
+    """Packed batches of one (two modalities, T = 4), as
+    MultimodalFeatureDataset.__getitem__ gives them."""
 
     def __init__(self, n=5, T=4):
         g = torch.Generator().manual_seed(0)
         self.items = []
         from mmengine.structures import BaseDataElement
         for i in range(n):
-            sample = BaseDataElement(metainfo=dict(id=f's{i}'))
-            sample.gt_label = torch.tensor([i % 2, 1])
+            sample = BaseDataElement(metainfo=dict(ids=[f's{i}']))
+            sample.gt_label = torch.tensor([[i % 2, 1]])
+            sample.lengths = torch.tensor([[T, T]])
             self.items.append(dict(
-                inputs=dict(audio=torch.randn(T, 5, generator=g),
-                            text=torch.randn(T, 7, generator=g)),
+                inputs=dict(audio=torch.randn(1, T, 5, generator=g),
+                            text=torch.randn(1, T, 7, generator=g)),
                 data_samples=sample))
 
     def __len__(self):

@@ -1,27 +1,39 @@
-"""Predict emotions with a saved or published NORM-TR model.
+"""Predict emotions with a trained or published NORM-TR model.
 
-    python tools/infer.py MODEL --input PATH [--split test] [--revision R]
+    python tools/infer.py CONFIG CKPT --input PATH [--split test]
         [--device cpu] [--batch-size 64] [--out preds.json]
+        [--cfg-options k=v ...]
+    python tools/infer.py MODEL --input PATH [--revision R] ...
 
-MODEL is a Hub model id (``org/name``) or a ``save_pretrained`` folder.
-PATH is an ``.npz`` (one ``(N, T, D)`` array per modality, optional ``id``)
-or a dataset in the project format (a folder or a Hub dataset id), of which
-``--split`` is read; label columns are not needed. Runs
-``normtr_plugin.apis.NormTRInferencer``. Prints the predictions as JSON;
-``--out`` also writes them (atomically).
+CONFIG CKPT: a config and its training checkpoint (no publishing first).
+MODEL: a Hub model id (``org/name``) or a published / ``save_pretrained``
+folder. PATH is an ``.npz`` (one ``(N, T, D)`` array per modality,
+optional ``id`` and lengths ``<modality>_lengths`` (N,) or ``lengths``
+(N, M); arrays without lengths are stripped of zero padding, with a
+warning) or a dataset in the project format (a folder or a Hub dataset
+id), of which ``--split`` is read; label columns are not needed. Runs
+``normtr_plugin.apis.NormTRInferencer``. Prints the predictions as JSON
+(``id``, ``pred_score``, ``pred_label``: the records of
+``tools/test.py --dump``); ``--out`` also writes them (atomically).
 """
 import argparse
 import json
 import os.path as osp
+import pickle
 import sys
 
+from mmengine.config import DictAction
+
 from normtr_plugin.apis import DatasetInputs, NormTRInferencer
-from normtr_plugin.utils import write_json
+from normtr_plugin.utils import NormTRError, write_json
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='NORM-TR inference')
-    parser.add_argument('model', help='Hub model id or save_pretrained folder')
+    parser.add_argument('model', help='a config (then CKPT follows), a '
+                        'Hub model id or a published folder')
+    parser.add_argument('checkpoint', nargs='?', help="the config's "
+                        'training checkpoint')
     parser.add_argument('--input', required=True,
                         help='.npz file, or dataset folder / Hub dataset id')
     parser.add_argument('--split', default='test',
@@ -30,23 +42,27 @@ def parse_args(argv=None):
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
     parser.add_argument('--batch-size', type=int, default=64)
     parser.add_argument('--out', help='also write the predictions here')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of CONFIG (key=value)')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     try:
-        inferencer = NormTRInferencer(args.model, revision=args.revision,
-                                      device=args.device)
+        inferencer = NormTRInferencer(
+            args.model, args.checkpoint, revision=args.revision,
+            device=args.device, cfg_options=args.cfg_options)
         if args.input.endswith('.npz') or osp.isfile(args.input):
             inputs = args.input
         else:
             inputs = DatasetInputs(args.input, args.split)
         preds = inferencer(inputs, batch_size=args.batch_size)[
             'predictions']
-    except (ValueError, KeyError, OSError) as err:
-        # PretrainedError and InferenceError are ValueErrors: one line, no
-        # traceback, for anything wrong with the model, input or dataset.
+    except (NormTRError, ValueError, KeyError, OSError,
+            pickle.UnpicklingError) as err:
+        # one line, no traceback, for anything wrong with the model,
+        # checkpoint (refused pickles), input or dataset
         msg = err.args[0] if isinstance(err, KeyError) and err.args else err
         sys.exit(f'infer.py: error: {msg}')
     try:  # strict JSON: a NaN is an error (the API already refuses them)

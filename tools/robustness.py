@@ -38,7 +38,8 @@ from normtr_plugin.evaluation import (parse_ratios, parse_seeds,
                                       summarise_checkpoints)
 from normtr_plugin.evaluation.robustness_summary import reference_areas
 from normtr_plugin.datasets.transforms.test_time_masking import MASKERS
-from normtr_plugin.utils import NonFiniteError, non_finite_paths
+from normtr_plugin.utils import (NonFiniteError, add_debug_argument,
+                                 non_finite_paths, run_tool)
 from normtr_plugin.visualization import write_report
 
 
@@ -81,6 +82,7 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptions,
                         help='override settings of every config, e.g. '
                         'data_root=DIR')
+    add_debug_argument(parser)
     args = parser.parse_args(argv)
     if len(args.models) % 2:
         parser.error('give CONFIG CKPT[,CKPT...] pairs; got an odd number '
@@ -196,13 +198,14 @@ def main(argv=None):
             for name, (config, checkpoints) in zip(names, args.pairs):
                 results['models'][name] = evaluate_model(args, name, config,
                                                          checkpoints)
-    except NonFiniteError as err:
-        sys.exit(f'robustness.py: error: {err}; nothing was written')
+    except NonFiniteError as err:  # the same error, saying what it means
+        raise NonFiniteError(f'{err}; nothing was written') from err
     bad = non_finite_paths({n: dict(e, reference=None, reference_auilc=None)
                             for n, e in results['models'].items()}, 'models')
     if bad:  # never reported as a result
-        sys.exit(f'robustness.py: error: {len(bad)} metric value(s) are not '
-                 f'finite, e.g. {", ".join(bad[:5])}; nothing was written')
+        raise NonFiniteError(f'{len(bad)} metric value(s) are not finite, '
+                             f'e.g. {", ".join(bad[:5])}; nothing was '
+                             'written')
     if not is_main_process():
         return
     paths = write_report(results, args.out, metrics=args.metrics,
@@ -223,4 +226,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -11,7 +11,7 @@ Writes into DIR (each atomically):
   decoder layer) without and with masking (Fig. 10). The mask is the one
   the robustness table (``tools/robustness.py``) applies to that sample for
   the same ``--masker``, ``--mask-ratio`` and ``--seed`` (one masker
-  family, ``normtr_plugin.models.maskers``);
+  family, ``normtr_plugin.structures.maskers``);
 - ``tsne_nrgf_mf_modality.png``: t-SNE of NRGFs and MFs pooled over time per
   modality, coloured by modality, marked NRGF vs MF (Figs. 7/8);
 - ``tsne_label.png``: t-SNE of the fused features (mean over tokens, what
@@ -31,9 +31,10 @@ from torch.utils.data import DataLoader, Subset
 
 from normtr_plugin.engine import (CfgOptions, load_checkpoint_safely,
                                   merge_cfg_options, prepare_config)
-from normtr_plugin.models.data_samples import split_data_samples
-from normtr_plugin.models.maskers import MASKER_TYPES, build_masker
 from normtr_plugin.registry import MODELS, SCOPE, build_in_scope
+from normtr_plugin.structures.data_samples import split_data_samples
+from normtr_plugin.structures.maskers import MASKER_TYPES, build_masker
+from normtr_plugin.utils import MissingFileError, add_debug_argument, run_tool
 from normtr_plugin.visualization import (collect_features, plot_attention,
                                          plot_cosine_density, plot_tsne,
                                          pool_tokens, save_figure)
@@ -65,6 +66,7 @@ def parse_args(argv=None):
                         default=list(KINDS), help='figures to draw')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptions,
                         help='override config settings, e.g. data_root=DIR')
+    add_debug_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -145,7 +147,7 @@ def draw_tsne(model, dataset, nrgf, mf, labels, fused):
 def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint!r} not found')
+        raise MissingFileError(f'checkpoint {args.checkpoint!r} not found')
     cfg = merge_cfg_options(Config.fromfile(args.config), args.cfg_options)
     prepare_config(cfg)  # what NormTRRunner decides (data_root etc.)
     model = build_model(cfg, args.checkpoint)
@@ -169,4 +171,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -15,7 +15,9 @@ runner_type = 'NormTRRunner'
 # the first NaN/Inf loss or metric stops the run with an error.
 # RunIdentityHook: each checkpoint records a hash of the config and the
 # train data's identity; `tools/train.py --resume` refuses another run's
-# checkpoint unless --force.
+# checkpoint unless --force. InvarianceRequestHook: the model computes the
+# invariance diagnostics only in val/test runs whose evaluator lists an
+# InvarianceMetric.
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
@@ -26,6 +28,7 @@ default_hooks = dict(
     checkpoint_guard=dict(type='CheckpointGuardHook'),
     non_finite=dict(type='NonFiniteHook'),
     run_identity=dict(type='RunIdentityHook'),
+    invariance_request=dict(type='InvarianceRequestHook'),
 )
 
 # Which weights are kept and tested (normtr_plugin/engine/model_selection.py):

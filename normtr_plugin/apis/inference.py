@@ -1,8 +1,8 @@
 """Predictions from a published or saved NORM-TR model, in one call.
 
     model = load_model('org/name')      # or a save_pretrained folder
-    predict(model, {'audio': a, 'video': v, 'text': t})   # (N, T_i, D) arrays
-    predict(model, 'features.npz')                 # one array per modality
+    predict(model, {'audio': a, 'video': v, 'text': t})   # (N, T, D) arrays
+    predict(model, 'features.npz')     # one array per modality (+ lengths)
     predict_dataset(model, 'data/my_set', 'test')  # a dataset folder or Hub id
 
 Thin wrappers around :class:`~normtr_plugin.apis.inferencer.
@@ -33,11 +33,12 @@ def predict(model, inputs: Union[str, dict], batch_size: int = 64
             ) -> List[dict]:
     """Predict from in-memory features or an ``.npz`` file.
 
-    ``inputs``: a dict modality -> ``(N, T_i, D)`` array or list of
-    ``(T_i, D)`` arrays (optionally ``id``: N names), or the path of an
-    ``.npz`` with one such array per modality (and optionally ``id``).
-    Lengths may differ from the model's ``seq_len``: the saved test pipeline
-    unifies them.
+    ``inputs``: a dict modality -> ``(N, T, D)`` array or list of
+    ``(T_i, D)`` arrays (optionally ``id``: N names, and lengths
+    ``<modality>_lengths`` (N,) or ``lengths`` (N, M)), or the path of an
+    ``.npz`` with the same keys. Arrays without lengths are stripped of
+    zero padding (with a warning). Lengths may differ from the model's
+    ``seq_len``: the saved test pipeline unifies them.
     """
     return NormTRInferencer(model)(inputs, batch_size=batch_size)[
         'predictions']

@@ -6,15 +6,16 @@ from .multimodal_feature_dataset import MultimodalFeatureDataset
 from .sources import load_splits
 from .synthetic import (EMOTIONS, SyntheticIEMOCAPDataset,
                         make_synthetic_iemocap)
-from .transforms import (NormalizeFeatures, PackMultimodalInputs,
-                         RandomMasking, SegmentSample, TruncatePad,
-                         WindowMasking)
+from .transforms import (BatchTransform, NormalizeFeatures,
+                         PackMultimodalInputs, PerSample, RandomMasking,
+                         SegmentSample, TruncatePad, WindowMasking)
 from .worker_seed import seed_worker
 
 __all__ = [
-    'EMOTIONS', 'FeatureDatasetWriter', 'HeldOutSplit',
+    'BatchTransform', 'EMOTIONS', 'FeatureDatasetWriter', 'HeldOutSplit',
     'MultimodalFeatureDataset',
-    'NormalizeFeatures', 'PackMultimodalInputs', 'RandomMasking',
+    'NormalizeFeatures', 'PackMultimodalInputs', 'PerSample',
+    'RandomMasking',
     'SegmentSample', 'SyntheticIEMOCAPDataset', 'TruncatePad',
     'WindowMasking', 'feature_schema',
     'load_feature_stats', 'load_splits', 'make_synthetic_iemocap',

@@ -6,12 +6,12 @@ import torch
 from mmengine.dataset import Compose
 from torch.utils.data import Dataset
 
-from ..registry import DATASETS, TRANSFORMS, build_in_scope
+from ..registry import DATASETS, TRANSFORMS, build_in_scope, head_class
 from .frame_column import FrameColumn
 from .sources import load_splits
-from .transforms.batch import is_batched
+from .transforms.base import check_batch_pipeline
+from ..utils.errors import InputError, UnknownNameError
 
-TASKS = ('regression', 'classification', 'multi_binary', 'multi_label')
 
 
 @DATASETS.register_module()
@@ -25,12 +25,12 @@ class MultimodalFeatureDataset(Dataset):
     converters strip padding), so a row's length is its valid length.
 
     Data stays memory-mapped (Arrow): each modality is viewed as one
-    contiguous frames array per Arrow chunk (``FrameColumn``). When every
-    transform of ``pipeline`` has ``transform_batch`` (all shipped ones do),
+    contiguous frames array per Arrow chunk (``FrameColumn``).
     ``__getitems__`` gathers the whole batch with one fancy index per
-    modality and runs the pipeline once on ``(B, T, N_m)`` tensors; the
-    collate (``multimodal_collate``) then does nothing. Otherwise each
-    sample runs the pipeline on its own ``(T_i, N_m)`` arrays.
+    modality and runs the pipeline (batch transforms,
+    ``transforms/base.py``; a per-sample callable through ``PerSample``)
+    once on ``(B, T, N_m)`` tensors with lengths ``(B, M)``; the collate
+    (``multimodal_collate``) then does nothing.
 
     Args:
         data_root: a folder (saved with ``save_to_disk``, or a Hub-style
@@ -42,14 +42,15 @@ class MultimodalFeatureDataset(Dataset):
             Empty (``()``): the split is read without labels (inference
             on unlabelled features); samples then have no ``gt_label``.
         task: one of 'regression', 'classification', 'multi_binary',
-            'multi_label'; decides label dtype and checks.
+            'multi_label' (or a head type); its head class
+            (``registry.head_class``) decides label dtype and range.
         num_classes: for 'classification' when the column is not a
             ``ClassLabel``.
         pipeline: transforms (TRANSFORMS registry configs or callables).
         check_finite: scan the features for NaN/Inf once at start.
         resident: a device ('cuda', 'cpu') on which to keep the whole split
-            as padded tensors (needs a batch pipeline, ``num_workers=0``
-            and no ``pin_memory``); batches are then gathered and
+            as padded tensors (needs ``num_workers=0`` and no
+            ``pin_memory``); batches are then gathered and
             transformed there. ``None`` (default) reads from the
             memory-mapped files.
     """
@@ -63,9 +64,9 @@ class MultimodalFeatureDataset(Dataset):
                  check_finite: bool = True,
                  revision: Optional[str] = None,
                  resident: Optional[str] = None):
-        if task not in TASKS:
-            raise ValueError(f'task must be one of {TASKS}, got {task!r}')
-        self.data_root, self.split, self.task = data_root, split, task
+        self.head = head_class(task)  # owns label dtype, range, classes
+        self.data_root, self.split = data_root, split
+        self.task = self.head.task
         self.revision = revision
         self.modalities = dict(modalities)
         self.label_columns = list(label_columns)
@@ -87,7 +88,7 @@ class MultimodalFeatureDataset(Dataset):
         for transform in self.pipeline.transforms:
             if hasattr(transform, 'bind_stats'):
                 transform.bind_stats(self.feature_stats, self._where())
-        self.batched = is_batched(self.pipeline.transforms)
+        check_batch_pipeline(self.pipeline.transforms)
         self._steps = {m: self._leading_steps(m) for m in self.modalities}
         self.resident = None
         if resident is not None:
@@ -105,8 +106,9 @@ class MultimodalFeatureDataset(Dataset):
     def _load_split(self) -> hf.Dataset:
         splits, stats = load_splits(self.data_root, self.revision)
         if self.split not in splits:
-            raise KeyError(f"split '{self.split}' not in {self.data_root}; "
-                           f'found {sorted(splits)}')
+            raise UnknownNameError(f"split '{self.split}' not in "
+                                   f'{self.data_root}; found '
+                                   f'{sorted(splits)}')
         self.feature_stats = stats['modalities'] if stats else None
         return splits[self.split]
 
@@ -114,9 +116,9 @@ class MultimodalFeatureDataset(Dataset):
         wanted = ['id'] + list(self.modalities) + self.label_columns
         missing = [c for c in wanted if c not in table.column_names]
         if missing:
-            raise KeyError(f'columns {missing} (configured modalities, '
-                           f'labels or id) missing from {self._where()}; '
-                           f'found {table.column_names}')
+            raise UnknownNameError(
+                f'columns {missing} (configured modalities, labels or id) '
+                f'missing from {self._where()}; found {table.column_names}')
 
     def _check_dims(self, table: hf.Dataset) -> None:
         for m, dim in self.modalities.items():
@@ -126,19 +128,19 @@ class MultimodalFeatureDataset(Dataset):
                 raise TypeError(f"modality '{m}' in {self._where()} must be "
                                 f'an Array2D column, found {feature}')
             if shape[1] != dim:
-                raise ValueError(
+                raise InputError(
                     f"modality '{m}': the config expects feature dim {dim}, "
                     f'the data in {self._where()} has {shape[1]}')
 
     def _class_names(self, table: hf.Dataset,
                      num_classes: Optional[int]) -> Optional[List[str]]:
-        if self.task != 'classification' or not self.label_columns:
+        if self.head.names_key != 'classes' or not self.label_columns:
             return None
         feature = table.features[self.label_columns[0]]
         if isinstance(feature, hf.ClassLabel):
             return list(feature.names)
         if num_classes is None:
-            raise ValueError(f"label column '{self.label_columns[0]}' is not "
+            raise InputError(f"label column '{self.label_columns[0]}' is not "
                              'a ClassLabel: set num_classes')
         return [str(i) for i in range(num_classes)]
 
@@ -149,24 +151,11 @@ class MultimodalFeatureDataset(Dataset):
         for j, col in enumerate(self.label_columns):
             bad = ~np.isfinite(labels[:, j])
             if bad.any():
-                raise ValueError(f"label column '{col}' in {self._where()} "
+                raise InputError(f"label column '{col}' in {self._where()} "
                                  f'has {int(bad.sum())} NaN/Inf values')
-        if self.task == 'regression':
-            return labels[:, 0].astype(np.float32)
-        high = len(self.classes) if self.classes else 2
-        for j, col in enumerate(self.label_columns):
-            values = labels[:, j]
-            wrong = (values < 0) | (values >= high) | (values % 1 != 0)
-            if wrong.any():
-                raise ValueError(
-                    f"label column '{col}' in {self._where()}: "
-                    f'{int(wrong.sum())} labels out of range; expected '
-                    f'integers 0..{high - 1}, found e.g. '
-                    f'{values[wrong][0]:g}')
-        if self.task == 'classification':
-            return labels[:, 0].astype(np.int64)
-        dtype = np.float32 if self.task == 'multi_label' else np.int64
-        return labels.astype(dtype)
+        return self.head.read_labels(
+            labels, self.label_columns, self._where(),
+            len(self.classes) if self.classes else 2)
 
     def _check_finite(self) -> None:
         for m, column in self.columns.items():
@@ -174,7 +163,7 @@ class MultimodalFeatureDataset(Dataset):
             bad = int(flags.sum())
             first = int(np.argmax(flags)) if bad else None
             if bad:
-                raise ValueError(
+                raise InputError(
                     f"column '{m}' of {self._where()}: {bad} of {len(self)} "
                     f'samples contain NaN or Inf (first at index {first}); '
                     'clean the features (the converters set them to 0)')
@@ -198,9 +187,6 @@ class MultimodalFeatureDataset(Dataset):
         return None
 
     def _make_resident(self, device: torch.device) -> None:
-        if not self.batched:
-            raise ValueError('resident= needs a pipeline whose transforms '
-                             'all run on batches (transform_batch)')
         all_rows = np.arange(len(self))
         self.resident = dict(
             device=device,
@@ -211,7 +197,7 @@ class MultimodalFeatureDataset(Dataset):
                for m in self.modalities})
 
     def read_batch(self, indices: Sequence[int]) -> dict:
-        """Rows ``indices`` as a batch dict (``transforms/batch.py``).
+        """Rows ``indices`` as a batch dict (``transforms/base.py``).
 
         Rows come grouped by Arrow chunk (a stable reordering of
         ``indices``; ``ids`` and labels follow), so each chunk is one copy.
@@ -221,42 +207,42 @@ class MultimodalFeatureDataset(Dataset):
             indices = indices[next(iter(
                 self.columns.values())).chunk_order(indices)]
         batch = dict(modalities=list(self.modalities),
-                     ids=self.ids[indices].tolist(),
-                     lengths={})
+                     ids=self.ids[indices].tolist())
+        lengths = []
         if self.resident is not None:
             index = torch.as_tensor(indices, device=self.resident['device'])
             if self.labels is not None:
                 batch['gt_label'] = self.resident['labels'][index]
             for m in self.modalities:
-                x, lengths = self.resident[m]
-                batch[m], batch['lengths'][m] = x[index], lengths[index]
-            return batch
-        if self.labels is not None:
-            batch['gt_label'] = torch.from_numpy(self.labels[indices])
-        for m, column in self.columns.items():
-            x, lengths = column.gather(indices, self._steps[m])
-            batch[m] = torch.from_numpy(x)
-            batch['lengths'][m] = torch.from_numpy(lengths)
+                x, length = self.resident[m]
+                batch[m] = x[index]
+                lengths.append(length[index])
+        else:
+            if self.labels is not None:
+                batch['gt_label'] = torch.from_numpy(self.labels[indices])
+            for m, column in self.columns.items():
+                x, length = column.gather(indices, self._steps[m])
+                batch[m] = torch.from_numpy(x)
+                lengths.append(torch.from_numpy(length))
+        batch['lengths'] = torch.stack(lengths, dim=1).long() if lengths \
+            else torch.zeros(len(indices), 0, dtype=torch.long)
         return batch
 
     def read_sample(self, idx: int) -> dict:
-        """One row as a per-sample results dict (valid steps only)."""
+        """Row ``idx`` as plain data for inspection (no pipeline): ``id``,
+        ``{m: (L_m, N_m)}`` valid steps, ``lengths`` ``{m: L_m}`` and
+        ``gt_label``. Models read batches (:meth:`__getitems__`)."""
         results = {m: self.columns[m].row(idx) for m in self.modalities}
         results.update(id=str(self.ids[idx]),
-                       modalities=list(self.modalities),
                        lengths={m: len(results[m]) for m in self.modalities})
         if self.labels is not None:
             results['gt_label'] = self.labels[idx]
         return results
 
-    def __getitems__(self, indices: Sequence[int]):
-        """A packed batch (batch pipeline) or a list of packed samples."""
-        if self.batched:
-            batch = self.read_batch(indices)
-            for t in self.pipeline.transforms:
-                batch = t.transform_batch(batch)
-            return batch
-        return [self.pipeline(self.read_sample(i)) for i in indices]
+    def __getitems__(self, indices: Sequence[int]) -> dict:
+        """The packed batch of rows ``indices`` (the pipeline's output)."""
+        return self.pipeline(self.read_batch(indices))
 
     def __getitem__(self, idx: int) -> dict:
-        return self.pipeline(self.read_sample(idx))
+        """Row ``idx`` as a packed batch of one."""
+        return self.__getitems__([idx])

@@ -11,6 +11,7 @@ from .config_check import ConfigError, check_lengths
 from .data_check import DataRootError, check_data_root
 from .distributed import launched_distributed, setup_distributed
 from .grl_lambda_hook import GRLLambdaHook, dann_lambda
+from .invariance_request_hook import InvarianceRequestHook
 from .non_finite_hook import NonFiniteHook
 from .model_selection import apply_model_selection
 from .propagate import infer_from_data, propagate
@@ -33,7 +34,7 @@ __all__ = [
     'read_metrics',
     'write_metrics',
     'AutocastOptimWrapper', 'CheckpointGuardHook', 'CheckpointMismatchError',
-    'DataRootError', 'GRLLambdaHook', 'NonFiniteHook', 'ResumeError', 'ResumeMismatchError',
+    'DataRootError', 'GRLLambdaHook', 'InvarianceRequestHook', 'NonFiniteHook', 'ResumeError', 'ResumeMismatchError',
     'RobustnessTestLoop',
     'RunIdentityHook', 'apply_model_selection', 'capture_rng_state',
     'check_data_root', 'check_resume', 'dann_lambda', 'default_work_dir', 'enable_amp',

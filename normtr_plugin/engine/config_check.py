@@ -3,13 +3,13 @@ config is built (``NormTRRunner.from_cfg``), before any data is read.
 """
 from mmengine.config import Config
 
-from ..utils.errors import NormTRError
+from ..utils.errors import InputError
 from .config_walk import DATALOADERS, PIPELINES, dataset_cfgs
 
 __all__ = ['ConfigError', 'check_lengths']
 
 
-class ConfigError(NormTRError, ValueError):
+class ConfigError(InputError):
     """A config whose parts disagree (modalities, lengths, dims)."""
 
 

@@ -8,7 +8,7 @@
 (distributed) sampler: memory is one batch, whatever the split's size.
 Each batch goes through the model's data preprocessor (onto the model's
 device), is masked there by the masker family
-(:mod:`normtr_plugin.models.maskers`; a sample's mask depends only on the
+(:mod:`normtr_plugin.structures.maskers`; a sample's mask depends only on the
 seed, its id and the modality) and is predicted as ``BaseModel.test_step``
 does. A mask that does not depend on the seed (r = 0 and r = 1) is
 evaluated once.
@@ -25,15 +25,15 @@ from typing import Dict, Optional, Union
 
 import torch
 from mmengine.model import is_model_wrapper
+from mmengine.runner import TestLoop
 from mmengine.runner.amp import autocast
-from mmengine.runner.loops import TestLoop, _parse_losses, _update_losses
 
 from ..evaluation.robustness_grid import parse_ratios, parse_seeds
 from ..evaluation.robustness_summary import summarise_masking
-from ..models.data_samples import split_data_samples
 from ..models.heads import BaseEmotionHead
-from ..models.maskers import BaseMasker, build_masker
 from ..registry import DATASETS, LOOPS, build_in_scope
+from ..structures.data_samples import split_data_samples
+from ..structures.maskers import BaseMasker, build_masker
 
 __all__ = ['RobustnessTestLoop']
 
@@ -52,6 +52,10 @@ class RobustnessTestLoop(TestLoop):
             pass.
         constant_reference: also score the constant predictor.
     """
+
+    #: InvarianceRequestHook leaves the model's diagnostics off here: the
+    #: masked passes never run D1/D2 or the noisy forward pass
+    never_diagnoses = True
 
     def __init__(self, runner, dataloader, evaluator, ratios='0:1:0.1',
                  seeds=3, masker: Union[str, dict] = 'random',
@@ -104,12 +108,9 @@ class RobustnessTestLoop(TestLoop):
             f'seed {masker.seed}')
         self.runner.call_hook('before_test_epoch')
         self.runner.model.eval()
-        self.test_loss.clear()
         for idx, data_batch in enumerate(self.dataloader):
             self.run_iter(idx, data_batch, masker)
         metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
-        if self.test_loss:
-            metrics.update(_parse_losses(self.test_loss, 'test'))
         self.runner.call_hook('after_test_epoch', metrics=metrics)
         return metrics
 
@@ -119,6 +120,9 @@ class RobustnessTestLoop(TestLoop):
         """Preprocess, mask on the model's device, predict, evaluate.
 
         Hooks and the evaluator see the masked batch (what was evaluated).
+        Public API only: the data preprocessor, then the model's
+        ``forward(mode='predict')`` (what ``BaseModel.test_step`` runs after
+        preprocessing).
         """
         self.runner.call_hook('before_test_iter', batch_idx=idx,
                               data_batch=data_batch)
@@ -127,9 +131,8 @@ class RobustnessTestLoop(TestLoop):
             data = module.data_preprocessor(data_batch, False)
             if masker is not None:
                 data, _ = masker.mask_data(data)
-            # BaseModel.test_step after its preprocessing step
-            outputs = module._run_forward(data, mode='predict')
-        outputs, self.test_loss = _update_losses(outputs, self.test_loss)
+            outputs = module(**data, mode='predict') if isinstance(
+                data, dict) else module(*data, mode='predict')
         self.evaluator.process(data_samples=outputs, data_batch=data)
         self.runner.call_hook('after_test_iter', batch_idx=idx,
                               data_batch=data, outputs=outputs)

@@ -27,8 +27,8 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 
 from ..registry import HOOKS
+from ..utils.errors import InputError
 from .config_walk import dataset_cfgs
-from ..utils.errors import NormTRError
 
 __all__ = ['IDENTITY_KEY', 'ResumeMismatchError', 'RunIdentityHook',
            'check_resume', 'config_hash', 'data_identity', 'data_name',
@@ -38,7 +38,7 @@ IDENTITY_KEY = 'run_identity'
 _DATASET_SKIP = ('data_root', 'resident', 'revision', 'check_finite')
 
 
-class ResumeMismatchError(NormTRError, ValueError):
+class ResumeMismatchError(InputError):
     """The checkpoint to resume was trained with other data or config."""
 
 

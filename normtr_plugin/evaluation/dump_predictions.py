@@ -1,38 +1,95 @@
-"""Per-sample predictions of an evaluation, written to a file.
+"""Per-sample predictions: one record schema, written to a file.
 
-``tools/test.py --dump FILE`` adds :class:`DumpPredictions` to the test
-evaluator. One row per test sample (gathered over all processes), in the
-order the loader gave them: ``id``, ``gt_label`` (when the split has
-labels), ``pred_score`` and ``pred_label`` (as the head returns them:
-numbers or lists), and for a classification task ``gt_class`` /
-``pred_class`` (class names). ``FILE`` ending in ``.jsonl`` gets JSON
-lines, ``.parquet`` a Parquet table; written atomically.
+:func:`prediction_record` builds the record of one predicted data sample;
+every producer of per-sample outputs calls it: ``tools/test.py --dump``
+(the :class:`DumpPredictions` metric), ``tools/infer.py`` and
+``NormTRInferencer``. ``FILE`` ending in ``.jsonl`` gets JSON lines,
+``.parquet`` a Parquet table; written atomically. Rows come in the order
+the loader gave them (gathered over all processes).
 """
 import json
 import os.path as osp
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
+import numpy as np
 from mmengine.evaluator import BaseMetric
 
 from ..registry import METRICS
 from ..utils import atomic_path, atomic_write
 from .functional import to_numpy
+from ..utils.errors import InputError
 
-__all__ = ['DUMP_FORMATS', 'DumpPredictions', 'write_rows']
+__all__ = ['DUMP_FORMATS', 'DumpPredictions', 'output_names',
+           'prediction_record', 'write_rows']
 
 DUMP_FORMATS = ('.jsonl', '.parquet')
-FIELDS = ('gt_label', 'pred_score', 'pred_label')
 
 
-def _plain(value):
+def output_names(meta: Optional[dict], count: int) -> List[str]:
+    """Names of ``count`` outputs: the dataset's ``classes`` (a
+    classification) or ``label_names`` (one per multi-binary / multi-label
+    output), else ``label0, label1, ...``."""
+    meta = meta or {}
+    for key in ('classes', 'label_names'):
+        names = meta.get(key)
+        if names and len(names) == count:
+            return [str(n) for n in names]
+    return [f'label{i}' for i in range(count)]
+
+
+def _labels(value, names: Optional[Sequence[str]]):
+    """A label: a float score (regression), a class name (an integer
+    class index), or ``{name: 0 | 1}`` (one entry per output)."""
     arr = to_numpy(value)
-    return arr.item() if arr.ndim == 0 else arr.tolist()
+    if arr.ndim == 0:
+        if np.issubdtype(arr.dtype, np.floating):
+            return float(arr)
+        i = int(arr)
+        return output_names(None, i + 1)[i] if not names else names[i]
+    flat = arr.reshape(-1)
+    names = names or output_names(None, len(flat))
+    return {n: int(v) if float(v).is_integer() else float(v)
+            for n, v in zip(names, flat)}
+
+
+def prediction_record(sample, names: Optional[Sequence[str]] = None
+                      ) -> dict:
+    """The output record of one predicted data sample (plain JSON types).
+
+    Fields: ``id``; ``pred_score``; ``pred_label`` (heads that predict
+    one); ``gt_label`` (when the sample has a label). Forms:
+
+    - regression: ``pred_score`` and ``gt_label`` are floats, no
+      ``pred_label``;
+    - classification: ``pred_score`` ``{class: probability}``,
+      ``pred_label`` and ``gt_label`` the class name;
+    - multi-binary / multi-label: ``pred_score`` ``{name: P(present)}``,
+      ``pred_label`` and ``gt_label`` ``{name: 0 | 1}`` (e.g.
+      ``{"happy": 1, "sad": 0, ...}``).
+
+    ``names``: the class or label names in output order
+    (:func:`output_names`); ``label0, ...`` when None.
+    """
+    record = {'id': sample.metainfo.get('id') if hasattr(sample, 'metainfo')
+              else sample.get('id')}
+    score = to_numpy(sample.get('pred_score'))
+    if score.ndim == 0:
+        record['pred_score'] = float(score)
+    else:
+        if score.ndim == 2:  # multi-binary (K, 2): P(present)
+            score = score[:, 1]
+        names = names or output_names(None, len(score))
+        record['pred_score'] = {n: float(p) for n, p in zip(names, score)}
+    for key in ('pred_label', 'gt_label'):
+        if sample.get(key) is not None:
+            record[key] = _labels(sample.get(key), names)
+    return record
 
 
 def check_dump_path(path: str) -> str:
     ext = osp.splitext(path)[1].lower()
     if ext not in DUMP_FORMATS:
-        raise ValueError(f'--dump {path!r}: the file name must end in '
+        raise InputError(f'--dump {path!r}: the file name must end in '
                          f'{" or ".join(DUMP_FORMATS)}, found {ext!r}')
     return ext
 
@@ -64,17 +121,11 @@ class DumpPredictions(BaseMetric):
         self.out_file = out_file
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
-        classes = (self.dataset_meta or {}).get('classes')
         for sample in data_samples:
-            row = {'id': sample.get('id')}
-            row.update({k: _plain(sample[k]) for k in FIELDS
-                        if k in sample})
-            if classes:
-                for key, name in (('gt_label', 'gt_class'),
-                                  ('pred_label', 'pred_class')):
-                    if isinstance(row.get(key), int):
-                        row[name] = classes[row[key]]
-            self.results.append(row)
+            score = to_numpy(sample.get('pred_score'))
+            names = None if score.ndim == 0 else output_names(
+                self.dataset_meta, len(score))
+            self.results.append(prediction_record(sample, names))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         write_rows(self.out_file, results)

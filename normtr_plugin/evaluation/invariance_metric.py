@@ -33,9 +33,13 @@ class InvarianceMetric(BaseMetric):
       per-sample mean cosine similarity between the NRGFs of different
       modalities, and between NRGF and MF (Fig. 9: near 1 and near 0).
 
+    The model computes the statistics only when asked: listing this metric
+    in ``val_evaluator``/``test_evaluator`` asks (``InvarianceRequestHook``
+    in ``default_hooks`` sets ``model.compute_invariance`` for that run).
     Keys whose statistic the model does not produce (e.g. no D2) are left
-    out. A model that attaches no statistics at all (no NRGF extractor, or
-    ``eval_invariance=None``) gives an empty result and a warning.
+    out. A model that attaches no statistics at all (no NRGF extractor,
+    ``eval_invariance=None`` or no ``InvarianceRequestHook``) gives an
+    empty result and a warning.
     """
     default_prefix = 'invariance'
 
@@ -50,8 +54,9 @@ class InvarianceMetric(BaseMetric):
         results = [r for r in results if r]
         if not results:
             print_log('InvarianceMetric: the model attached no invariance '
-                      'statistics (no NRGF extractor, or eval_invariance='
-                      'None); nothing to report', logger='current',
+                      'statistics (no NRGF extractor, eval_invariance='
+                      'None, or no InvarianceRequestHook in default_hooks); '
+                      'nothing to report', logger='current',
                       level=30)
             return {}
         out = {}

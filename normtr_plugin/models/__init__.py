@@ -1,5 +1,4 @@
 from .builder import build_component
-from .data_samples import batch_data_samples, split_data_samples
 from .erasure_noise import ErasureNoise
 from .feature_mlp import FeatureMLP
 from .fusion_decoder import FusionDecoder, FusionDecoderLayer
@@ -22,6 +21,5 @@ __all__ = [
     'FusionDecoder', 'FusionDecoderLayer', 'GradientReversal', 'MFExtractor',
     'ModalityDiscriminator', 'ModalityProjection', 'MultiBinaryHead',
     'MultiLabelHead', 'NRGFExtractor', 'NoiseDiscriminator', 'NormTR',
-    'RegressionHead', 'batch_data_samples', 'build_component',
-    'grad_reverse', 'split_data_samples'
+    'RegressionHead', 'build_component', 'grad_reverse'
 ]

@@ -26,7 +26,7 @@ from typing import Dict, Optional, Sequence
 
 import torch
 
-from .tokens import as_tokens, valid_mean
+from ..structures.tokens import as_tokens, valid_mean
 
 
 def cosine(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-12
@@ -165,7 +165,7 @@ def eval_noise(model, inputs: Dict[str, torch.Tensor],
     seed = int(model.eval_invariance['noise_seed'])
     if ids is not None and 'uniforms' in model._given(
             model.noise, uniforms=True):
-        from .maskers import hash_uniforms
+        from ..structures.maskers import hash_uniforms
         u = hash_uniforms(seed, ids, 'erasure_noise',
                           2 * len(inputs) + 2, device).float()
         return model.noise(inputs, **model._given(

@@ -4,7 +4,8 @@ import torch
 import torch.nn as nn
 
 from ..registry import MODELS
-from .tokens import SeqLen, as_seq_lens, check_pool, modality_vectors
+from ..structures.tokens import (SeqLen, as_seq_lens, check_pool,
+                                 modality_vectors)
 
 
 @MODELS.register_module()

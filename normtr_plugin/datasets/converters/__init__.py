@@ -29,11 +29,13 @@ from typing import Dict, Iterable, Iterator, List, Optional
 import datasets as hf
 import numpy as np
 
+from ...structures.lengths import zero_padding_spans
 from ...utils import check_replaceable
 from ..feature_format import FeatureDatasetWriter
 from . import safe_pickle
 from .dataset_card import render_card
 from .progress import ProgressReader, progress_bar
+from ...utils.errors import InputError, MissingFileError
 
 FORMATS = ('mmsa', 'mult', 'cmu-h5')
 _MODULES = {'mmsa': 'mmsa', 'mult': 'mult', 'cmu-h5': 'cmu_h5'}
@@ -47,7 +49,7 @@ _URL = re.compile(r'^[a-zA-Z][a-zA-Z0-9+.-]*://')
 __all__ = ['FORMATS', 'ConversionError', 'convert']
 
 
-class ConversionError(ValueError):
+class ConversionError(InputError):
     """The source files are not in the expected format."""
 
 
@@ -59,7 +61,7 @@ def convert(format: str, src: str, out_dir: str, overwrite: bool = False,
     converter (e.g. ``batch_size``).
     """
     if format not in _MODULES:
-        raise ValueError(f'unknown format {format!r}; known formats: '
+        raise InputError(f'unknown format {format!r}; known formats: '
                          f'{", ".join(FORMATS)}')
     module = importlib.import_module(f'.{_MODULES[format]}', __name__)
     return module.convert(src, out_dir, overwrite=overwrite, **kwargs)
@@ -70,12 +72,12 @@ def check_source(src, kind: str = 'file') -> str:
     """``src`` as a local path that exists (``kind``: 'file' or 'folder')."""
     src = str(src)
     if _URL.match(src):
-        raise ValueError(f'{src!r} looks like a URL; the converters read '
+        raise InputError(f'{src!r} looks like a URL; the converters read '
                          'local files only: download it first')
     exists = osp.isfile if kind == 'file' else osp.isdir
     if not exists(src):
         what = 'is not a file' if osp.exists(src) else 'not found'
-        raise FileNotFoundError(f'source {kind} {src!r} {what}')
+        raise MissingFileError(f'source {kind} {src!r} {what}')
     return src
 
 
@@ -219,29 +221,6 @@ def batch_ranges(n: int, batch_size: int) -> Iterator[slice]:
 
 
 # ------------------------------------------------------------- padding
-def zero_padding_spans(arrays: Dict[str, np.ndarray]) -> Dict[str, tuple]:
-    """``{m: (start (n,), stop (n,))}``: each row's valid steps.
-
-    A step is padding when it is all zeros at the start or the end of the
-    row (MulT's pickles are left-padded, CMU-SDK files pad either end).
-    Modalities of the same length T are treated as aligned: a step is
-    padding only if it is zero in all of them, so they stay aligned.
-    Interior zero steps are data and kept.
-    """
-    groups: Dict[int, List[str]] = {}
-    for m, arr in arrays.items():
-        groups.setdefault(arr.shape[1], []).append(m)
-    spans = {}
-    for steps, names in groups.items():
-        zero = np.logical_and.reduce(
-            [~np.asarray(arrays[m]).any(axis=2) for m in names])
-        empty = zero.all(axis=1)
-        start = np.where(empty, 0, np.argmax(~zero, axis=1))
-        stop = np.where(empty, 0, steps - np.argmax(~zero[:, ::-1], axis=1))
-        spans.update({m: (start, stop) for m in names})
-    return spans
-
-
 def padding_side(leading: int, trailing: int) -> str:
     """'left', 'right', 'both' or 'none' from counts of padded samples."""
     return {(True, True): 'both', (True, False): 'left',

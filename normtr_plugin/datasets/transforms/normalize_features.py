@@ -4,11 +4,12 @@ import numpy as np
 import torch
 
 from ...registry import TRANSFORMS
-from .batch import valid_mask
+from ...structures.lengths import valid_mask
+from .base import BatchTransform
 
 
 @TRANSFORMS.register_module()
-class NormalizeFeatures:
+class NormalizeFeatures(BatchTransform):
     """Standardise features with the train split's per-feature statistics.
 
     ``x = (x - mean) / std`` per feature dim (std below ``eps`` leaves the
@@ -16,8 +17,8 @@ class NormalizeFeatures:
     conversion (``feature_stats.json``) and bound here by the dataset, or
     given as ``stats={modality: dict(mean=[...], std=[...])}`` (inference).
     Only valid steps are normalised; padding stays 0. Shapes:
-    ``(T, N_m) -> (T, N_m)`` per sample, ``(B, T, N_m)`` per batch, for each
-    modality in ``keys`` (default: every modality).
+    ``(B, T, N_m) -> (B, T, N_m)`` for each modality in ``keys`` (default:
+    every modality).
     """
     elementwise = True  # commutes with taking leading steps
 
@@ -57,17 +58,6 @@ class NormalizeFeatures:
                 f"modality '{key}': statistics have "
                 f'{self._mean[key].shape[0]} dims, features {dim}')
 
-    def __call__(self, results: dict) -> dict:
-        lengths = results.get('lengths', {})
-        for key in self.keys or results['modalities']:
-            x = results[key]
-            self._check(key, x.shape[-1])
-            out = np.zeros(x.shape, np.float32)
-            n = lengths.get(key, len(x))
-            out[:n] = (x[:n] - self._mean[key]) * self._scale[key]
-            results[key] = out
-        return results
-
     def _stats_on(self, key: str, device) -> tuple:
         cached = self._on_device.get((key, device))
         if cached is None:
@@ -76,12 +66,13 @@ class NormalizeFeatures:
                 for a in (self._mean[key], self._scale[key]))
         return cached
 
-    def transform_batch(self, batch: dict) -> dict:
+    def transform(self, batch: dict) -> dict:
         for key in self.keys or batch['modalities']:
             x = batch[key]
             self._check(key, x.shape[-1])
             mean, scale = self._stats_on(key, x.device)
-            keep = valid_mask(batch['lengths'][key], x.shape[1])[..., None]
+            length = batch['lengths'][:, self.column(batch, key)]
+            keep = valid_mask(length, x.shape[1])[..., None]
             batch[key] = (x - mean) * scale * keep
         return batch
 

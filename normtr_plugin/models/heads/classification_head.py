@@ -14,6 +14,18 @@ class ClassificationHead(BaseEmotionHead):
     """
 
     names_key = 'classes'
+    task = 'classification'
+    single_column = True
+
+    @classmethod
+    def strata(cls, labels):
+        return labels if labels.ndim == 1 else None
+
+    @classmethod
+    def describe(cls, head_cfg, meta):
+        classes = meta.get('classes') or []
+        k = head_cfg.get('num_classes', len(classes) or '?')
+        return f'{k}-way softmax{cls._names(classes)} (`{cls.__name__}`)'
 
     def __init__(self, in_dim: int, num_classes: int):
         super().__init__(in_dim, num_classes)
@@ -39,11 +51,6 @@ class ClassificationHead(BaseEmotionHead):
         counts = torch.bincount(targets.long().flatten(),
                                 minlength=self.num_classes)
         return self.log_frequencies(counts)
-
-    def format_prediction(self, sample, names):
-        return dict(label=names[int(sample.pred_label)],
-                    scores={c: float(p) for c, p in
-                            zip(names, sample.pred_score)})
 
     def label_groups(self, targets, names):
         idx = np.asarray(targets).reshape(len(targets)).astype(int)

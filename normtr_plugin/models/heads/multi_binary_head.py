@@ -16,6 +16,14 @@ class MultiBinaryHead(BaseEmotionHead):
     """
 
     names_key = 'label_names'
+    task = 'multi_binary'
+
+    @classmethod
+    def describe(cls, head_cfg, meta):
+        labels = meta.get('label_names') or []
+        k = head_cfg.get('num_tasks', len(labels) or '?')
+        return (f'{k} binary classifiers{cls._names(labels)} '
+                f'(`{cls.__name__}`)')
 
     def __init__(self, in_dim: int, num_tasks: int = 4):
         super().__init__(in_dim, num_tasks * 2)
@@ -46,12 +54,6 @@ class MultiBinaryHead(BaseEmotionHead):
         present = t.sum(0)
         return self.log_frequencies(torch.stack(
             [len(t) - present, present], dim=-1))
-
-    def format_prediction(self, sample, names):
-        score, label = sample.pred_score, sample.pred_label
-        return dict(labels={n: dict(present=bool(label[k]),
-                                    probability=float(score[k, 1]))
-                            for k, n in enumerate(names)})
 
     def label_groups(self, targets, names):
         return present_groups(targets, names)

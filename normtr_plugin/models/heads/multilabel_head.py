@@ -1,3 +1,4 @@
+import numpy as np
 import torch.nn.functional as F
 
 from ...registry import MODELS
@@ -13,6 +14,13 @@ class MultiLabelHead(BaseEmotionHead):
     """
 
     names_key = 'label_names'
+    task = 'multi_label'
+    label_dtype = np.float32
+
+    @classmethod
+    def describe(cls, head_cfg, meta):
+        names = cls._names(meta.get('label_names'))
+        return f'multi-label sigmoid{names} (`{cls.__name__}`)'
 
     def __init__(self, in_dim: int, num_labels: int = 6,
                  threshold: float = 0.5):
@@ -42,12 +50,6 @@ class MultiLabelHead(BaseEmotionHead):
         p = targets.double().reshape(len(targets), -1).mean(0)
         p = p.clamp(1e-12, 1 - 1e-12)
         return (p.log() - (1 - p).log()).float()
-
-    def format_prediction(self, sample, names):
-        score, label = sample.pred_score, sample.pred_label
-        return dict(labels={n: dict(present=bool(label[k]),
-                                    probability=float(score[k]))
-                            for k, n in enumerate(names)})
 
     def label_groups(self, targets, names):
         return present_groups(targets, names)

@@ -12,6 +12,16 @@ class RegressionHead(BaseEmotionHead):
     Shapes: ``(B, L, D) -> (B,)``; targets ``(B,)`` float.
     """
 
+    task = 'regression'
+    label_dtype = np.float32
+    categorical = False
+    single_column = True
+    hub_task = None
+
+    @classmethod
+    def describe(cls, head_cfg, meta):
+        return 'regression, 1 output (`RegressionHead`, MSE loss)'
+
     def __init__(self, in_dim: int):
         super().__init__(in_dim, 1)
 
@@ -28,9 +38,6 @@ class RegressionHead(BaseEmotionHead):
         """The training mean (a 0-d tensor)."""
         return targets.double().reshape(len(targets), -1)[:, 0].mean() \
             .float()
-
-    def format_prediction(self, sample, names):
-        return dict(score=float(sample.pred_score))
 
     def label_groups(self, targets, names):
         """``'negative'`` (< 0) / ``'non-negative'`` (the Acc-2 split)."""

@@ -23,21 +23,13 @@ Samples = Union[BaseDataElement, Sequence[BaseDataElement]]
 
 def _sample_lengths(sample: BaseDataElement, i: int,
                     modalities: Optional[Sequence[str]]) -> torch.Tensor:
-    lengths = sample.lengths
-    if isinstance(lengths, dict):
-        if modalities is None:
-            raise ValueError(f'sample {i}: lengths is a dict {lengths}; pass '
-                             'modalities to order it')
-        missing = [m for m in modalities if m not in lengths]
-        if missing:
-            raise ValueError(f'sample {i}: lengths lacks modalities '
-                             f'{missing}, found {sorted(lengths)}')
-        lengths = [int(lengths[m]) for m in modalities]
-    lengths = torch.as_tensor(lengths, dtype=torch.long).reshape(-1)
-    if modalities is not None and lengths.numel() != len(modalities):
-        raise ValueError(f'sample {i}: lengths has {lengths.numel()} '
-                         f'entries, expected one per modality '
-                         f'{list(modalities)}')
+    """One sample's lengths: its (M,) row of the batch's (B, M)."""
+    lengths = torch.as_tensor(sample.lengths, dtype=torch.long)
+    if lengths.dim() != 1 or (modalities is not None and
+                              lengths.numel() != len(modalities)):
+        raise ValueError(f'sample {i}: lengths must be (M,), one entry per '
+                         f'modality {list(modalities or [])}, found shape '
+                         f'{tuple(lengths.shape)}')
     return lengths
 
 
@@ -47,8 +39,8 @@ def batch_data_samples(samples: Sequence[BaseDataElement],
     """Stack per-sample elements into the batched one.
 
     Each sample may hold ``gt_label`` (tensor () or (K,)), ``lengths``
-    ((M,) in model order, or ``{modality: int}`` ordered by ``modalities``)
-    and metainfo ``id``. ``gt_label`` and ``lengths`` are stacked when every
+    ((M,) in model order: its row of the batch's (B, M); ``modalities``
+    checks M) and metainfo ``id``. ``gt_label`` and ``lengths`` are stacked when every
     sample has them (a ValueError if only some do).
     """
     samples = list(samples)
