@@ -77,7 +77,7 @@ def test_dump_holds_one_row_per_test_sample(trained, tmp_path):
         100 * (pred == gt).mean(), abs=1e-9)
     bad = run_tool(['tools/test.py', DEMO, work / 'epoch_2.pth', '--dump',
                     tmp_path / 'preds.csv'])
-    assert bad.returncode == 1 and '.jsonl or .parquet' in bad.stderr
+    assert bad.returncode == 2 and '.jsonl or .parquet' in bad.stderr
     assert bad.stderr.startswith('test.py: error: --dump')
 
 

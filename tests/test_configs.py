@@ -162,8 +162,9 @@ def test_missing_dataset_says_how_to_prepare(tmp_path):
 
 
 def test_missing_config_file_is_one_line(tmp_path):
+    from normtr_plugin.utils.errors import ERROR_EXIT
     from safety_helpers import run_tool
     proc = run_tool(['tools/train.py', 'configs/nope.py'], timeout=300)
-    assert proc.returncode == 1
+    assert proc.returncode == ERROR_EXIT
     assert proc.stderr.strip() == \
         "train.py: error: config file 'configs/nope.py' not found"

@@ -161,10 +161,11 @@ def test_missing_data_names_the_converter_that_fits(tmp_path, monkeypatch):
 
 
 def test_train_reports_missing_data_before_the_config(tmp_path):
+    from normtr_plugin.utils.errors import ERROR_EXIT
     from safety_helpers import run_tool
     proc = run_tool(['tools/train.py', MOSI, '--cfg-options',
                      f'data_root={tmp_path / "none"}'], timeout=300)
-    assert proc.returncode != 0
+    assert proc.returncode == ERROR_EXIT
     assert 'no dataset at' in proc.stderr
     assert "convert MMSA's MOSI/Processed/aligned_50.pkl" in proc.stderr
     assert 'Config:' not in proc.stdout + proc.stderr  # the Runner never ran
@@ -317,11 +318,12 @@ def test_length_mismatch_is_an_error_before_data_is_read(tmp_path, options,
 
 
 def test_train_reports_a_length_mismatch_in_one_line(tmp_path):
+    from normtr_plugin.utils.errors import ERROR_EXIT
     from safety_helpers import run_tool
     proc = run_tool(['tools/train.py', MOSI, '--work-dir', tmp_path / 'w',
                      '--cfg-options', "seq_len=dict(audio=375, video=500)",
                      f'data_root={tmp_path / "absent"}'], timeout=300)
-    assert proc.returncode == 1
+    assert proc.returncode == ERROR_EXIT
     assert proc.stderr.strip().splitlines()[-1].startswith(
         "train.py: error: seq_len: seq_len names ['audio', 'video']")
     assert 'Traceback' not in proc.stderr

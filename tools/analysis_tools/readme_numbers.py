@@ -212,4 +212,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from normtr_plugin.utils.errors import run_tool
+    run_tool(main)
