@@ -3,7 +3,7 @@
     python tools/publish.py CHECKPOINT --config CFG --out DIR
         [--push-to-hub ORG/NAME] [--metrics METRICS_JSON]
         [--dataset-name NAME] [--license ID] [--pipeline-tag TAG]
-        [--overwrite] [--cfg-options k=v ...]
+        [--overwrite] [--space DIR] [--cfg-options k=v ...]
 
 Checks that CHECKPOINT was trained with the model CFG describes, evaluates it
 on the test split (unless --metrics gives tools/test.py --out or
@@ -15,7 +15,8 @@ The card names the dataset by its Hub id (``data_root`` as ``org/name``, a
 Hub cache folder, or ``--dataset-name ORG/NAME``), takes its licence from
 the dataset's card unless ``--license`` is given, and lists the model under
 ``--pipeline-tag`` (default: from the modalities, e.g.
-video-classification).
+video-classification). ``--space DIR`` also writes a Hugging Face Space
+(``app.py`` + ``requirements.txt``) running the demo page over the model.
 """
 import argparse
 import json
@@ -47,6 +48,9 @@ def parse_args(argv=None):
     parser.add_argument('--overwrite', action='store_true',
                         help='replace config.json, model.safetensors, '
                         'README.md and metrics.json in an existing --out')
+    parser.add_argument('--space', metavar='DIR', help='also write a Space '
+                        'folder (app.py + requirements.txt) running the '
+                        'demo page over the published model')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. data_root=DIR')
     return parser.parse_args(argv)
@@ -65,6 +69,10 @@ def main(argv=None):
         # PublishError/PretrainedError are ValueErrors, an unsafe checkpoint
         # an UnpicklingError: one line, no traceback.
         sys.exit(f'publish.py: error: {err}')
+    if args.space:
+        from normtr_plugin.visualization.demo_space import write_space
+        result['space'] = write_space(args.push_to_hub or args.out,
+                                      args.space)
     if result.get('commit') is not None:
         result['commit'] = str(result['commit'])
     print(json.dumps(result, indent=2))

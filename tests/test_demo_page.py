@@ -1,0 +1,93 @@
+"""DemoPage without a browser: predictions through NormTRInferencer,
+test-time masking, inputs (dataset sample, .npz, video without weights),
+and the Space folder of tools/publish.py --space."""
+import runpy
+
+import numpy as np
+import pytest
+import torch
+
+from normtr_plugin.apis import DatasetInputs, InferenceError, \
+    NormTRInferencer
+from normtr_plugin.visualization.demo_page import DemoPage, plot_prediction
+from normtr_plugin.visualization.demo_space import SpaceError, write_space
+from test_demo_app import EMOTIONS, save_tiny_model
+
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp('demo')
+    model, data = save_tiny_model(root)
+    return model, data, DemoPage(model, data)
+
+
+def test_sample_prediction_is_the_inferencers(tiny):
+    model, data, page = tiny
+    expected = NormTRInferencer(model)(DatasetInputs(data, 'test'))[
+        'predictions']
+    assert page.num_samples() == len(expected) == 4
+    for i, want in enumerate(expected):
+        arrays, label = page.sample_inputs(i)
+        got = page.predict(arrays)
+        assert got['record']['id'] == want['id']
+        assert got['record']['pred_label'] == want['pred_label']
+        np.testing.assert_allclose(list(got['record']['pred_score'].values()),
+                                   list(want['pred_score'].values()),
+                                   atol=1e-6)
+        assert got['masked_tokens'] is None
+        assert set(label) == set(EMOTIONS)
+        assert all(v in (0, 1) for v in label.values())
+    with pytest.raises(InferenceError, match='out of range'):
+        page.sample_inputs(4)
+
+
+def test_masking_moves_the_prediction_and_attention(tiny):
+    _, _, page = tiny
+    arrays, _ = page.sample_inputs(1)
+    clean = page.predict(arrays, 'random', 0.0)
+    full = page.predict(arrays, 'random', 1.0)
+    half = page.predict(arrays, 'window', 0.5)
+    L = sum(page.model.seq_len.values()) if isinstance(
+        page.model.seq_len, dict) else page.model.seq_len * 3
+    assert full['masked_tokens'].shape == (L,) and full['masked_tokens'].all()
+    assert 0 < half['masked_tokens'].sum() < L
+    assert clean['attention'][-1].shape[-2:] == (L, L)
+    assert not torch.allclose(clean['attention'][-1], full['attention'][-1])
+    assert clean['record']['pred_score'] != full['record']['pred_score']
+    # the same masker and seed give the same prediction (reproducible)
+    again = page.predict(arrays, 'window', 0.5)
+    assert again['record'] == half['record']
+    fig = page.attention_figure(clean, half, 'window', 0.5)
+    assert len(fig.axes) == 3
+    assert len(plot_prediction(clean['record'], 't').axes[0].patches) == 4
+    with pytest.raises(ValueError, match='masking ratio'):
+        page.predict(arrays, 'random', 1.5)
+
+
+def test_npz_and_video_inputs(tiny, tmp_path):
+    _, _, page = tiny
+    arrays, _ = page.sample_inputs(0)
+    path = tmp_path / 'x.npz'
+    np.savez(path, **{k: np.concatenate([v, v]) for k, v in arrays.items()})
+    got, label = page.npz_inputs(str(path))
+    assert label is None
+    assert page.predict(got)['record'] == page.predict(arrays)['record']
+    msg = page.video_unavailable()
+    assert '--video-weights' in msg
+    with pytest.raises(InferenceError, match='--video-weights'):
+        page.video_inputs(str(tmp_path / 'clip.mp4'))
+
+
+def test_space_folder_runs_the_same_page(tiny, tmp_path):
+    pytest.importorskip('gradio')
+    model, data, page = tiny
+    paths = write_space(model, str(tmp_path / 'space'), data_root=data)
+    assert 'normtr-plugin' in open(paths['requirements']).read()
+    app = runpy.run_path(paths['app'])  # not __main__: nothing launched
+    assert type(app['demo']).__name__ == 'Blocks'
+    arrays, _ = page.sample_inputs(3)
+    space_page = DemoPage(app['MODEL'], data)
+    assert space_page.predict(arrays)['record'] == page.predict(arrays)[
+        'record']
+    with pytest.raises(SpaceError, match='config.json missing'):
+        write_space(str(tmp_path), str(tmp_path / 'other'))
