@@ -2,13 +2,17 @@
 maps, t-SNE of NRGFs / MFs, cosine-similarity densities) and the robustness
 report (curves of Fig. 5, AUILC tables). Needs matplotlib."""
 from .features import collect_features
+from .figure_style import FORMATS, OKABE_ITO, new_figure, save_figure
 from .plots import (cosine_similarities, plot_attention, plot_cosine_density,
-                    plot_tsne, pool_tokens, save_figure, tsne_embedding)
+                    plot_tsne, pool_tokens, tsne_embedding)
+from .tsne_labels import (plot_tsne_by_label, plot_tsne_panels,
+                          plot_tsne_score)
 from .robustness_plot import plot_robustness
 from .robustness_report import metric_file_name, render_markdown, write_report
 
 __all__ = [
-    'collect_features', 'cosine_similarities', 'metric_file_name',
+    'FORMATS', 'OKABE_ITO', 'new_figure', 'plot_tsne_by_label',
+    'plot_tsne_panels', 'plot_tsne_score', 'collect_features', 'cosine_similarities', 'metric_file_name',
     'plot_attention', 'plot_cosine_density', 'plot_robustness', 'plot_tsne',
     'pool_tokens', 'render_markdown', 'save_figure', 'tsne_embedding',
     'write_report'

@@ -32,7 +32,8 @@ import torch
 from ..apis import InferenceError, NormTRInferencer
 from ..apis.inputs import read_npz
 from ..structures.maskers import MASKER_TYPES, build_masker, check_ratio
-from .plots import _figure, plot_attention
+from .figure_style import new_figure, palette
+from .plots import plot_attention
 
 __all__ = ['DemoPage', 'MaskingInferencer', 'build_demo',
            'plot_prediction']
@@ -64,20 +65,19 @@ def plot_prediction(record: dict, title: str) -> object:
     """Bar chart of a record's ``pred_score`` per name (probabilities in
     [0, 1]), or one bar for a regression score. Returns a Figure."""
     score = record['pred_score']
-    fig = _figure(3.5, 2.6)
+    fig = new_figure(1, aspect=0.7)
     ax = fig.subplots()
     if isinstance(score, dict):
         names, values = list(score), list(score.values())
-        ax.barh(names, values, color='#0072B2')
+        ax.barh(names, values, color=palette(4))
         ax.set_xlim(0, 1)
         ax.set_xlabel('probability')
         ax.invert_yaxis()
     else:
-        ax.barh(['score'], [score], color='#0072B2')
+        ax.barh(['score'], [score], color=palette(4))
         ax.axvline(0, color='0.3', lw=0.8)
         ax.set_xlabel('predicted score')
-    ax.set_title(title, fontsize='medium')
-    fig.tight_layout()
+    ax.set_title(title)
     return fig
 
 
