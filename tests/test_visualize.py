@@ -229,14 +229,20 @@ def test_visualize_tool_end_to_end(tmp_path):
     out = tmp_path / 'figs'
     proc = _run(['tools/visualize.py', 'configs/normtr_demo.py', str(ckpt),
                  '--out', str(out), '--max-samples', '24',
-                 '--sample-index', '3', '--cfg-options',
+                 '--sample-index', '3', '--kinds', 'all', '--format', 'png',
+                 'svg', '--dpi', '100', '--cfg-options',
                  f'data_root={data}'])
-    names = ['attention.png', 'tsne_nrgf_mf_modality.png', 'tsne_label.png',
-             'cosine_density.png']
-    assert sorted(os.listdir(out)) == sorted(names)  # no temp files left
-    for name in names:
-        path = out / name
+    stems = ['attention', 'tsne_nrgf_mf_modality', 'tsne_label',
+             'cosine_density']
+    names = [f'{s}.{fmt}' for s in stems for fmt in ('png', 'svg')]
+    # no temp files left; no robustness curves without --robustness
+    assert sorted(os.listdir(out)) == sorted(names + ['index.html'])
+    for stem in stems:
+        path = out / f'{stem}.png'
         assert str(path) in proc.stdout
         with open(path, 'rb') as f:
             assert f.read(8) == PNG
         assert osp.getsize(path) > 10_000
+        assert (out / f'{stem}.svg').read_text().lstrip().startswith('<?xml')
+    index = (out / 'index.html').read_text()
+    assert all(f'src="{s}.png"' in index for s in stems)
