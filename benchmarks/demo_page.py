@@ -30,7 +30,8 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import Config  # noqa: E402
 
-from normtr_plugin.datasets import feature_schema, save_feature_dataset  # noqa: E402,E501
+from normtr_plugin.datasets import (  # noqa: E402
+    feature_schema, save_feature_dataset)
 from normtr_plugin.engine import propagate  # noqa: E402
 from normtr_plugin.registry import MODELS, build_in_scope  # noqa: E402
 from normtr_plugin.visualization.demo_page import (  # noqa: E402

@@ -14,6 +14,7 @@ prediction under test-time masking. Needs the ``demo`` extra:
 ``pip install -e ".[demo]"``.
 """
 import argparse
+import importlib.util
 import sys
 
 from normtr_plugin.utils import NormTRError
@@ -52,9 +53,7 @@ def build_page(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        import gradio  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec('gradio') is None:
         sys.exit('demo_app.py: error: gradio is not installed; '
                  'pip install -e ".[demo]"')
     try:

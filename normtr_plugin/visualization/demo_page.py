@@ -173,8 +173,8 @@ class DemoPage:
         missing = [m for m in self.modalities if m not in row]
         if missing:
             raise InferenceError(
-                f'the video gives modalities {[m for m in row if m in ("video", "audio")]}'
-                f'; the model needs {self.modalities} (missing {missing})')
+                f'a video gives the modalities video and audio; the model '
+                f'needs {self.modalities} (missing {missing})')
         return {m: np.asarray(row[m], np.float32)[None]
                 for m in self.modalities}, None
 
