@@ -216,7 +216,9 @@ def evaluate_model(args, name, config, checkpoints):
     """All checkpoints of one model, summarised (both spreads)."""
     runs, cfg, reference = [], None, None
     for i, checkpoint in enumerate(checkpoints):
-        args.progress.update(args.task, description=f'{name}: {checkpoint}')
+        args.progress.update(args.task, description=(
+            f'{name} [{i + 1}/{len(checkpoints)}] '
+            f'{osp.basename(checkpoint)}'))
         work_dir = osp.join(args.work_dir,
                             re.sub(r'[^A-Za-z0-9_.-]+', '_', name), str(i))
         cfg, results = run_checkpoint(args, config, checkpoint, work_dir,

@@ -50,6 +50,7 @@ from normtr_plugin.visualization import (FORMATS, collect_features,
                                          plot_robustness, plot_tsne,
                                          plot_tsne_by_label, pool_tokens,
                                          save_figure)
+from normtr_plugin.visualization.figure_style import STYLE
 from normtr_plugin.visualization.robustness_report import (metric_file_name,
                                                            task_metrics)
 
@@ -152,9 +153,9 @@ def draw_attention(model, loader, args):
     fig = plot_attention(clean_attn, masked_attn, modalities,
                          model.seq_len, layer=args.layer,
                          masked_tokens=tokens)
-    fig.suptitle(f'cross-attention of sample {sample_id!r}, mean over heads '
-                 f'({args.masker} masking, r = {args.mask_ratio:g}, seed '
-                 f'{args.seed})')
+    fig.suptitle(f'Cross-attention of sample {sample_id!r} (mean over '
+                 f'heads; {args.masker} masking, ratio {args.mask_ratio:g}, '
+                 f'seed {args.seed})', fontsize=STYLE['figure.titlesize'])
     return fig
 
 

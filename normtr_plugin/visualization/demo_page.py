@@ -32,7 +32,7 @@ import torch
 from ..apis import InferenceError, NormTRInferencer
 from ..apis.inputs import read_npz
 from ..structures.maskers import MASKER_TYPES, build_masker, check_ratio
-from .figure_style import new_figure, palette
+from .figure_style import STYLE, new_figure, palette
 from .plots import plot_attention
 
 __all__ = ['DemoPage', 'MaskingInferencer', 'build_demo',
@@ -210,7 +210,8 @@ class DemoPage:
             clean['attention'], moved['attention'], self.modalities,
             self.model.seq_len, masked_tokens=moved['masked_tokens'],
             titles=('no masking', f'{masker} masking, ratio {ratio:g}'))
-        fig.suptitle('Fusion decoder cross-attention (mean over heads)')
+        fig.suptitle('Fusion decoder cross-attention (mean over heads)',
+                     fontsize=STYLE['figure.titlesize'])
         return fig
 
 

@@ -35,6 +35,7 @@ ONE_COLUMN = 3.5   # inches
 TWO_COLUMN = 7.16  # inches
 FORMATS = ('png', 'pdf', 'svg')
 STYLE = {'font.size': 8, 'axes.titlesize': 8, 'axes.labelsize': 8,
+         'figure.titlesize': 9,
          'legend.fontsize': 7, 'xtick.labelsize': 7, 'ytick.labelsize': 7}
 
 

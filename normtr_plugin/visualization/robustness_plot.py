@@ -33,7 +33,7 @@ def plot_robustness(results: dict, metric: str) -> Figure:
     constant-predictor reference is a dashed line. The y label says the
     metric's direction (lower-is-better metrics get ↓).
     """
-    fig = new_figure(1, aspect=0.78)
+    fig = new_figure(1, aspect=0.95)
     ax = fig.add_subplot(1, 1, 1)
     drawn_refs = []
     for i, (name, entry) in enumerate(results['models'].items()):
@@ -67,5 +67,7 @@ def plot_robustness(results: dict, metric: str) -> Figure:
     ax.set_ylabel(f'{metric} {arrow(metric)} ({better} is better)')
     ax.set_title(f"{metric} under {results['masker']} masking")
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    # below the axes: the curves stay visible
+    ax.legend(loc='upper center', bbox_to_anchor=(0.5, -0.2),
+              frameon=False)
     return fig
