@@ -12,18 +12,11 @@ from torch.utils.data import DataLoader
 
 from conftest import ROOT
 from normtr_plugin.datasets import make_synthetic_iemocap, multimodal_collate
-from normtr_plugin.models import (ClassificationHead, MultiBinaryHead,
-                                  MultiLabelHead, RegressionHead)
 from normtr_plugin.structures.maskers import WindowMasker, build_masker
 from normtr_plugin.visualization import (collect_features,
                                          cosine_similarities, plot_attention,
                                          plot_cosine_density, plot_tsne,
                                          save_figure)
-
-
-def label_groups(labels, head, names=None):
-    """The head owns its label groups (no task strings)."""
-    return head.label_groups(labels, names or head.output_names())
 
 
 def mask_time_steps(inputs, ratio, seed):
@@ -136,19 +129,6 @@ def test_tsne_plot_and_save(tmp_path):
     with open(path, 'rb') as f:
         assert f.read(8) == PNG
     assert os.listdir(tmp_path / 'sub') == ['x.png']  # no temp file left
-
-
-def test_label_groups():
-    multi = np.array([[1, 0, 0], [0, 1, 1], [0, 0, 0]])
-    assert list(label_groups(multi, MultiBinaryHead(4, 3), ['A', 'B', 'C'])
-                ) == ['A: present', 'A: absent', 'A: absent']
-    one_hot = np.eye(3, dtype=int)[[2, 0]]
-    assert list(label_groups(one_hot, MultiLabelHead(4, 3), ['A', 'B', 'C'])
-                ) == ['C', 'A']
-    assert list(label_groups(np.array([-0.5, 0.0, 2.0]), RegressionHead(4))
-                ) == ['negative', 'non-negative', 'non-negative']
-    assert list(label_groups(np.array([1, 0]), ClassificationHead(4, 2),
-                             ['x', 'y'])) == ['y', 'x']
 
 
 def test_mask_time_steps():

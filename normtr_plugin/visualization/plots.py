@@ -18,7 +18,7 @@ save_figure` writes one (PNG, PDF or SVG) atomically.
 Features come from :func:`~normtr_plugin.visualization.features.
 collect_features`; masked inputs from the masker family
 (:mod:`normtr_plugin.structures.maskers`), as in the robustness table; label
-groups from the model's head (``head.label_groups``).
+forms (score, per-emotion panels, classes) in ``tsne_labels.py``.
 """
 import itertools
 from typing import Dict, List, Optional, Sequence, Tuple, Union
