@@ -32,7 +32,7 @@ import torch
 from ..apis import InferenceError, NormTRInferencer
 from ..apis.inputs import read_npz
 from ..structures.maskers import MASKER_TYPES, build_masker, check_ratio
-from .figure_style import STYLE, new_figure, palette
+from .figure_style import STYLE, new_figure, palette, paper_style
 from .plots import plot_attention
 
 __all__ = ['DemoPage', 'MaskingInferencer', 'build_demo',
@@ -61,6 +61,7 @@ class MaskingInferencer(NormTRInferencer):
         return super().forward(data)
 
 
+@paper_style
 def plot_prediction(record: dict, title: str) -> object:
     """Bar chart of a record's ``pred_score`` per name (probabilities in
     [0, 1]), or one bar for a regression score. Returns a Figure."""
@@ -288,9 +289,10 @@ def build_demo(page: DemoPage, title: str = 'NORM-TR demo'):
                 moved = gr.Textbox(label='how the prediction moves',
                                    lines=2, elem_id='moved')
                 with gr.Row():
-                    bars = gr.Plot(label='prediction')
-                    mbars = gr.Plot(label='prediction, masked')
-        attention = gr.Plot(label='cross-attention')
+                    bars = gr.Plot(label='prediction', show_label=False)
+                    mbars = gr.Plot(label='prediction, masked',
+                                    show_label=False)
+        attention = gr.Plot(label='cross-attention', show_label=False)
         inputs = [source, index, upload, video, masker, ratio]
         outputs = [record, masked, truth, bars, mbars, attention, moved]
         button.click(run, inputs, outputs)
