@@ -274,15 +274,15 @@ def main(argv=None):
     paths = write_report(results, args.out, metrics=args.metrics,
                          key_metric=args.key_metric, plot=not args.no_plots,
                          invariance=args.invariance)
-    rows = {}
+    rows = {}  # one row per metric, one column per model
     for name, entry in results['models'].items():
         summary = entry['summary']
-        row = rows[f"{name} (n={summary['num_checkpoints']})"] = {}
+        column = f"{name} (n={summary['num_checkpoints']})"
         for m, a in summary['auilc'].items():
             spread = ('' if a['train_std'] is None else
                       f" ± {a['train_std']:.3f}")
-            row[f'{m} {arrow(m)}'] = (f"{a['mean']:.3f}{spread} "
-                                      f"[± {a['mask_std']:.3f}]")
+            rows.setdefault(f'{m} {arrow(m)}', {})[column] = (
+                f"{a['mean']:.3f}{spread} [± {a['mask_std']:.3f}]")
     print_metrics(rows, 'AUILC: mean ± training spread [± masking spread]')
     print(f"wrote {paths['json']}, {paths['markdown']} and "
           f"{sum(k.startswith('png:') for k in paths)} plot(s) to "

@@ -43,5 +43,14 @@ def metrics_table(metrics: Mapping, title: str) -> Table:
 
 def print_metrics(metrics: Mapping, title: str,
                   console: Optional[Console] = None) -> None:
-    """Print ``metrics`` as a table (to stdout unless ``console``)."""
-    (console or Console()).print(metrics_table(metrics, title))
+    """Print ``metrics`` as a table (to stdout unless ``console``). Off a
+    terminal (a log file, a pipe) the table gets its full width instead of
+    wrapping at 80 columns."""
+    table = metrics_table(metrics, title)
+    console = console or Console()
+    if not console.is_terminal:
+        need = console.measure(
+            table, options=console.options.update_width(10_000)).maximum
+        if need > console.width:
+            console = Console(file=console.file, width=need)
+    console.print(table)
