@@ -1,12 +1,16 @@
 """DemoPage without a browser: predictions through NormTRInferencer,
 test-time masking, inputs (dataset sample, .npz, video without weights),
 and the Space folder of tools/publish.py --space."""
+import importlib.util
+import json
+import os.path as osp
 import runpy
 
 import numpy as np
 import pytest
 import torch
 
+from conftest import ROOT
 from normtr_plugin.apis import DatasetInputs, InferenceError, \
     NormTRInferencer
 from normtr_plugin.visualization.demo_page import DemoPage, plot_prediction
@@ -91,3 +95,31 @@ def test_space_folder_runs_the_same_page(tiny, tmp_path):
         'record']
     with pytest.raises(SpaceError, match='config.json missing'):
         write_space(str(tmp_path), str(tmp_path / 'other'))
+
+
+def test_demo_app_from_config_and_checkpoint(tiny, tmp_path):
+    """tools/demo_app.py CONFIG CKPT: the config's model and test pipeline,
+    the checkpoint's weights and dataset_meta, data_root from the config;
+    the same predictions as the published model."""
+    model, data, page = tiny
+    with open(osp.join(model, 'config.json')) as f:
+        saved = json.load(f)
+    config = tmp_path / 'cfg.py'
+    config.write_text(
+        f"model = {saved['model']!r}\ndata_root = {data!r}\n"
+        f"test_dataloader = dict(dataset=dict(pipeline="
+        f"{saved['test_pipeline']!r}))\n")
+    ckpt = tmp_path / 'epoch_1.pth'
+    torch.save(dict(state_dict=page.model.state_dict(),
+                    meta=dict(dataset_meta=saved['dataset_meta'])), ckpt)
+    spec = importlib.util.spec_from_file_location(
+        'demo_app', osp.join(ROOT, 'tools', 'demo_app.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    args = tool.parse_args([str(config), str(ckpt)])
+    assert args.host == '127.0.0.1'
+    from_ckpt = tool.build_page(args)
+    assert from_ckpt.data_root == data and from_ckpt.num_samples() == 4
+    arrays, _ = from_ckpt.sample_inputs(1)
+    assert from_ckpt.predict(arrays, 'window', 0.3)['record'] == \
+        page.predict(arrays, 'window', 0.3)['record']
