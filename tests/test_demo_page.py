@@ -123,3 +123,45 @@ def test_demo_app_from_config_and_checkpoint(tiny, tmp_path):
     arrays, _ = from_ckpt.sample_inputs(1)
     assert from_ckpt.predict(arrays, 'window', 0.3)['record'] == \
         page.predict(arrays, 'window', 0.3)['record']
+
+
+def test_video_through_the_extraction_code(tmp_path):
+    """With local backbone weights the video input runs
+    tools/extract_features.py's code: the page predicts from the features
+    extract_features writes for the same video."""
+    cv2 = pytest.importorskip('cv2')
+    import timm
+    from safetensors.torch import save_file
+    from normtr_plugin.datasets import load_splits
+    from normtr_plugin.extraction import extract_features
+    from normtr_plugin.models import NormTR
+    video = str(tmp_path / 'clip.avi')
+    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'MJPG'), 10,
+                             (48, 40))
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        writer.write(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8))
+    writer.release()
+    torch.manual_seed(0)
+    weights = str(tmp_path / 'resnet18.safetensors')
+    save_file(timm.create_model('resnet18', num_classes=0).state_dict(),
+              weights)
+    model = NormTR(modalities=dict(video=512), seq_len=4, embed_dim=16,
+                   fusion=dict(type='FusionDecoder', depth=1, num_heads=2),
+                   head=dict(type='ClassificationHead', num_classes=3))
+    folder = model.eval().save_pretrained(
+        str(tmp_path / 'model'), test_pipeline=[
+            dict(type='PackMultimodalInputs')])
+    page = DemoPage(folder, video_weights=weights, video_segments=4)
+    assert page.video_unavailable() is None
+    arrays, label = page.video_inputs(video)
+    assert label is None and arrays['video'].shape == (1, 4, 512)
+    (tmp_path / 'm.csv').write_text('id,split,label,video\nx,train,a,'
+                                    'clip.avi\n')
+    extract_features(str(tmp_path / 'm.csv'), str(tmp_path / 'direct'),
+                     segments=4, weights=weights, progress=False)
+    direct = load_splits(str(tmp_path / 'direct'))[0]['train'][0]['video']
+    np.testing.assert_allclose(arrays['video'][0], np.asarray(direct),
+                               rtol=1e-5, atol=1e-6)
+    record = page.predict(arrays)['record']
+    assert set(record['pred_score']) == {'label0', 'label1', 'label2'}

@@ -21,8 +21,8 @@ between its preprocessing and the model). Gradio is the optional extra
 ``demo`` (``pip install -e ".[demo]"``); only :func:`build_demo` imports it.
 """
 import json
-import os
 import os.path as osp
+import shutil
 import tempfile
 from typing import Optional
 
@@ -32,6 +32,7 @@ import torch
 from ..apis import InferenceError, NormTRInferencer
 from ..apis.inputs import read_npz
 from ..structures.maskers import MASKER_TYPES, build_masker, check_ratio
+from ..utils import NormTRError
 from .figure_style import STYLE, new_figure, palette, paper_style
 from .plots import plot_attention
 
@@ -160,7 +161,8 @@ class DemoPage:
         from ..extraction import extract_features
         with tempfile.TemporaryDirectory(prefix='demo-video-') as tmp:
             name = 'clip' + osp.splitext(path)[1]
-            os.symlink(osp.abspath(path), osp.join(tmp, name))
+            # a copy: media must lie inside the manifest's folder
+            shutil.copyfile(path, osp.join(tmp, name))
             with open(osp.join(tmp, 'manifest.csv'), 'w') as f:
                 f.write(f'id,split,label,video\nupload,train,none,{name}\n')
             out = osp.join(tmp, 'features')
@@ -176,8 +178,11 @@ class DemoPage:
             raise InferenceError(
                 f'a video gives the modalities video and audio; the model '
                 f'needs {self.modalities} (missing {missing})')
-        return {m: np.asarray(row[m], np.float32)[None]
-                for m in self.modalities}, None
+        arrays = {m: np.asarray(row[m], np.float32)[None]
+                  for m in self.modalities}
+        arrays.update({f'{m}_lengths': np.array([x.shape[1]])
+                       for m, x in list(arrays.items())})
+        return arrays, None
 
     def video_unavailable(self) -> Optional[str]:
         if self.video_weights:
@@ -228,21 +233,23 @@ def build_demo(page: DemoPage, title: str = 'NORM-TR demo'):
     ``masked-record``, ``true-label``, ``ratio``, ``predict``)."""
     import gradio as gr
 
-    def run(source, index, upload, video, masker, ratio):
+    def inputs_of(source, index, upload, video):
         if source == 'dataset sample':
-            arrays, label = page.sample_inputs(index)
-        elif source == 'features (.npz)':
+            return page.sample_inputs(index)
+        if source == 'features (.npz)':
             if upload is None:
-                raise gr.Error('upload an .npz of features first')
-            arrays, label = page.npz_inputs(upload)
-        else:
-            if video is None:
-                raise gr.Error('upload a video first')
-            arrays, label = page.video_inputs(video)
-        try:
+                raise InferenceError('upload an .npz of features first')
+            return page.npz_inputs(upload)
+        if video is None:
+            raise InferenceError('upload a video first')
+        return page.video_inputs(video)
+
+    def run(source, index, upload, video, masker, ratio):
+        try:  # bad input: its one-line message on the page
+            arrays, label = inputs_of(source, index, upload, video)
             clean = page.predict(arrays, masker, 0.0)
             moved = page.predict(arrays, masker, ratio)
-        except (InferenceError, ValueError) as err:
+        except (NormTRError, ValueError, RuntimeError, OSError) as err:
             raise gr.Error(str(err))
         rec, mrec = clean['record'], moved['record']
         return (json.dumps(rec), json.dumps(mrec),
