@@ -51,8 +51,8 @@ from normtr_plugin.datasets.transforms.test_time_masking import (  # noqa
 from normtr_plugin.engine import (load_checkpoint_safely,  # noqa: E402
                                   load_config, write_json)
 from normtr_plugin.evaluation import parse_ratios, parse_seeds  # noqa: E402
-from normtr_plugin.structures.maskers import build_masker  # noqa: E402
 from normtr_plugin.registry import MODELS, build_in_scope  # noqa: E402
+from normtr_plugin.structures.maskers import build_masker  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs', 'normtr_mosi.py')

@@ -2,6 +2,6 @@
 from . import apis, datasets, engine, evaluation, hub, models  # noqa: F401
 from .hub import from_pretrained
 from .registry import SCOPE
+from .version import __version__
 
-__version__ = '0.1.0'
 __all__ = ['SCOPE', '__version__', 'from_pretrained']

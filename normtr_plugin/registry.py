@@ -8,6 +8,8 @@ so the Runner searches this scope without warnings.
 from mmengine import registry as root
 from mmengine.registry import DefaultScope, Registry
 
+from .utils.errors import InputError
+
 SCOPE = 'normtr_plugin'
 
 
@@ -37,6 +39,26 @@ EVALUATOR = _child(root.EVALUATOR)
 VISUALIZERS = _child(root.VISUALIZERS)
 VISBACKENDS = _child(root.VISBACKENDS)
 LOG_PROCESSORS = _child(root.LOG_PROCESSORS)
+
+
+def head_class(type_or_task: str) -> type:
+    """The registered head class named ``type_or_task`` (a ``head.type``
+    such as ``'RegressionHead'``) or owning that dataset task (its
+    ``task`` attribute, e.g. ``'regression'``). Found through ``MODELS``
+    only, so layers below models ask the head without importing it."""
+    MODELS.import_from_location()
+    with DefaultScope.overwrite_default_scope(SCOPE):
+        found = MODELS.get(type_or_task)
+    if found is not None and getattr(found, 'task', None):
+        return found
+    heads = {cls.task: cls for cls in MODELS.module_dict.values()
+             if isinstance(getattr(cls, 'task', None), str) and cls.task}
+    if type_or_task in heads:
+        return heads[type_or_task]
+    raise InputError(
+        f'task must be one of {sorted(heads)} (or a head type: '
+        f'{sorted(c.__name__ for c in heads.values())}), got '
+        f'{type_or_task!r}')
 
 
 def build_in_scope(registry: Registry, cfg: dict):

@@ -210,7 +210,7 @@ def test_manifest_errors(tmp_path, media):
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2
     assert proc.stderr.strip().count('\n') == 0
-    assert proc.stderr.startswith('error: manifest')
+    assert proc.stderr.startswith('extract_features.py: error: manifest')
 
 
 def test_cli_output_trains(tmp_path, media):

@@ -19,6 +19,7 @@ from normtr_plugin.apis import InferenceError, load_model, predict, \
     predict_dataset
 from normtr_plugin.datasets import EMOTIONS, MultimodalFeatureDataset
 from normtr_plugin.models import NormTR
+from normtr_plugin.hub import save_pretrained
 
 MODS = dict(audio=5, video=7, text=9)
 T = 6
@@ -54,10 +55,11 @@ def saved(tmp_path_factory):
                      std=rng.uniform(0.5, 2.0, d).tolist())
              for m, d in MODS.items()}
     model = tiny_model()
-    plain = model.save_pretrained(str(root / 'plain'), dataset_meta=meta,
-                                  test_pipeline=PIPELINE)
-    norm = model.save_pretrained(
-        str(root / 'norm'), dataset_meta=dict(meta, feature_stats=stats),
+    plain = save_pretrained(model, str(root / 'plain'), dataset_meta=meta,
+                            test_pipeline=PIPELINE)
+    norm = save_pretrained(
+        model, str(root / 'norm'),
+        dataset_meta=dict(meta, feature_stats=stats),
         test_pipeline=[dict(type='NormalizeFeatures')] + PIPELINE)
     return SimpleNamespace(root=root, data=data, model=model, plain=plain,
                            norm=norm, stats=stats,
@@ -188,8 +190,8 @@ def test_output_per_task(tmp_path, task):
     meta = dict(task=task, classes=classes if task == 'classification'
                 else None, label_names=['label'] if task in (
                     'classification', 'regression') else names)
-    folder = model.save_pretrained(str(tmp_path), dataset_meta=meta,
-                                   test_pipeline=PIPELINE)
+    folder = save_pretrained(model, str(tmp_path), dataset_meta=meta,
+                             test_pipeline=PIPELINE)
     arrays = {m: list(a) for m, a in random_arrays(3, seed=4).items()}
     preds = predict(load_model(folder), arrays)
     logits = reference_logits(model, arrays)

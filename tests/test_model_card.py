@@ -50,7 +50,8 @@ def test_card_metadata(tmp_path):
     data = ModelCard(text).data.to_dict()
     assert data['license'] == 'cc-by-nc-4.0'
     assert data['datasets'] == ['my-org/cmu-mosi']
-    assert data['pipeline_tag'] == 'video-classification'
+    # audio+video+text regression: no Hub task fits, so no tag
+    assert 'pipeline_tag' not in data
     assert "`license: cc-by-nc-4.0` (taken from the dataset's card)" in text
     assert 'https://huggingface.co/datasets/my-org/cmu-mosi' in text
     # a local folder: no `datasets` entry (its name is not an id)
@@ -62,3 +63,39 @@ def test_card_metadata(tmp_path):
     assert data['pipeline_tag'] == 'audio-classification'
     assert '`mosi` (a local dataset folder)' in local
     assert 'pass `--license`' in local
+
+
+def _card(head, modalities, metrics=None):
+    metrics = {'MAE': 0.8} if metrics is None else metrics
+    text = render_model_card(
+        dict(model=dict(MODEL, head=head, modalities=modalities)), metrics,
+        'model = dict()', 'mosi', None)
+    return text, ModelCard(text).data.to_dict()
+
+
+def test_pipeline_tag_comes_from_the_head():
+    one, several = dict(video=20), dict(audio=5, video=20)
+    for head in (dict(type='ClassificationHead', num_classes=6),
+                 dict(type='MultiBinaryHead', num_tasks=4),
+                 dict(type='MultiLabelHead', num_labels=6)):
+        assert _card(head, one)[1]['pipeline_tag'] == 'video-classification'
+        assert 'pipeline_tag' not in _card(head, several)[1]
+    text, data = _card(dict(type='RegressionHead'), dict(audio=5))
+    assert 'pipeline_tag' not in data
+    assert 'regression, 1 output (`RegressionHead`' in text
+    text, _ = _card(dict(type='MultiBinaryHead', num_tasks=4), several)
+    assert '4 binary classifiers (`MultiBinaryHead`)' in text
+
+
+def test_model_index_lists_task_metrics_only():
+    metrics = {'MAE': 0.8, 'Corr': 0.5, 'invariance/D1': 0.1,
+               'invariance/D2': 0.2}
+    text, data = _card(dict(type='RegressionHead'), dict(audio=5), metrics)
+    results = data['model-index'][0]['results'][0]['metrics']
+    assert [m['name'] for m in results] == ['MAE', 'Corr']
+    assert data['metrics'] == ['mae', 'pearsonr']
+    assert '| invariance/D1 |' in text  # still in the body's table
+    assert 'the metadata lists task metrics only' in text
+    text, data = _card(dict(type='RegressionHead'), dict(audio=5), {})
+    assert 'model-index' not in data and 'metrics' not in data
+    assert 'No test metrics were given' in text

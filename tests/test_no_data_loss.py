@@ -31,6 +31,7 @@ from normtr_plugin.extraction import read_manifest
 from normtr_plugin.hub.publish import PublishError, publish
 from normtr_plugin.models import NormTR
 from normtr_plugin.utils import MARKER, atomic_write, write_json
+from normtr_plugin.hub import save_pretrained
 from safety_helpers import DEMO, run_tool, snapshot, tiny_cfg, tiny_demo_data
 
 
@@ -257,10 +258,10 @@ def test_written_files_follow_the_umask(tmp_path, umask):
         out = tmp_path / 'out'
         convert('mult', _mult_pickle(tmp_path / 'd.pkl'), str(out))
         write_json(str(tmp_path / 'm.json'), dict(a=1.0))
-        NormTR(modalities=dict(audio=3), seq_len=2, embed_dim=8,
-               fusion=dict(type='FusionDecoder', depth=1, num_heads=2),
-               head=dict(type='RegressionHead')).save_pretrained(
-                   str(tmp_path / 'model'))
+        save_pretrained(NormTR(
+            modalities=dict(audio=3), seq_len=2, embed_dim=8,
+            fusion=dict(type='FusionDecoder', depth=1, num_heads=2),
+            head=dict(type='RegressionHead')), str(tmp_path / 'model'))
     finally:
         os.umask(old)
     files = [tmp_path / 'm.json', tmp_path / 'model' / 'config.json',
@@ -325,11 +326,11 @@ def test_publish_keeps_the_users_files_and_uploads_only_its_own(data,
     options = dict(data_root=data, **{'model.embed_dim': 32})
     with pytest.raises(PublishError, match=r"already holds \['README.md'\];"
                        ' pass --overwrite'):
-        publish(str(work / 'epoch_1.pth'), DEMO, str(out),
+        publish(DEMO, str(work / 'epoch_1.pth'), str(out),
                 metrics=str(metrics), cfg_options=options)
     assert snapshot(out) == before
     api = FakeApi()
-    publish(str(work / 'epoch_1.pth'), DEMO, str(out), metrics=str(metrics),
+    publish(DEMO, str(work / 'epoch_1.pth'), str(out), metrics=str(metrics),
             cfg_options=options, overwrite=True, repo_id='me/m', api=api)
     assert api.uploaded == ['README.md', 'config.json', 'metrics.json',
                             'model.safetensors']

@@ -25,7 +25,7 @@ from normtr_plugin.datasets import EMOTIONS, make_synthetic_iemocap
 from normtr_plugin.engine import load_checkpoint_safely, load_config
 from normtr_plugin.hub import (CONFIG_NAME, WEIGHTS_NAME, PretrainedError,
                                from_pretrained, load_from_hub, push_to_hub,
-                               resolve_files)
+                               resolve_files, save_pretrained)
 from normtr_plugin.models import NormTR
 from normtr_plugin.registry import MODELS, build_in_scope
 
@@ -112,8 +112,8 @@ def hub(tmp_path_factory):
     models, folders = {}, {}
     for seed, tag in ((1, 'old'), (2, 'new')):
         models[tag] = demo_model(seed)
-        folders[tag] = models[tag].save_pretrained(
-            str(root / tag), dataset_meta=meta,
+        folders[tag] = save_pretrained(
+            models[tag], str(root / tag), dataset_meta=meta,
             test_pipeline=[dict(t) for t in cfg.test_pipeline])
     home = root / 'home'
     cache = home / 'hub'
@@ -165,9 +165,6 @@ def test_from_hub_cache_is_bit_exact(hub):
     assert meta['label_names'] == list(EMOTIONS)
     assert model.pretrained_config['test_pipeline'][-1]['type'] == \
         'PackMultimodalInputs'
-    # The classmethod goes the same way.
-    again = NormTR.from_pretrained(REPO, cache_dir=hub.cache)
-    assert torch.equal(outputs(again, x), outputs(model, x))
 
 
 def test_revision_selects_the_commit(hub, default_cache):
@@ -440,14 +437,6 @@ def test_push_to_hub_folder_and_model(hub):
     info = check_push(api, hub.models['new'], 'org/pushed')
     assert info['folder_path'] == hub.folders['new']
     assert CONFIG_NAME in info['allow_patterns']
-
-    api = FakeApi()
-    model = hub.models['old']
-    model.push_to_hub('org/pushed2', api=api,
-                      dataset_meta=dict(task='multi_binary'))
-    info = check_push(api, model, 'org/pushed2')
-    assert info['config']['dataset_meta'] == dict(task='multi_binary')
-    assert not osp.exists(info['folder_path'])  # temporary, cleaned up
 
 
 def test_push_to_hub_refuses_incomplete_folder(tmp_path):

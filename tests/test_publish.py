@@ -17,6 +17,7 @@ from normtr_plugin.hub import publish as publish_mod
 from normtr_plugin.hub.model_card import render_model_card
 from normtr_plugin.hub.publish import PublishError, publish
 from normtr_plugin.registry import MODELS, build_in_scope
+from normtr_plugin.utils import MissingFileError
 
 DEMO = osp.join(ROOT, 'configs', 'normtr_demo.py')
 SIZES = dict(train=64, validation=32, test=32)
@@ -51,11 +52,17 @@ def trained(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def published(trained):
-    """Publish with evaluation through mmengine's Runner (in process)."""
+    """Publish with a fresh test through mmengine's Runner (in process)."""
     out = trained['base'] / 'repo'
-    result = publish(trained['checkpoint'], DEMO, str(out),
+    result = publish(DEMO, trained['checkpoint'], str(out), test=True,
                      cfg_options=dict(data_root=trained['data']))
     return out, result
+
+
+def task_only(metrics):
+    """What model-index lists: no invariance/* diagnostics."""
+    return {k: v for k, v in metrics.items()
+            if not k.startswith('invariance/')}
 
 
 def card_metrics(readme):
@@ -72,12 +79,12 @@ def test_publish_evaluates_and_writes_a_hub_folder(trained, published):
     # Measured through the Runner == what tools/train.py's test measured.
     assert result['metrics'] == trained['metrics']
     card, values = card_metrics(out / 'README.md')
-    assert values == result['metrics']
+    assert values == task_only(result['metrics']) != result['metrics']
     assert card.data.eval_results
     data = card.data.to_dict()
     assert data['library_name'] == 'normtr_plugin'
     assert data['license'] == 'apache-2.0'  # the project's synthetic data
-    assert data['pipeline_tag'] == 'video-classification'
+    assert 'pipeline_tag' not in data  # several modalities: no Hub task
     assert 'datasets' not in data  # no Hub dataset id for generated data
     assert {'multimodal', 'emotion-recognition', 'normtr', 'mmengine',
             'pytorch', 'safetensors'} <= set(data['tags'])
@@ -93,7 +100,14 @@ def test_publish_evaluates_and_writes_a_hub_folder(trained, published):
                    'Recognition', 'erasure-type', 'inherit that dataset'):
         assert needle in text, needle
     with open(out / 'metrics.json') as f:
-        assert json.load(f)['metrics'] == result['metrics']
+        published_metrics = json.load(f)
+    assert published_metrics['metrics'] == result['metrics']
+    assert published_metrics['checkpoint'] == osp.basename(
+        trained['checkpoint'])
+    for name in ('metrics.json', 'README.md', 'config.json'):
+        text = (out / name).read_text()  # no local path of this machine
+        assert str(trained['base']) not in text, name
+        assert osp.dirname(trained['data']) not in text, name
     with open(out / 'config.json') as f:
         config = json.load(f)
     assert config['metrics'] == result['metrics']
@@ -135,22 +149,68 @@ def test_metrics_file_skips_evaluation(trained, tmp_path, monkeypatch, kind):
         metrics_file = tmp_path / 'flat.json'
         metrics_file.write_text(json.dumps(trained['metrics']))
     out = tmp_path / 'repo'
-    result = publish(trained['checkpoint'], DEMO, str(out),
+    result = publish(DEMO, trained['checkpoint'], str(out),
                      metrics=str(metrics_file),
                      cfg_options=dict(data_root=trained['data']),
                      dataset_name='my-org/synthetic-demo')
     assert result['evaluated'] is False
     assert set(os.listdir(out)) == FILES
     card, values = card_metrics(out / 'README.md')
-    assert values == trained['metrics']
+    assert values == task_only(trained['metrics'])
     assert card.data.datasets == ['my-org/synthetic-demo']
+
+
+def test_training_checkpoint_publishes_without_a_test(trained, tmp_path,
+                                                     monkeypatch):
+    """tools/train.py's test_metrics.json beside the checkpoint is used;
+    no Runner is built. Without it, the card has no results."""
+    def forbidden(*args, **kwargs):
+        raise AssertionError('no test without --test')
+
+    monkeypatch.setattr(publish_mod, 'evaluate_checkpoint', forbidden)
+    monkeypatch.setattr('mmengine.runner.Runner.from_cfg', forbidden)
+    options = dict(data_root=trained['data'])
+    result = publish(DEMO, trained['checkpoint'], str(tmp_path / 'a'),
+                     cfg_options=options)
+    assert result['evaluated'] is False
+    assert result['metrics'] == trained['metrics']
+    _, values = card_metrics(tmp_path / 'a' / 'README.md')
+    assert values == task_only(trained['metrics'])
+    alone = tmp_path / 'alone.pth'  # a copy without test_metrics.json
+    alone.write_bytes(open(trained['checkpoint'], 'rb').read())
+    result = publish(DEMO, str(alone), str(tmp_path / 'b'),
+                     cfg_options=options)
+    assert result['metrics'] == {}
+    card = ModelCard.load(tmp_path / 'b' / 'README.md')
+    assert 'model-index' not in card.data.to_dict()
+    with pytest.raises(PublishError, match='not both'):
+        publish(DEMO, str(alone), str(tmp_path / 'c'), test=True,
+                metrics=trained['metrics_file'])
+
+
+def test_cli_takes_config_then_checkpoint(trained, tmp_path):
+    out = tmp_path / 'repo'
+    proc = run(['tools/publish.py', DEMO, trained['checkpoint'], '--out',
+                str(out), '--cfg-options', f'data_root={trained["data"]}'])
+    assert json.loads(proc.stdout)['metrics'] == trained['metrics']
+    assert set(os.listdir(out)) == FILES
+    for old in ([trained['checkpoint'], '--config', DEMO],
+                [trained['checkpoint'], DEMO]):
+        proc = run(['tools/publish.py', *old, '--out', str(tmp_path / 'x')],
+                   check=False)
+        assert proc.returncode == 2
+        assert proc.stderr.strip() == (
+            'publish.py: error: publish.py takes CONFIG CHECKPOINT '
+            '(OpenMMLab order, as tools/test.py): python tools/publish.py '
+            'CONFIG CHECKPOINT --out DIR')
+    assert not (tmp_path / 'x').exists()
 
 
 def test_disagreeing_config_is_refused(trained, tmp_path):
     out = tmp_path / 'repo'
     options = dict(data_root=trained['data'])
     with pytest.raises(PublishError) as err:
-        publish(trained['checkpoint'], DEMO, str(out),
+        publish(DEMO, trained['checkpoint'], str(out),
                 cfg_options={**options, 'model.embed_dim': 64,
                              'model.fusion.depth': 4},
                 metrics=trained['metrics_file'])
@@ -160,7 +220,7 @@ def test_disagreeing_config_is_refused(trained, tmp_path):
     assert trained['checkpoint'] in msg
     assert not out.exists()
     # The CLI: one line naming the key, non-zero exit.
-    proc = run(['tools/publish.py', trained['checkpoint'], '--config', DEMO,
+    proc = run(['tools/publish.py', DEMO, trained['checkpoint'],
                 '--out', str(out), '--metrics', trained['metrics_file'],
                 '--cfg-options', f'data_root={trained["data"]}',
                 'model.embed_dim=64'], check=False)
@@ -172,20 +232,20 @@ def test_disagreeing_config_is_refused(trained, tmp_path):
 
 def test_errors_name_the_file(trained, tmp_path):
     missing = str(tmp_path / 'nope.pth')
-    with pytest.raises(FileNotFoundError, match='nope.pth'):
-        publish(missing, DEMO, str(tmp_path / 'a'))
+    with pytest.raises(MissingFileError, match='nope.pth'):
+        publish(DEMO, missing, str(tmp_path / 'a'))
     broken = tmp_path / 'broken.json'
     broken.write_text('{"Acc-2_mean": 7')
     with pytest.raises(PublishError, match='broken.json.*not readable JSON'):
-        publish(trained['checkpoint'], DEMO, str(tmp_path / 'b'),
+        publish(DEMO, trained['checkpoint'], str(tmp_path / 'b'),
                 metrics=str(broken))
     listed = tmp_path / 'list.json'
     listed.write_text('[1, 2]')
     with pytest.raises(PublishError, match='list.json.*expected'):
-        publish(trained['checkpoint'], DEMO, str(tmp_path / 'c'),
+        publish(DEMO, trained['checkpoint'], str(tmp_path / 'c'),
                 metrics=str(listed))
     with pytest.raises(PublishError, match='absent.json.*not found'):
-        publish(trained['checkpoint'], DEMO, str(tmp_path / 'd'),
+        publish(DEMO, trained['checkpoint'], str(tmp_path / 'd'),
                 metrics=str(tmp_path / 'absent.json'))
 
 
@@ -205,7 +265,7 @@ class FakeApi:
 def test_push_to_hub_with_injected_api(trained, tmp_path):
     api = FakeApi()
     out = tmp_path / 'repo'
-    result = publish(trained['checkpoint'], DEMO, str(out),
+    result = publish(DEMO, trained['checkpoint'], str(out),
                      metrics=trained['metrics_file'],
                      cfg_options=dict(data_root=trained['data']),
                      repo_id='me/normtr-demo', api=api)

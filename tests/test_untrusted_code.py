@@ -24,6 +24,7 @@ from normtr_plugin.datasets.converters import ConversionError, convert
 from normtr_plugin.hub.config_guard import UnsafeConfigError
 from normtr_plugin.hub.publish import PublishError, publish
 from normtr_plugin.models import NormTR
+from normtr_plugin.hub import save_pretrained
 from safety_helpers import (DEMO, run_tool, snapshot, tiny_cfg,
                             tiny_demo_data)
 
@@ -45,7 +46,7 @@ def published_folder(tmp_path):
                    embed_dim=16, head=dict(type='RegressionHead'),
                    fusion=dict(type='FusionDecoder', depth=1, num_heads=2))
     folder = tmp_path / 'model'
-    model.save_pretrained(str(folder), test_pipeline=[
+    save_pretrained(model, str(folder), test_pipeline=[
         dict(type='TruncatePad', keys=['audio', 'video'], seq_len=4),
         dict(type='PackMultimodalInputs')])
     return folder
@@ -148,7 +149,7 @@ def test_publish_never_runs_checkpoint_config_text(checkpoint, tmp_path):
     # is never run, the model is published.
     text = python_payload(marker) + ckpt['meta']['cfg']
     evil = _tampered(checkpoint, tmp_path / 'a.pth', cfg=text)
-    result = publish(evil, DEMO, str(tmp_path / 'out_a'), metrics=str(
+    result = publish(DEMO, evil, str(tmp_path / 'out_a'), metrics=str(
         metrics), cfg_options=options)
     assert result['metrics'] == {'Acc-2_mean': 60.0}
     # (b) Code inside the model section: refused, nothing written.
@@ -158,7 +159,7 @@ def test_publish_never_runs_checkpoint_config_text(checkpoint, tmp_path):
     evil = _tampered(checkpoint, tmp_path / 'b.pth', cfg=text)
     before = snapshot(tmp_path)
     with pytest.raises(PublishError, match='not plain data'):
-        publish(evil, DEMO, str(tmp_path / 'out_b'),
+        publish(DEMO, evil, str(tmp_path / 'out_b'),
                 metrics=str(metrics), cfg_options=options)
     assert not marker.exists()
     assert not (tmp_path / 'out_b').exists()

@@ -23,6 +23,7 @@ from normtr_plugin.datasets.synthetic import DIMS, make_synthetic_split
 from normtr_plugin.engine import CheckpointMismatchError
 from normtr_plugin.models import NormTR
 from normtr_plugin.registry import MODELS, build_in_scope
+from normtr_plugin.hub import save_pretrained
 from safety_helpers import (DEMO, MOSI, MOSI_DIMS, TINY, run_tool, snapshot,
                             tiny_cfg)
 
@@ -51,8 +52,8 @@ def test_nan_statistics_in_a_published_config_are_refused(tmp_path):
                    head=dict(type='RegressionHead'),
                    fusion=dict(type='FusionDecoder', depth=1, num_heads=2))
     folder = tmp_path / 'm'
-    model.save_pretrained(str(folder), dataset_meta=dict(feature_stats=dict(
-        audio=dict(mean=[0.0] * 5, std=[1.0] * 5))))
+    save_pretrained(model, str(folder), dataset_meta=dict(
+        feature_stats=dict(audio=dict(mean=[0.0] * 5, std=[1.0] * 5))))
     config = json.loads((folder / 'config.json').read_text())
     config['dataset_meta']['feature_stats']['audio']['mean'][2] = 1e400
     (folder / 'config.json').write_text(json.dumps(config))
@@ -141,7 +142,7 @@ def test_infer_never_prints_nan(tmp_path, capsys):
                    embed_dim=16, head=dict(type='RegressionHead'),
                    fusion=dict(type='FusionDecoder', depth=1, num_heads=2))
     folder = str(tmp_path / 'm')
-    model.save_pretrained(folder)
+    save_pretrained(model, folder)
     weights = load_file(osp.join(folder, 'model.safetensors'))
     weights = {k: torch.full_like(v, float('nan')) if k.startswith('head.')
                else v for k, v in weights.items()}
@@ -194,7 +195,7 @@ def test_hf_checkpoint_of_other_sizes_is_an_error(mosi, tmp_path):
     cfg = tiny_cfg(MOSI, mosi['data'], tmp_path / 'w',
                    **{'model.embed_dim': 64})
     model = build_in_scope(MODELS, cfg.model)
-    model.save_pretrained(str(tmp_path / 'hub'))
+    save_pretrained(model, str(tmp_path / 'hub'))
     cfg = tiny_cfg(MOSI, mosi['data'], tmp_path / 'w', **SMALL)
     cfg.load_from = f"hf://{tmp_path / 'hub'}"
     with pytest.raises(CheckpointMismatchError) as err:

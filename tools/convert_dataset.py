@@ -13,10 +13,10 @@ set to 0. Progress bars (reading, writing) go to stderr on a terminal.
 """
 import argparse
 import json
-import sys
 
 from normtr_plugin.datasets.converters import FORMATS, convert
 from normtr_plugin.datasets.converters.progress import set_progress
+from normtr_plugin.utils import InputError, add_debug_argument, run_tool
 
 CMU_H5_OPTIONS = ('modalities', 'label_column', 'label_names', 'presence')
 
@@ -52,6 +52,7 @@ def parse_args(argv=None):
     h5.add_argument('--presence', action='store_true',
                     help='with --label-column all: store 1 where a value '
                     'is > 0, else 0 (multi-label emotions)')
+    add_debug_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -62,16 +63,11 @@ def main(argv=None) -> int:
     options = {k: getattr(args, k) for k in CMU_H5_OPTIONS
                if getattr(args, k)}
     if options and args.format != 'cmu-h5':
-        print(f'error: --{", --".join(o.replace("_", "-") for o in options)}'
-              f' only apply to cmu-h5, not {args.format}', file=sys.stderr)
-        return 2
-    try:
-        report = convert(args.format, args.src, args.out,
-                         overwrite=args.overwrite, **options)
-    except (ValueError, FileNotFoundError, FileExistsError,
-            ImportError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
+        raise InputError(
+            f'--{", --".join(o.replace("_", "-") for o in options)} only '
+            f'apply to cmu-h5, not {args.format}')
+    report = convert(args.format, args.src, args.out,
+                     overwrite=args.overwrite, **options)
     print(json.dumps(report, indent=2))
     for split, info in report['splits'].items():
         for modality, hit in info['non_finite_samples'].items():
@@ -85,4 +81,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool(main)

@@ -15,9 +15,9 @@ prediction under test-time masking. Needs the ``demo`` extra:
 """
 import argparse
 import importlib.util
-import sys
 
-from normtr_plugin.utils import NormTRError
+from normtr_plugin.utils import (MissingDependencyError, add_debug_argument,
+                                 run_tool)
 
 
 def parse_args(argv=None):
@@ -34,6 +34,7 @@ def parse_args(argv=None):
                    'extraction backbone (enables the video input)')
     p.add_argument('--video-backbone', default='resnet18')
     p.add_argument('--video-segments', type=int, default=8)
+    add_debug_argument(p)
     return p.parse_args(argv)
 
 
@@ -54,16 +55,13 @@ def build_page(args):
 def main(argv=None):
     args = parse_args(argv)
     if importlib.util.find_spec('gradio') is None:
-        sys.exit('demo_app.py: error: gradio is not installed; '
-                 'pip install -e ".[demo]"')
-    try:
-        page = build_page(args)
-    except (NormTRError, ValueError, KeyError, OSError) as err:
-        sys.exit(f'demo_app.py: error: {err}')
+        raise MissingDependencyError('gradio is not installed; pip install '
+                                     '-e ".[demo]"')
+    page = build_page(args)
     from normtr_plugin.visualization.demo_page import build_demo
     build_demo(page).launch(server_name=args.host, server_port=args.port,
                             show_error=True)
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -18,9 +18,9 @@ from in training (the middle one in evaluation). Prints the report as JSON.
 import argparse
 import json
 import os
-import sys
 
-from normtr_plugin.extraction import MediaError, extract_features
+from normtr_plugin.extraction import extract_features
+from normtr_plugin.utils import add_debug_argument, run_tool
 
 
 def parse_args(argv=None):
@@ -62,28 +62,23 @@ def parse_args(argv=None):
     p.add_argument('--frames-per-segment', type=int, default=1, metavar='K',
                    help='candidate frames stored per video segment (video '
                    'gets T*K steps; default 1)')
+    add_debug_argument(p)
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        report = extract_features(
-            args.manifest, args.out, backbone=args.backbone,
-            segments=args.segments, device=args.device,
-            batch_size=args.batch_size, pretrained=args.pretrained,
-            weights=args.weights, frame=args.frame, strict=args.strict,
-            seed=args.seed, overwrite=args.overwrite, task=args.task,
-            image_size=args.image_size, allow_outside=args.allow_outside,
-            workers=args.workers, frames_per_segment=args.frames_per_segment)
-    except (ValueError, FileNotFoundError, FileExistsError, ImportError,
-            MediaError, RuntimeError) as err:
-        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-        print(f'error: {msg}', file=sys.stderr)
-        return 2
+    report = extract_features(
+        args.manifest, args.out, backbone=args.backbone,
+        segments=args.segments, device=args.device,
+        batch_size=args.batch_size, pretrained=args.pretrained,
+        weights=args.weights, frame=args.frame, strict=args.strict,
+        seed=args.seed, overwrite=args.overwrite, task=args.task,
+        image_size=args.image_size, allow_outside=args.allow_outside,
+        workers=args.workers, frames_per_segment=args.frames_per_segment)
     print(json.dumps(report, indent=2))
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool(main)

@@ -4,7 +4,7 @@
         [--names NAME ...] [--masker random|window] [--ratios 0:1:0.1]
         [--seeds 3] [--out work_dirs/robustness] [--metrics M ...]
         [--key-metric M] [--batch-size B] [--device D] [--amp]
-        [--no-reference] [--no-plots] [--invariance] [--work-dir DIR]
+        [--no-reference] [--no-plots] [--work-dir DIR]
         [--launcher none|pytorch] [--cfg-options k=v ...]
 
 One model per CONFIG; its checkpoints (comma-separated: one per training
@@ -18,9 +18,9 @@ constant-predictor reference. Writes ``robustness.json``,
 ``robustness.md`` and ``robustness_<metric>.png`` to ``--out`` (the
 Runners' logs go to ``--work-dir``, by default a temporary folder removed at
 the end); a metric that is NaN/Inf is an error (exit status 1, nothing
-written). The task metrics only, unless ``--invariance`` (the configs'
-``InvarianceMetric`` diagnostics, curves and AUILC too). Each config is
-printed once; one progress bar with ETA runs over all passes of all
+written). Task metrics only: the masked passes never run the invariance
+diagnostics, so the configs' ``InvarianceMetric`` is left out of the
+evaluator. Each config is printed once; one progress bar with ETA runs over all passes of all
 checkpoints; the AUILCs end as a table.
 """
 import argparse
@@ -48,7 +48,8 @@ from normtr_plugin.evaluation.metrics_table import print_metrics
 from normtr_plugin.evaluation.robustness_summary import reference_areas
 from normtr_plugin.datasets.transforms.test_time_masking import MASKERS
 from normtr_plugin.structures.maskers import build_masker
-from normtr_plugin.utils import NonFiniteError, non_finite_paths
+from normtr_plugin.utils import (NonFiniteError, add_debug_argument,
+                                 non_finite_paths, run_tool)
 from normtr_plugin.visualization import write_report
 from normtr_plugin.visualization.robustness_plot import arrow
 
@@ -85,10 +86,6 @@ def parse_args(argv=None):
     parser.add_argument('--no-reference', action='store_true',
                         help='skip the constant-predictor reference')
     parser.add_argument('--no-plots', action='store_true')
-    parser.add_argument('--invariance', action='store_true',
-                        help='also evaluate the invariance diagnostics '
-                        "(the configs' InvarianceMetric): tables and "
-                        'curves (default: task metrics only)')
     parser.add_argument('--work-dir', help='keep the Runners\' logs here '
                         '(default: a temporary folder, removed at the end)')
     parser.add_argument('--launcher', default='none',
@@ -96,6 +93,7 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of every config, e.g. '
                         'data_root=DIR')
+    add_debug_argument(parser)
     args = parser.parse_args(argv)
     if len(args.models) % 2:
         parser.error('give CONFIG CKPT[,CKPT...] pairs; got an odd number '
@@ -183,8 +181,8 @@ def robustness_config(args, config, checkpoint, work_dir, reference):
     """The config switch: the config's test set-up with the robustness
     loop as its test loop and ``checkpoint`` as its weights."""
     cfg = load_config(config, args.cfg_options, work_dir, args.launcher)
-    if not args.invariance:
-        cfg.test_evaluator = without_diagnostics(cfg.test_evaluator)
+    # the loop never runs the diagnostics: the metric would only warn
+    cfg.test_evaluator = without_diagnostics(cfg.test_evaluator)
     cfg.log_level = 'WARNING'  # one progress bar, not a line per pass
     cfg.test_cfg = dict(type='RobustnessTestLoop', ratios=args.ratios,
                         seeds=args.seeds, masker=args.masker, fp16=args.amp,
@@ -262,18 +260,18 @@ def main(argv=None):
             for name, (config, checkpoints) in zip(names, args.pairs):
                 results['models'][name] = evaluate_model(args, name, config,
                                                          checkpoints)
-    except NonFiniteError as err:
-        sys.exit(f'robustness.py: error: {err}; nothing was written')
+    except NonFiniteError as err:  # the same error, saying what it means
+        raise NonFiniteError(f'{err}; nothing was written') from err
     bad = non_finite_paths({n: dict(e, reference=None, reference_auilc=None)
                             for n, e in results['models'].items()}, 'models')
     if bad:  # never reported as a result
-        sys.exit(f'robustness.py: error: {len(bad)} metric value(s) are not '
-                 f'finite, e.g. {", ".join(bad[:5])}; nothing was written')
+        raise NonFiniteError(f'{len(bad)} metric value(s) are not finite, '
+                             f'e.g. {", ".join(bad[:5])}; nothing was '
+                             'written')
     if not is_main_process():
         return
     paths = write_report(results, args.out, metrics=args.metrics,
-                         key_metric=args.key_metric, plot=not args.no_plots,
-                         invariance=args.invariance)
+                         key_metric=args.key_metric, plot=not args.no_plots)
     rows = {}  # one row per metric, one column per model
     for name, entry in results['models'].items():
         summary = entry['summary']
@@ -290,4 +288,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -28,7 +28,7 @@ from normtr_plugin.datasets.speaker_folds import (fold_summary,
                                                   format_summary,
                                                   read_fold_metrics,
                                                   write_speaker_folds)
-from normtr_plugin.utils import write_json
+from normtr_plugin.utils import add_debug_argument, run_tool, write_json
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -56,6 +56,8 @@ def parse_args(argv=None):
                        metavar='KEY=VALUE', help='passed to tools/train.py')
     summary = sub.add_parser('summary', help='mean +- std over folds')
     summary.add_argument('work_dir')
+    for command in (split, train, summary):
+        add_debug_argument(command)
     return parser.parse_args(argv)
 
 
@@ -89,25 +91,21 @@ def train_folds(args) -> int:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        if args.command == 'split':
-            report = write_speaker_folds(
-                args.data_root, args.out, args.k, args.manifest,
-                args.speaker_column, args.speaker_pattern, args.seed,
-                args.overwrite)
-            for fold in report['folds']:
-                print(f"fold {fold['fold']}: train {fold['train']}, test "
-                      f"{fold['test']} ({fold['test_fraction']:.0%}), test "
-                      f"speakers {', '.join(fold['test_speakers'])}")
-            return 0
-        if args.command == 'train':
-            return train_folds(args)
-        summarize(args.work_dir)
+    if args.command == 'split':
+        report = write_speaker_folds(
+            args.data_root, args.out, args.k, args.manifest,
+            args.speaker_column, args.speaker_pattern, args.seed,
+            args.overwrite)
+        for fold in report['folds']:
+            print(f"fold {fold['fold']}: train {fold['train']}, test "
+                  f"{fold['test']} ({fold['test_fraction']:.0%}), test "
+                  f"speakers {', '.join(fold['test_speakers'])}")
         return 0
-    except (ValueError, FileNotFoundError, FileExistsError) as err:
-        print(f'speaker_folds.py: error: {err}', file=sys.stderr)
-        return 2
+    if args.command == 'train':
+        return train_folds(args)
+    summarize(args.work_dir)
+    return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool(main)

@@ -41,10 +41,11 @@ from mmengine.runner import Runner
 from torch.utils.data import DataLoader, Subset
 
 from normtr_plugin.engine import load_checkpoint_safely, load_config
+from normtr_plugin.registry import MODELS, SCOPE, build_in_scope
 from normtr_plugin.structures.data_samples import split_data_samples
 from normtr_plugin.structures.maskers import MASKER_TYPES, build_masker
-from normtr_plugin.registry import MODELS, SCOPE, build_in_scope
-from normtr_plugin.utils import write_text
+from normtr_plugin.utils import (MissingFileError, add_debug_argument,
+                                 run_tool, write_text)
 from normtr_plugin.visualization import (FORMATS, collect_features,
                                          plot_attention, plot_cosine_density,
                                          plot_robustness, plot_tsne,
@@ -94,6 +95,7 @@ def parse_args(argv=None):
                         help='resolution of PNGs (default 300)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. data_root=DIR')
+    add_debug_argument(parser)
     args = parser.parse_args(argv)
     args.index = 'all' in args.kinds
     if args.index:
@@ -228,7 +230,7 @@ def write_index(out: str, names, fmt: str) -> str:
 def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint!r} not found')
+        raise MissingFileError(f'checkpoint {args.checkpoint!r} not found')
     cfg = load_config(args.config, args.cfg_options)
     model = build_model(cfg, args.checkpoint)
     loader = build_dataloader(cfg, args.split)
@@ -257,4 +259,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -25,13 +25,13 @@ import numpy as np
 import torch
 
 from ..structures.lengths import left_align
-from ..utils.errors import NormTRError
+from ..utils.errors import InputError
 
 __all__ = ['ArrayBatches', 'DatasetBatches', 'DatasetInputs',
            'InferenceError', 'array_batches', 'read_npz']
 
 
-class InferenceError(NormTRError, ValueError):
+class InferenceError(InputError):
     """Inputs that do not fit the model (missing modality, wrong dims)."""
 
 

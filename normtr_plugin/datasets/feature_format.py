@@ -16,6 +16,7 @@ import numpy as np
 from datasets.arrow_writer import ArrowWriter
 
 from ..utils import StagingDir, check_replaceable
+from ..utils.errors import InputError
 
 STATS_FILE = 'feature_stats.json'
 
@@ -34,38 +35,38 @@ def check_feature_stats(stats: Mapping[str, dict], where: str) -> None:
     finite numbers (``std >= 0``); else a ValueError naming ``where``, the
     modality and the index."""
     if not isinstance(stats, Mapping):
-        raise ValueError(f'{where}: feature statistics must map modality -> '
+        raise InputError(f'{where}: feature statistics must map modality -> '
                          f'{{mean, std}}, found {type(stats).__name__}')
     for m, entry in stats.items():
         if not isinstance(entry, Mapping) or not {'mean', 'std'} <= set(
                 entry):
-            raise ValueError(f"{where}: statistics of modality '{m}' need "
+            raise InputError(f"{where}: statistics of modality '{m}' need "
                              "'mean' and 'std' lists")
         values = {}
         for key in ('mean', 'std'):
             try:
                 values[key] = np.asarray(entry[key], np.float64)
             except (TypeError, ValueError):
-                raise ValueError(f"{where}: {key} of modality '{m}' is not "
+                raise InputError(f"{where}: {key} of modality '{m}' is not "
                                  'a list of numbers') from None
             if values[key].ndim != 1:
-                raise ValueError(f"{where}: {key} of modality '{m}' must be "
+                raise InputError(f"{where}: {key} of modality '{m}' must be "
                                  f'a flat list, found shape '
                                  f'{values[key].shape}')
             bad = np.flatnonzero(~np.isfinite(values[key]))
             if len(bad):
-                raise ValueError(
+                raise InputError(
                     f"{where}: {key}[{bad[0]}] of modality '{m}' is "
                     f'{values[key][bad[0]]} ({len(bad)} non-finite '
                     'value(s)); the statistics are damaged: recompute them '
                     '(convert the data again)')
         if len(values['mean']) != len(values['std']):
-            raise ValueError(f"{where}: modality '{m}' has "
+            raise InputError(f"{where}: modality '{m}' has "
                              f"{len(values['mean'])} means but "
                              f"{len(values['std'])} stds")
         negative = np.flatnonzero(values['std'] < 0)
         if len(negative):
-            raise ValueError(f"{where}: std[{negative[0]}] of modality "
+            raise InputError(f"{where}: std[{negative[0]}] of modality "
                              f"'{m}' is negative")
 
 
@@ -156,7 +157,7 @@ class FeatureDatasetWriter:
                 writer.write_batch({k: batch[k] for k in features})
             total, _ = writer.finalize()
         if total == 0:
-            raise ValueError(
+            raise InputError(
                 f"split '{name}' is empty (0 samples): a dataset with an "
                 f'empty split cannot be loaded; nothing was written to '
                 f'{self.out_dir!r}')
@@ -170,7 +171,7 @@ class FeatureDatasetWriter:
 
     def finish(self, card: str = '') -> str:
         if self.stats is None:
-            raise ValueError(f"no '{self.stats_split}' split was written; "
+            raise InputError(f"no '{self.stats_split}' split was written; "
                              'the normalisation statistics come from it')
         _write_json(osp.join(self.tmp, 'dataset_dict.json'),
                     dict(splits=self.splits))
@@ -228,8 +229,8 @@ def read_feature_stats(path: str) -> dict:
         try:
             data = json.load(f)
         except ValueError as err:
-            raise ValueError(f'{path}: not readable JSON ({err})') from None
+            raise InputError(f'{path}: not readable JSON ({err})') from None
     if not isinstance(data, dict) or 'modalities' not in data:
-        raise ValueError(f"{path}: expected an object with 'modalities'")
+        raise InputError(f"{path}: expected an object with 'modalities'")
     check_feature_stats(data['modalities'], path)
     return data

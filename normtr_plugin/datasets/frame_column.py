@@ -13,13 +13,15 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import pyarrow as pa
 
+from ..utils.errors import InputError
+
 
 def _chunk_frames(chunk: pa.Array, dim: int, where: str
                   ) -> Tuple[np.ndarray, np.ndarray]:
     """``(frames (F, dim) view, row_offsets (n + 1,) into frames)``."""
     rows = chunk.storage if isinstance(chunk, pa.ExtensionArray) else chunk
     if rows.null_count:
-        raise ValueError(f'{where}: {rows.null_count} of {len(rows)} '
+        raise InputError(f'{where}: {rows.null_count} of {len(rows)} '
                          'samples have no values (null); this split lacks '
                          'the modality')
     row_offsets = rows.offsets.to_numpy().astype(np.int64)
@@ -28,10 +30,10 @@ def _chunk_frames(chunk: pa.Array, dim: int, where: str
     first, last = int(step_offsets[0]), int(step_offsets[-1])
     expected = first + dim * np.arange(len(step_offsets), dtype=np.int64)
     if not np.array_equal(step_offsets, expected):
-        raise ValueError(f'{where}: time steps are not all {dim} floats wide')
+        raise InputError(f'{where}: time steps are not all {dim} floats wide')
     floats = steps.values
     if floats.null_count or not pa.types.is_float32(floats.type):
-        raise ValueError(f'{where}: features must be non-null float32, '
+        raise InputError(f'{where}: features must be non-null float32, '
                          f'found {floats.type}')
     flat = floats.to_numpy(zero_copy_only=True)[first:last]
     return flat.reshape(-1, dim), row_offsets

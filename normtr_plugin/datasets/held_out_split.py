@@ -4,7 +4,8 @@ from typing import Sequence
 import numpy as np
 from torch.utils.data import Dataset
 
-from ..registry import DATASETS, build_in_scope
+from ..registry import DATASETS, build_in_scope, head_class
+from ..utils.errors import InputError
 
 __all__ = ['HeldOutSplit']
 
@@ -16,8 +17,9 @@ class HeldOutSplit(Dataset):
     and ``fraction`` are disjoint and together cover the split.
 
     Used by ``model_selection.holdout`` (``engine/model_selection.py``)
-    when the data has train and test splits only. For a classification
-    task the hold-out is stratified (each class keeps its share).
+    when the data has train and test splits only. The dataset's head
+    decides the strata (``strata``): for a classification task each class
+    keeps its share.
 
     Args:
         dataset: the config (or instance) of the dataset to split, e.g. a
@@ -29,10 +31,10 @@ class HeldOutSplit(Dataset):
 
     def __init__(self, dataset, fraction: float, part: str, seed: int = 0):
         if part not in ('train', 'holdout'):
-            raise ValueError(f"part must be 'train' or 'holdout', got "
+            raise InputError(f"part must be 'train' or 'holdout', got "
                              f'{part!r}')
         if not 0 < fraction < 1:
-            raise ValueError(f'fraction must be in (0, 1), got {fraction}')
+            raise InputError(f'fraction must be in (0, 1), got {fraction}')
         self.dataset = build_in_scope(DATASETS, dataset) \
             if isinstance(dataset, dict) else dataset
         held = self._draw(fraction, seed)
@@ -40,7 +42,7 @@ class HeldOutSplit(Dataset):
         mask[held] = True
         self.indices = np.flatnonzero(mask if part == 'holdout' else ~mask)
         if not len(self.indices):
-            raise ValueError(f'HeldOutSplit: part {part!r} of '
+            raise InputError(f'HeldOutSplit: part {part!r} of '
                              f'{len(self.dataset)} samples at fraction '
                              f'{fraction} is empty')
         self.part, self.fraction = part, fraction
@@ -49,10 +51,13 @@ class HeldOutSplit(Dataset):
         rng = np.random.default_rng(seed)
         n = len(self.dataset)
         count = min(max(1, int(round(fraction * n))), n - 1)
-        labels = np.asarray(getattr(self.dataset, 'labels', []))
-        if getattr(self.dataset, 'task', None) != 'classification' or \
-                labels.ndim != 1 or len(labels) != n:
+        labels = np.asarray(getattr(self.dataset, 'labels', None))
+        task = getattr(self.dataset, 'task', None)
+        strata = head_class(task).strata(labels) \
+            if task and labels.ndim and len(labels) == n else None
+        if strata is None:
             return np.sort(rng.permutation(n)[:count])
+        labels = strata
         # stratified: each class its share of `count` (largest remainders)
         classes, sizes = np.unique(labels, return_counts=True)
         share = count * sizes / n

@@ -6,12 +6,12 @@ import torch
 from mmengine.dataset import Compose
 from torch.utils.data import Dataset
 
-from ..registry import DATASETS, TRANSFORMS, build_in_scope
+from ..registry import DATASETS, TRANSFORMS, build_in_scope, head_class
 from .frame_column import FrameColumn
 from .sources import load_splits
 from .transforms.base import check_batch_pipeline
+from ..utils.errors import InputError, UnknownNameError
 
-TASKS = ('regression', 'classification', 'multi_binary', 'multi_label')
 
 
 @DATASETS.register_module()
@@ -42,7 +42,8 @@ class MultimodalFeatureDataset(Dataset):
             Empty (``()``): the split is read without labels (inference
             on unlabelled features); samples then have no ``gt_label``.
         task: one of 'regression', 'classification', 'multi_binary',
-            'multi_label'; decides label dtype and checks.
+            'multi_label' (or a head type); its head class
+            (``registry.head_class``) decides label dtype and range.
         num_classes: for 'classification' when the column is not a
             ``ClassLabel``.
         pipeline: transforms (TRANSFORMS registry configs or callables).
@@ -63,9 +64,9 @@ class MultimodalFeatureDataset(Dataset):
                  check_finite: bool = True,
                  revision: Optional[str] = None,
                  resident: Optional[str] = None):
-        if task not in TASKS:
-            raise ValueError(f'task must be one of {TASKS}, got {task!r}')
-        self.data_root, self.split, self.task = data_root, split, task
+        self.head = head_class(task)  # owns label dtype, range, classes
+        self.data_root, self.split = data_root, split
+        self.task = self.head.task
         self.revision = revision
         self.modalities = dict(modalities)
         self.label_columns = list(label_columns)
@@ -105,8 +106,9 @@ class MultimodalFeatureDataset(Dataset):
     def _load_split(self) -> hf.Dataset:
         splits, stats = load_splits(self.data_root, self.revision)
         if self.split not in splits:
-            raise KeyError(f"split '{self.split}' not in {self.data_root}; "
-                           f'found {sorted(splits)}')
+            raise UnknownNameError(f"split '{self.split}' not in "
+                                   f'{self.data_root}; found '
+                                   f'{sorted(splits)}')
         self.feature_stats = stats['modalities'] if stats else None
         return splits[self.split]
 
@@ -114,9 +116,9 @@ class MultimodalFeatureDataset(Dataset):
         wanted = ['id'] + list(self.modalities) + self.label_columns
         missing = [c for c in wanted if c not in table.column_names]
         if missing:
-            raise KeyError(f'columns {missing} (configured modalities, '
-                           f'labels or id) missing from {self._where()}; '
-                           f'found {table.column_names}')
+            raise UnknownNameError(
+                f'columns {missing} (configured modalities, labels or id) '
+                f'missing from {self._where()}; found {table.column_names}')
 
     def _check_dims(self, table: hf.Dataset) -> None:
         for m, dim in self.modalities.items():
@@ -126,19 +128,19 @@ class MultimodalFeatureDataset(Dataset):
                 raise TypeError(f"modality '{m}' in {self._where()} must be "
                                 f'an Array2D column, found {feature}')
             if shape[1] != dim:
-                raise ValueError(
+                raise InputError(
                     f"modality '{m}': the config expects feature dim {dim}, "
                     f'the data in {self._where()} has {shape[1]}')
 
     def _class_names(self, table: hf.Dataset,
                      num_classes: Optional[int]) -> Optional[List[str]]:
-        if self.task != 'classification' or not self.label_columns:
+        if self.head.names_key != 'classes' or not self.label_columns:
             return None
         feature = table.features[self.label_columns[0]]
         if isinstance(feature, hf.ClassLabel):
             return list(feature.names)
         if num_classes is None:
-            raise ValueError(f"label column '{self.label_columns[0]}' is not "
+            raise InputError(f"label column '{self.label_columns[0]}' is not "
                              'a ClassLabel: set num_classes')
         return [str(i) for i in range(num_classes)]
 
@@ -149,24 +151,11 @@ class MultimodalFeatureDataset(Dataset):
         for j, col in enumerate(self.label_columns):
             bad = ~np.isfinite(labels[:, j])
             if bad.any():
-                raise ValueError(f"label column '{col}' in {self._where()} "
+                raise InputError(f"label column '{col}' in {self._where()} "
                                  f'has {int(bad.sum())} NaN/Inf values')
-        if self.task == 'regression':
-            return labels[:, 0].astype(np.float32)
-        high = len(self.classes) if self.classes else 2
-        for j, col in enumerate(self.label_columns):
-            values = labels[:, j]
-            wrong = (values < 0) | (values >= high) | (values % 1 != 0)
-            if wrong.any():
-                raise ValueError(
-                    f"label column '{col}' in {self._where()}: "
-                    f'{int(wrong.sum())} labels out of range; expected '
-                    f'integers 0..{high - 1}, found e.g. '
-                    f'{values[wrong][0]:g}')
-        if self.task == 'classification':
-            return labels[:, 0].astype(np.int64)
-        dtype = np.float32 if self.task == 'multi_label' else np.int64
-        return labels.astype(dtype)
+        return self.head.read_labels(
+            labels, self.label_columns, self._where(),
+            len(self.classes) if self.classes else 2)
 
     def _check_finite(self) -> None:
         for m, column in self.columns.items():
@@ -174,7 +163,7 @@ class MultimodalFeatureDataset(Dataset):
             bad = int(flags.sum())
             first = int(np.argmax(flags)) if bad else None
             if bad:
-                raise ValueError(
+                raise InputError(
                     f"column '{m}' of {self._where()}: {bad} of {len(self)} "
                     f'samples contain NaN or Inf (first at index {first}); '
                     'clean the features (the converters set them to 0)')

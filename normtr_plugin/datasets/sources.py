@@ -9,7 +9,9 @@ from typing import Optional, Tuple
 
 import datasets as hf
 
+from ..utils.hub_id import is_hub_id, parse_hub_id
 from .feature_format import STATS_FILE, read_feature_stats
+from ..utils.errors import InputError, MissingFileError
 
 PREPARE_HINT = (
     'Prepare it with `python tools/convert_dataset.py FORMAT SRC --out DIR` '
@@ -20,11 +22,6 @@ PREPARE_HINT = (
 def _offline() -> bool:
     return any(os.environ.get(v, '').lower() in ('1', 'true', 'yes', 'on')
                for v in ('HF_HUB_OFFLINE', 'HF_DATASETS_OFFLINE'))
-
-
-def _looks_like_hub_id(source: str) -> bool:
-    parts = source.split('/')
-    return len(parts) == 2 and all(parts) and not source.startswith(('.', '~'))
 
 
 def load_splits(source: str, revision: Optional[str] = None
@@ -42,10 +39,11 @@ def load_splits(source: str, revision: Optional[str] = None
         else:
             splits = _load_dataset(source, None, f'folder {source!r}')
         return splits, _read_stats(osp.join(source, STATS_FILE))
-    if not _looks_like_hub_id(source):
-        raise FileNotFoundError(
+    if not is_hub_id(source):
+        raise MissingFileError(
             f'dataset folder {source!r} not found (and it is not a Hub id '
             f'of the form org/name). {PREPARE_HINT}')
+    source = parse_hub_id(source)
     where = f'Hub dataset {source!r}' + (f' at revision {revision!r}'
                                          if revision else '')
     splits = _load_dataset(source, revision, where)
@@ -59,11 +57,11 @@ def _load_dataset(path: str, revision: Optional[str],
     except (ConnectionError, FileNotFoundError, OSError, ValueError) as err:
         mode = (' HF_HUB_OFFLINE/HF_DATASETS_OFFLINE is set, so only the '
                 'local cache was tried.' if _offline() else '')
-        raise FileNotFoundError(
+        raise MissingFileError(
             f'could not load {where}: {type(err).__name__}: {err}.{mode} '
             f'{PREPARE_HINT}') from None
     if not isinstance(splits, hf.DatasetDict):
-        raise ValueError(f'{where} did not give named splits')
+        raise InputError(f'{where} did not give named splits')
     return splits
 
 

@@ -23,6 +23,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from ..utils.errors import InputError, MissingFileError
+
 __all__ = ['assign_folds', 'fold_summary', 'format_summary',
            'read_fold_metrics', 'speakers_from_manifest',
            'speakers_from_pattern', 'write_speaker_folds']
@@ -35,7 +37,7 @@ def speakers_from_pattern(ids: Sequence[str], pattern: str) -> List[str]:
     for i in ids:
         match = regex.search(str(i))
         if match is None:
-            raise ValueError(f'speaker pattern {pattern!r} does not match '
+            raise InputError(f'speaker pattern {pattern!r} does not match '
                              f'id {i!r}')
         groups = match.groupdict()
         out.append(groups['speaker'] if 'speaker' in groups else
@@ -50,14 +52,14 @@ def speakers_from_manifest(ids: Sequence[str], manifest: str,
         reader = csv.DictReader(f)
         fields = [c.strip() for c in reader.fieldnames or []]
         if 'id' not in fields or column not in fields:
-            raise ValueError(f"manifest {manifest!r} needs columns 'id' and "
+            raise InputError(f"manifest {manifest!r} needs columns 'id' and "
                              f'{column!r}; found {fields}')
         table = {(r.get('id') or '').strip(): (r.get(column) or '').strip()
                  for r in ({(k or '').strip(): v for k, v in row.items()}
                            for row in reader)}
     missing = [i for i in ids if not table.get(str(i))]
     if missing:
-        raise ValueError(f'{len(missing)} ids have no {column!r} in '
+        raise InputError(f'{len(missing)} ids have no {column!r} in '
                          f'{manifest!r}, e.g. {missing[:3]}')
     return [table[str(i)] for i in ids]
 
@@ -69,9 +71,9 @@ def assign_folds(speakers: Sequence[str], k: int,
     names, counts = np.unique(np.asarray(speakers, dtype=object),
                               return_counts=True)
     if k < 2:
-        raise ValueError(f'k must be at least 2, got {k}')
+        raise InputError(f'k must be at least 2, got {k}')
     if len(names) < k:
-        raise ValueError(f'{len(names)} speakers cannot fill {k} '
+        raise InputError(f'{len(names)} speakers cannot fill {k} '
                          f'speaker-disjoint folds; use k <= {len(names)}')
     order = np.random.default_rng(seed).permutation(len(names))
     order = sorted(order, key=lambda j: -counts[j])  # stable: seeded ties
@@ -92,7 +94,7 @@ def _pooled(data_root: str):
     columns = set(parts[0].column_names)
     for s, ds in zip(splits, parts):
         if set(ds.column_names) != columns:
-            raise ValueError(f"split '{s}' of {data_root} has columns "
+            raise InputError(f"split '{s}' of {data_root} has columns "
                              f'{ds.column_names}, another has '
                              f'{sorted(columns)}: cannot pool them')
     return hf.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
@@ -118,7 +120,7 @@ def write_speaker_folds(data_root: str, out_dir: str, k: int = 5,
     from ..utils import atomic, check_replaceable
     from .feature_format import FeatureDatasetWriter
     if (manifest is None) == (pattern is None):
-        raise ValueError('give the speakers by a manifest (--manifest) or '
+        raise InputError('give the speakers by a manifest (--manifest) or '
                          'by a pattern on the ids (--speaker-pattern), not '
                          'both')
     pooled = _pooled(data_root)
@@ -173,7 +175,7 @@ def fold_summary(per_fold: List[Dict[str, float]]) -> Dict[str, dict]:
     """Mean and sample standard deviation (ddof=1) over folds of every
     metric the folds share."""
     if not per_fold:
-        raise ValueError('no fold metrics to summarise')
+        raise InputError('no fold metrics to summarise')
     keys = [m for m in per_fold[0] if all(m in f for f in per_fold)]
     out = {}
     for m in keys:
@@ -182,7 +184,7 @@ def fold_summary(per_fold: List[Dict[str, float]]) -> Dict[str, dict]:
         out[m] = dict(mean=float(values.mean()), std=std,
                       folds=values.tolist())
         if not all(math.isfinite(v) for v in (out[m]['mean'], std)):
-            raise ValueError(f'metric {m!r} is not finite over the folds')
+            raise InputError(f'metric {m!r} is not finite over the folds')
     return out
 
 
@@ -201,6 +203,6 @@ def read_fold_metrics(work_dir: str) -> List[Dict[str, float]]:
         out.append(data.get('metrics', data))
         i += 1
     if not out:
-        raise FileNotFoundError(f'no fold_0/test_metrics.json in '
-                                f'{work_dir!r}')
+        raise MissingFileError(f'no fold_0/test_metrics.json in '
+                               f'{work_dir!r}')
     return out

@@ -17,6 +17,7 @@ import numpy as np
 from ..registry import DATASETS
 from .feature_format import feature_schema, save_feature_dataset
 from .multimodal_feature_dataset import MultimodalFeatureDataset
+from ..utils.errors import MissingFileError
 
 EMOTIONS = ('Neutral', 'Happy', 'Sad', 'Angry')
 DIMS = dict(audio=74, video=35, text=300)
@@ -88,7 +89,7 @@ class SyntheticIEMOCAPDataset(MultimodalFeatureDataset):
         if generate is None:
             generate = osp.abspath(data_root) == osp.abspath(DEFAULT_ROOT)
         if not osp.isdir(data_root) and not generate:
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f'no dataset at {data_root!r}: the synthetic task is '
                 f'generated only at {DEFAULT_ROOT!r} or with generate=True '
                 f'(--cfg-options train_dataloader.dataset.generate=True '

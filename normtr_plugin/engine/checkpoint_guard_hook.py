@@ -22,6 +22,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from ..registry import HOOKS
+from ..utils.errors import InputError
 
 __all__ = ['CheckpointGuardHook', 'CheckpointMismatchError',
            'CONFIG_TEXT_KEYS']
@@ -30,7 +31,7 @@ __all__ = ['CheckpointGuardHook', 'CheckpointMismatchError',
 CONFIG_TEXT_KEYS = ('config', 'cfg')
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(InputError):
     """A checkpoint's weights do not fit the model the config builds."""
 
 
@@ -64,7 +65,7 @@ class CheckpointGuardHook(Hook):
             self._check_weights(runner, checkpoint, source)
 
     def _check_weights(self, runner, checkpoint: dict, source: str) -> None:
-        from ..hub.pretrained import state_dict_problems
+        from ..utils.state_dict import state_dict_problems
         state = checkpoint.get('state_dict', checkpoint)
         if not isinstance(state, dict):
             raise CheckpointMismatchError(

@@ -6,15 +6,21 @@ changes what happens around a save, not what is saved:
 - every checkpoint (``epoch_N.pth``, ``best_*.pth``, the re-save after a new
   best) is written through :class:`~.atomic_backend.AtomicLocalBackend`:
   temporary name, fsync, rename -- a kill never leaves a truncated file;
-- ``last_checkpoint`` is rewritten atomically, and only after the checkpoint
-  it names is complete;
+- ``last_checkpoint`` is rewritten atomically once the checkpoint it names
+  is complete (mmengine's own in-place write of it comes first; a pointer
+  torn by a kill is caught by ``resume.py``, which names the newest
+  readable checkpoint);
 - outdated checkpoints (``max_keep_ckpts``, the previous best) are deleted
   only after their replacement is on disk;
 - each checkpoint carries the random states (``rng_state.py``) and a resumed
   run restores them before training continues. Validation runs on saved and
   restored random states, so it draws nothing from the training streams and
   the states saved at the end of an epoch are those the next epoch starts
-  with -- a resumed run then equals an uninterrupted one, bit for bit.
+  with -- a resumed run then equals an uninterrupted one, bit for bit;
+- the config text stored in every checkpoint (``meta['cfg']``) is rendered
+  once per run (``rendered_config.py``), not by yapf at every save.
+
+Only mmengine's public hook methods are overridden.
 """
 import os.path as osp
 from contextlib import contextmanager
@@ -25,6 +31,7 @@ from mmengine.hooks import CheckpointHook
 from ..registry import HOOKS
 from ..utils import write_text
 from .atomic_backend import ATOMIC_BACKEND
+from .rendered_config import render_config_once
 from .rng_state import capture_rng_state, restore_rng_state
 
 __all__ = ['AtomicCheckpointHook']
@@ -65,16 +72,38 @@ class AtomicCheckpointHook(CheckpointHook):
         self._loaded_rng = None
 
     # ------------------------------------------------------------ saving
+    # mmengine's public hook points wrap its saves; nothing of its private
+    # saving code is copied or overridden.
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        if self.by_epoch:  # the shipped configs: nothing to save per iter
+            return
+        with self._saving(runner):
+            super().after_train_iter(runner, batch_idx, data_batch, outputs)
+
+    def after_train_epoch(self, runner) -> None:
+        with self._saving(runner):
+            super().after_train_epoch(runner)
+
+    def after_val_epoch(self, runner, metrics) -> None:
+        with self._saving(runner):
+            super().after_val_epoch(runner, metrics)
+
     @contextmanager
-    def _deferred_removal(self):
-        """Delete what the parent class removes only once the body (the new
-        checkpoint and ``last_checkpoint``) is complete."""
+    def _saving(self, runner):
+        """Around mmengine's save: delete what it removes only once the new
+        checkpoint is complete, then rewrite ``last_checkpoint`` atomically
+        (mmengine writes it in place)."""
         pending, backend = [], self.file_backend
+        before = self.last_ckpt
         self.file_backend = _DeferredRemoval(backend, pending)
         try:
             yield
         finally:
             self.file_backend = backend
+        if self.last_ckpt != before and is_main_process():
+            write_text(osp.join(runner.work_dir, 'last_checkpoint'),
+                       self.last_ckpt)
         keep = {self.last_ckpt, getattr(self, 'best_ckpt_path', None),
                 *(getattr(self, 'best_ckpt_path_dict', None) or {}).values()}
         for path in pending:
@@ -84,40 +113,6 @@ class AtomicCheckpointHook(CheckpointHook):
                 backend.remove(path)
             elif backend.isdir(path):
                 backend.rmtree(path)
-
-    def _save_checkpoint_with_step(self, runner, step, meta):
-        with self._deferred_removal():
-            self._save_and_point(runner, step, meta)
-
-    def _save_and_point(self, runner, step, meta):
-        """mmengine 0.10.7's ``_save_checkpoint_with_step`` with an atomic
-        ``last_checkpoint`` (removals are deferred by the caller)."""
-        if self.max_keep_ckpts > 0 and not (
-                self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
-            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
-                old = self.keep_ckpt_ids.popleft()
-                if is_main_process():
-                    self.file_backend.remove(self.file_backend.join_path(
-                        self.out_dir, self.filename_tmpl.format(old)))
-            self.keep_ckpt_ids.append(step)
-            runner.message_hub.update_info('keep_ckpt_ids',
-                                           list(self.keep_ckpt_ids))
-        filename = self.filename_tmpl.format(step)
-        self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
-        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        runner.save_checkpoint(
-            self.out_dir, filename, self.file_client_args,
-            save_optimizer=self.save_optimizer,
-            save_param_scheduler=self.save_param_scheduler, meta=meta,
-            by_epoch=self.by_epoch, backend_args=self.backend_args,
-            **self.args)
-        if is_main_process():
-            write_text(osp.join(runner.work_dir, 'last_checkpoint'),
-                       self.last_ckpt)
-
-    def _save_best_checkpoint(self, runner, metrics) -> None:
-        with self._deferred_removal():
-            super()._save_best_checkpoint(runner, metrics)
 
     # ----------------------------------------------------- random states
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
@@ -140,10 +135,15 @@ class AtomicCheckpointHook(CheckpointHook):
         self._loaded_rng = meta.get(RNG_KEY) if isinstance(meta, dict) \
             else None
 
+    def before_run(self, runner) -> None:
+        super().before_run(runner)
+        render_config_once(runner.cfg)
+
     def before_train(self, runner) -> None:
         super().before_train(runner)
         # Runner.train loads or resumes just before this; restore only on a
-        # resume (load_from starts a new run from its own seed).
-        if getattr(runner, '_resume', False) and self._loaded_rng:
+        # resume, which alone moves the loop past iteration 0 (load_from
+        # starts a new run from its own seed).
+        if runner.iter > 0 and self._loaded_rng:
             restore_rng_state(runner, self._loaded_rng)
         self._loaded_rng = None

@@ -36,6 +36,8 @@ from mmengine.config import ConfigDict
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from ..utils.errors import MissingFileError, NormTRError
+
 __all__ = [
     'CHECKPOINT_SAFE_GLOBALS',
     'UnsafeCheckpointError',
@@ -44,7 +46,7 @@ __all__ = [
 ]
 
 
-class UnsafeCheckpointError(pickle.UnpicklingError):
+class UnsafeCheckpointError(NormTRError, pickle.UnpicklingError):
     """A checkpoint asked for a global outside :data:`CHECKPOINT_SAFE_GLOBALS`.
 
     Subclass of :class:`pickle.UnpicklingError`, so code that already catches
@@ -198,7 +200,7 @@ def load_checkpoint_safely(filename: str,
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
+        raise MissingFileError(f'{filename} can not be found.')
 
     # torch.serialization.safe_globals removes its entries on exit; only pass
     # the ones not already allowlisted globally so that a user's own

@@ -15,6 +15,8 @@ from typing import List, Optional
 from mmengine.config import Config
 
 from .propagate import DATALOADERS, dataset_cfgs
+from ..utils.errors import MissingFileError
+from ..utils.hub_id import is_hub_id
 
 __all__ = ['DataRootError', 'check_data_root', 'data_roots',
            'prepare_command', 'read_splits', 'split_names']
@@ -27,7 +29,7 @@ KNOWN_SOURCES = {
 }
 
 
-class DataRootError(FileNotFoundError):
+class DataRootError(MissingFileError):
     """``data_root`` holds no converted dataset."""
 
 
@@ -50,15 +52,6 @@ def _generated(ds) -> bool:
         return False
     from ..datasets.synthetic import DEFAULT_ROOT
     return osp.abspath(ds['data_root']) == osp.abspath(DEFAULT_ROOT)
-
-
-def _is_hub_id(root: str) -> bool:
-    """``org/name`` that is no local path: not under ``data/``, not under
-    an existing local folder, not starting with ``.``, ``/`` or ``~``."""
-    parts = root.split('/')
-    if len(parts) != 2 or not all(parts) or root.startswith(('.', '~')):
-        return False
-    return parts[0] != 'data' and not osp.isdir(parts[0])
 
 
 def prepare_command(cfg: Config, root: str, src: Optional[str] = None
@@ -108,7 +101,7 @@ def check_data_root(cfg: Config, reason: str = '',
     one of ``roots``) holds no converted dataset (see the module
     docstring)."""
     for root in data_roots(cfg) if roots is None else roots:
-        if _is_hub_id(root):
+        if is_hub_id(root):
             continue
         suffix = f' ({reason})' if reason else ''
         fmt = _raw_format(root, (cfg.get('data_source') or {}).get(

@@ -14,6 +14,7 @@ import torch
 from mmengine.config import Config
 
 from .cli import set_mixed_precision
+from ..utils.errors import InputError
 
 PRECISIONS = ('no', 'fp16', 'bf16')
 
@@ -54,7 +55,7 @@ def setup_distributed(cfg: Config) -> dict:
         cfg.setdefault('find_unused_parameters', True)
     precision = os.environ.get('ACCELERATE_MIXED_PRECISION', 'no').lower()
     if precision not in PRECISIONS:
-        raise ValueError(f'Accelerate mixed_precision {precision!r} is not '
+        raise InputError(f'Accelerate mixed_precision {precision!r} is not '
                          f'supported; use one of {PRECISIONS}')
     if precision != 'no':
         set_mixed_precision(cfg, 'float16' if precision == 'fp16'

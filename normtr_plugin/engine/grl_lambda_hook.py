@@ -7,13 +7,14 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from ..registry import HOOKS
+from ..utils.errors import InputError
 
 
 def dann_lambda(progress: float, gamma: float = 10.0) -> float:
     """``2 / (1 + exp(-gamma p)) - 1`` for p in [0, 1]: 0 at p = 0, about
     0.987 at p = 0.5 with gamma = 10, towards 1 at the end."""
     if not 0.0 <= progress <= 1.0:
-        raise ValueError(f'training progress must be in [0, 1], got '
+        raise InputError(f'training progress must be in [0, 1], got '
                          f'{progress}')
     return 2.0 / (1.0 + math.exp(-gamma * progress)) - 1.0
 
@@ -37,7 +38,7 @@ class GRLLambdaHook(Hook):
 
     def __init__(self, gamma: float = 10.0, max_lambda: float = None):
         if gamma <= 0:
-            raise ValueError(f'gamma must be > 0, got {gamma}')
+            raise InputError(f'gamma must be > 0, got {gamma}')
         self.gamma = float(gamma)
         self.max_lambda = None if max_lambda is None else float(max_lambda)
 

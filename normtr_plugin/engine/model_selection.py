@@ -26,6 +26,7 @@ from typing import Optional
 from mmengine.config import Config, ConfigDict
 
 from .propagate import dataset_cfgs
+from ..utils.errors import InputError
 
 __all__ = ['BY', 'DEFAULT_EMA_MOMENTUM', 'apply_model_selection']
 
@@ -38,7 +39,7 @@ def _ema_hook(ema, momentum: float) -> dict:
     options = dict(ema) if isinstance(ema, dict) else {}
     options.setdefault('momentum', momentum)
     if not 0 < float(options['momentum']) < 1:
-        raise ValueError(f"model_selection.ema_momentum must be in (0, 1), "
+        raise InputError(f"model_selection.ema_momentum must be in (0, 1), "
                          f"got {options['momentum']!r}")
     return dict(type='EMAHook', ema_type='ExponentialMovingAverage',
                 update_buffers=True, priority='NORMAL', **options)
@@ -85,14 +86,14 @@ def apply_model_selection(cfg: Config) -> Optional[str]:
     sel.update(cfg.get('model_selection') or {})
     unknown = set(sel) - {'by', 'ema', 'ema_momentum', 'holdout'}
     if unknown:
-        raise ValueError(f'model_selection takes by, ema, ema_momentum, '
+        raise InputError(f'model_selection takes by, ema, ema_momentum, '
                          f'holdout; got unknown {sorted(unknown)}')
     if sel['by'] not in BY:
-        raise ValueError(f"model_selection.by must be one of {BY}, got "
+        raise InputError(f"model_selection.by must be one of {BY}, got "
                          f"{sel['by']!r}")
     holdout = sel['holdout']
     if holdout is not None and not 0 < float(holdout) < 1:
-        raise ValueError(f'model_selection.holdout must be a fraction in '
+        raise InputError(f'model_selection.holdout must be a fraction in '
                          f'(0, 1), got {holdout!r}')
     note = None
     val = cfg.get('val_dataloader')

@@ -11,11 +11,12 @@ import os.path as osp
 from typing import List, Optional
 
 from .checkpoint_loader import load_checkpoint_safely
+from ..utils.errors import MissingFileError
 
 __all__ = ['ResumeError', 'newest_readable_checkpoint', 'resolve_resume']
 
 
-class ResumeError(FileNotFoundError):
+class ResumeError(MissingFileError):
     """Nothing to resume from, or the checkpoint cannot be read."""
 
 

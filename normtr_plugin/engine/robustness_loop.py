@@ -25,15 +25,15 @@ from typing import Dict, Optional, Union
 
 import torch
 from mmengine.model import is_model_wrapper
-from mmengine.runner.amp import autocast
 from mmengine.runner import TestLoop
+from mmengine.runner.amp import autocast
 
 from ..evaluation.robustness_grid import parse_ratios, parse_seeds
 from ..evaluation.robustness_summary import summarise_masking
-from ..structures.data_samples import split_data_samples
 from ..models.heads import BaseEmotionHead
-from ..structures.maskers import BaseMasker, build_masker
 from ..registry import DATASETS, LOOPS, build_in_scope
+from ..structures.data_samples import split_data_samples
+from ..structures.maskers import BaseMasker, build_masker
 
 __all__ = ['RobustnessTestLoop']
 

@@ -28,6 +28,7 @@ from mmengine.hooks import Hook
 
 from ..registry import HOOKS
 from .propagate import dataset_cfgs
+from ..utils.errors import InputError
 
 __all__ = ['IDENTITY_KEY', 'ResumeMismatchError', 'RunIdentityHook',
            'check_resume', 'config_hash', 'data_identity', 'data_name',
@@ -37,7 +38,7 @@ IDENTITY_KEY = 'run_identity'
 _DATASET_SKIP = ('data_root', 'resident', 'revision', 'check_finite')
 
 
-class ResumeMismatchError(ValueError):
+class ResumeMismatchError(InputError):
     """The checkpoint to resume was trained with other data or config."""
 
 

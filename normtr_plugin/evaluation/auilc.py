@@ -8,6 +8,8 @@ accuracies and Corr, lower for MAE.
 import math
 from typing import Dict, Mapping, Sequence
 
+from ..utils.errors import InputError
+
 __all__ = ['auilc', 'auilc_table']
 
 
@@ -19,23 +21,23 @@ def auilc(ratios: Sequence[float], values: Sequence[float]) -> float:
     """
     ratios, values = list(ratios), list(values)
     if len(ratios) != len(values):
-        raise ValueError(f'AUILC: ratios and values must have the same '
+        raise InputError(f'AUILC: ratios and values must have the same '
                          f'length, found {len(ratios)} ratios and '
                          f'{len(values)} values')
     if len(ratios) < 2:
-        raise ValueError(f'AUILC needs at least 2 points, found '
+        raise InputError(f'AUILC needs at least 2 points, found '
                          f'{len(ratios)}')
     try:
         ratios = [float(r) for r in ratios]
         values = [float(v) for v in values]
     except (TypeError, ValueError) as err:
-        raise ValueError(f'AUILC: ratios and values must be numbers '
+        raise InputError(f'AUILC: ratios and values must be numbers '
                          f'({err})') from None
     if not all(math.isfinite(r) for r in ratios):
-        raise ValueError(f'AUILC: ratios must be finite, found {ratios}')
+        raise InputError(f'AUILC: ratios must be finite, found {ratios}')
     for i in range(len(ratios) - 1):
         if not ratios[i + 1] > ratios[i]:
-            raise ValueError(
+            raise InputError(
                 f'AUILC: ratios must be strictly increasing, found '
                 f'{ratios[i]:g} then {ratios[i + 1]:g} at positions {i}, '
                 f'{i + 1}')
@@ -52,13 +54,13 @@ def auilc_table(per_ratio: Mapping[float, Mapping[str, float]]
     must report the same metrics.
     """
     if len(per_ratio) < 2:
-        raise ValueError(f'AUILC needs at least 2 ratios, found '
+        raise InputError(f'AUILC needs at least 2 ratios, found '
                          f'{len(per_ratio)}')
     ratios = sorted(per_ratio, key=float)
     names = list(per_ratio[ratios[0]])
     for r in ratios[1:]:
         if set(per_ratio[r]) != set(names):
-            raise ValueError(
+            raise InputError(
                 f'AUILC: ratio {r} reports metrics {sorted(per_ratio[r])}, '
                 f'ratio {ratios[0]} reports {sorted(names)}')
     return {name: auilc([float(r) for r in ratios],

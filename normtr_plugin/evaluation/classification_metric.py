@@ -6,6 +6,7 @@ from mmengine.evaluator import BaseMetric
 
 from ..registry import METRICS
 from .functional import classification_metrics, to_numpy
+from ..utils.errors import InputError
 
 
 @METRICS.register_module()
@@ -41,7 +42,7 @@ class ClassificationMetric(BaseMetric):
             num_classes = len(self.dataset_meta['classes'])
         if num_classes is None:
             if arr[:, 2].min() < 0:
-                raise ValueError('ClassificationMetric: give num_classes, '
+                raise InputError('ClassificationMetric: give num_classes, '
                                  "dataset_meta['classes'] or pred_score")
             num_classes = int(arr[:, 2].max())
         return classification_metrics(arr[:, 0], arr[:, 1], num_classes)

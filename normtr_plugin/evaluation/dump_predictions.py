@@ -17,6 +17,7 @@ from mmengine.evaluator import BaseMetric
 from ..registry import METRICS
 from ..utils import atomic_path, atomic_write
 from .functional import to_numpy
+from ..utils.errors import InputError
 
 __all__ = ['DUMP_FORMATS', 'DumpPredictions', 'output_names',
            'prediction_record', 'write_rows']
@@ -88,7 +89,7 @@ def prediction_record(sample, names: Optional[Sequence[str]] = None
 def check_dump_path(path: str) -> str:
     ext = osp.splitext(path)[1].lower()
     if ext not in DUMP_FORMATS:
-        raise ValueError(f'--dump {path!r}: the file name must end in '
+        raise InputError(f'--dump {path!r}: the file name must end in '
                          f'{" or ".join(DUMP_FORMATS)}, found {ext!r}')
     return ext
 

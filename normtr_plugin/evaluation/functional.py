@@ -10,6 +10,8 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 from sklearn.metrics import f1_score
 
+from ..utils.errors import InputError
+
 __all__ = ['sentiment_metrics', 'multi_binary_metrics',
            'classification_metrics', 'multilabel_metrics',
            'weighted_accuracy', 'to_numpy']
@@ -31,14 +33,14 @@ def _check_pair(pred, truth, ndim: int, what: str):
     want = '(N,)' if ndim == 1 else '(N, K)'
     for name, arr in (('pred', pred), ('truth', truth)):
         if arr.ndim != ndim:
-            raise ValueError(f'{what}: {name} must have shape {want}, '
+            raise InputError(f'{what}: {name} must have shape {want}, '
                              f'found {arr.shape}')
     if pred.shape != truth.shape:
-        raise ValueError(f'{what}: pred and truth must have the same shape, '
+        raise InputError(f'{what}: pred and truth must have the same shape, '
                          f'expected {truth.shape} (truth), found {pred.shape} '
                          f'(pred)')
     if pred.shape[0] == 0:
-        raise ValueError(f'{what}: empty input, expected {want} with N >= 1, '
+        raise InputError(f'{what}: empty input, expected {want} with N >= 1, '
                          f'found {pred.shape}')
     return pred, truth
 
@@ -46,7 +48,7 @@ def _check_pair(pred, truth, ndim: int, what: str):
 def _check_binary(arr: np.ndarray, what: str) -> np.ndarray:
     bad = ~np.isin(arr, (0, 1))
     if bad.any():
-        raise ValueError(f'{what}: expected 0/1 labels, found '
+        raise InputError(f'{what}: expected 0/1 labels, found '
                          f'{np.unique(arr[bad])[:5].tolist()}')
     return arr.astype(np.int64)
 
@@ -54,7 +56,7 @@ def _check_binary(arr: np.ndarray, what: str) -> np.ndarray:
 def _names(names: Optional[Sequence[str]], k: int, what: str):
     names = [f'task{i}' for i in range(k)] if names is None else list(names)
     if len(names) != k:
-        raise ValueError(f'{what}: expected {k} names (one per column of '
+        raise InputError(f'{what}: expected {k} names (one per column of '
                          f'shape (N, {k})), found {len(names)}: {names}')
     return names
 
@@ -138,7 +140,7 @@ def classification_metrics(pred_label, truth,
     for name, arr in (('pred_label', pred), ('truth', truth)):
         ok = (arr >= 0) & (arr < num_classes) & (arr == np.round(arr))
         if not np.all(ok):
-            raise ValueError(f'classification_metrics: {name} must hold ints '
+            raise InputError(f'classification_metrics: {name} must hold ints '
                              f'in [0, {num_classes}), found values '
                              f'{np.unique(arr).tolist()[:10]}')
     pred, truth = pred.astype(np.int64), truth.astype(np.int64)

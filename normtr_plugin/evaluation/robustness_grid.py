@@ -6,6 +6,7 @@ from typing import List, Sequence, Union
 import numpy as np
 
 from ..structures.maskers import check_ratio
+from ..utils.errors import InputError
 
 __all__ = ['parse_ratios', 'parse_seeds']
 
@@ -23,19 +24,19 @@ def parse_ratios(spec: Union[str, Sequence[float]]) -> List[float]:
         if ':' in text:
             parts = text.split(':')
             if len(parts) != 3:
-                raise ValueError(f"ratios range must be 'start:stop:step', "
+                raise InputError(f"ratios range must be 'start:stop:step', "
                                  f'got {spec!r}')
             try:
                 start, stop, step = (float(p) for p in parts)
             except ValueError:
-                raise ValueError(f"ratios range must be 'start:stop:step' "
+                raise InputError(f"ratios range must be 'start:stop:step' "
                                  f'numbers, got {spec!r}') from None
             if not all(math.isfinite(v) for v in (start, stop, step)):
-                raise ValueError(f'ratios range must be finite, got {spec!r}')
+                raise InputError(f'ratios range must be finite, got {spec!r}')
             if step <= 0:
-                raise ValueError(f'ratios step must be > 0, got {spec!r}')
+                raise InputError(f'ratios step must be > 0, got {spec!r}')
             if stop < start:
-                raise ValueError(f'ratios stop must be >= start, got '
+                raise InputError(f'ratios stop must be >= start, got '
                                  f'{spec!r}')
             count = int(math.floor((stop - start) / step + 1e-9)) + 1
             values = [start + i * step for i in range(count)]
@@ -43,19 +44,19 @@ def parse_ratios(spec: Union[str, Sequence[float]]) -> List[float]:
             try:
                 values = [float(p) for p in text.split(',') if p.strip()]
             except ValueError:
-                raise ValueError(f"ratios must be 'start:stop:step' or a "
+                raise InputError(f"ratios must be 'start:stop:step' or a "
                                  f'comma list of numbers, got {spec!r}') \
                     from None
     else:
         values = [float(v) for v in spec]
     if not values:
-        raise ValueError(f'no masking ratios in {spec!r}')
+        raise InputError(f'no masking ratios in {spec!r}')
     values = [round(v, 10) + 0.0 for v in values]  # + 0.0: no -0.0
     for v in values:
         check_ratio(v)
     if len(set(values)) != len(values):
         dup = sorted({v for v in values if values.count(v) > 1})
-        raise ValueError(f'duplicate masking ratios {dup} in {spec!r}')
+        raise InputError(f'duplicate masking ratios {dup} in {spec!r}')
     return sorted(values)
 
 
@@ -67,15 +68,15 @@ def parse_seeds(spec: Union[str, int, Sequence[int]]) -> List[int]:
             spec = ([int(p) for p in text.split(',') if p.strip()]
                     if ',' in text else int(text))
         except ValueError:
-            raise ValueError(f'seeds must be a count (3) or a comma list '
+            raise InputError(f'seeds must be a count (3) or a comma list '
                              f'(0,5,7), got {text!r}') from None
     if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
         if spec < 1:
-            raise ValueError(f'the number of seeds must be >= 1, got {spec}')
+            raise InputError(f'the number of seeds must be >= 1, got {spec}')
         return list(range(int(spec)))
     seeds = [int(s) for s in spec]
     if not seeds or any(s < 0 for s in seeds):
-        raise ValueError(f'seeds must be non-negative ints, got {seeds}')
+        raise InputError(f'seeds must be non-negative ints, got {seeds}')
     if len(set(seeds)) != len(seeds):
-        raise ValueError(f'duplicate seeds in {seeds}')
+        raise InputError(f'duplicate seeds in {seeds}')
     return seeds

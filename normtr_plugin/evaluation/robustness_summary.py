@@ -24,6 +24,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from .auilc import auilc
+from ..utils.errors import InputError
 
 __all__ = ['LOWER_IS_BETTER', 'lower_is_better', 'reference_areas',
            'summarise_checkpoints', 'summarise_masking']
@@ -113,11 +114,11 @@ def summarise_checkpoints(runs: Sequence[dict]) -> dict:
     mask_std, per_checkpoint=[...])`` (see the module doc for the spreads).
     """
     if not runs:
-        raise ValueError('summarise_checkpoints needs at least one run')
+        raise InputError('summarise_checkpoints needs at least one run')
     ratios = [row['ratio'] for row in runs[0]['per_ratio']]
     for i, run in enumerate(runs[1:], 1):
         if [row['ratio'] for row in run['per_ratio']] != ratios:
-            raise ValueError(f'run {i} has ratios '
+            raise InputError(f'run {i} has ratios '
                              f"{[row['ratio'] for row in run['per_ratio']]},"
                              f' run 0 has {ratios}')
     names = [m for m in runs[0]['metrics']

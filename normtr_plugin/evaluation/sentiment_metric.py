@@ -6,6 +6,7 @@ from mmengine.evaluator import BaseMetric
 
 from ..registry import METRICS
 from .functional import regression_metrics, sentiment_metrics, to_numpy
+from ..utils.errors import InputError
 
 
 @METRICS.register_module()
@@ -14,7 +15,9 @@ class SentimentMetric(BaseMetric):
 
     Each data sample holds ``pred_score`` (regression output) and
     ``gt_label`` (float in [-3, 3]), both of shape () or (1,). Keys are bare
-    (no prefix), e.g. ``'MAE'``; see :func:`sentiment_metrics`.
+    (no prefix), e.g. ``'MAE'``; see :func:`sentiment_metrics`. Its
+    ``process`` (one ``(pred, gt)`` pair of numpy scalars, in their own
+    dtype, per sample) serves every one-score metric.
     """
     default_prefix = None
 
@@ -23,10 +26,10 @@ class SentimentMetric(BaseMetric):
             pred = to_numpy(sample['pred_score']).reshape(-1)
             gt = to_numpy(sample['gt_label']).reshape(-1)
             if pred.size != 1 or gt.size != 1:
-                raise ValueError('SentimentMetric expects one score per '
-                                 f'sample, found pred_score {pred.shape}, '
-                                 f'gt_label {gt.shape}')
-            self.results.append((float(pred[0]), float(gt[0])))
+                raise InputError(f'{type(self).__name__} expects one score '
+                                 f'per sample, found pred_score '
+                                 f'{pred.shape}, gt_label {gt.shape}')
+            self.results.append((pred[0], gt[0]))
 
     def compute_metrics(self, results: List) -> Dict[str, float]:
         arr = np.asarray(results, dtype=np.float64).reshape(-1, 2)

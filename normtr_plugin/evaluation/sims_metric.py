@@ -18,14 +18,15 @@ fractions rounded to 4 decimals), no rounding, Corr 0.0 (not NaN) when
 either side is constant, and keys ``Acc-2``, ``Acc-3``, ``Acc-5``, ``F1``,
 ``MAE``, ``Corr``.
 """
-from typing import Any, Dict, List, Sequence
+from typing import Dict, List
 
 import numpy as np
-from mmengine.evaluator import BaseMetric
 from sklearn.metrics import f1_score
 
 from ..registry import METRICS
+from ..utils.errors import InputError
 from .functional import to_numpy
+from .sentiment_metric import SentimentMetric
 
 __all__ = ['SIMS_BOUNDARIES', 'SIMSMetric', 'sims_metrics']
 
@@ -50,7 +51,7 @@ def sims_metrics(pred, truth) -> Dict[str, float]:
     pred = to_numpy(pred).reshape(-1)
     truth = to_numpy(truth).reshape(-1)
     if pred.shape != truth.shape or pred.size == 0:
-        raise ValueError(f'sims_metrics: pred and truth must be non-empty '
+        raise InputError(f'sims_metrics: pred and truth must be non-empty '
                          f'and of equal size, found {pred.shape} (pred) and '
                          f'{truth.shape} (truth)')
     dtype = np.result_type(pred.dtype, truth.dtype, np.float32)
@@ -73,22 +74,10 @@ def sims_metrics(pred, truth) -> Dict[str, float]:
 
 
 @METRICS.register_module()
-class SIMSMetric(BaseMetric):
+class SIMSMetric(SentimentMetric):
     """CH-SIMS sentiment in [-1, 1]: Acc-2, Acc-3, Acc-5, F1, MAE, Corr
     (:func:`sims_metrics`). Samples hold ``pred_score`` and ``gt_label``,
-    one value each."""
-
-    default_prefix = None
-
-    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
-        for sample in data_samples:
-            pred = to_numpy(sample['pred_score']).reshape(-1)
-            gt = to_numpy(sample['gt_label']).reshape(-1)
-            if pred.size != 1 or gt.size != 1:
-                raise ValueError('SIMSMetric expects one score per sample, '
-                                 f'found pred_score {pred.shape}, gt_label '
-                                 f'{gt.shape}')
-            self.results.append((pred[0], gt[0]))
+    one value each (``SentimentMetric.process``, dtype kept)."""
 
     def compute_metrics(self, results: List) -> Dict[str, float]:
         pred = np.asarray([r[0] for r in results])

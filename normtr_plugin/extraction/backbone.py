@@ -16,6 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..utils.errors import InputError, MissingFileError
+
 __all__ = ['Backbone', 'ImagePreprocess', 'build_backbone',
            'load_backbone_weights']
 
@@ -43,9 +45,9 @@ def load_backbone_weights(model: torch.nn.Module, path: str) -> None:
     """
     from timm.models import load_checkpoint
     if not osp.isfile(path):
-        raise FileNotFoundError(f'backbone weights {path!r} not found')
+        raise MissingFileError(f'backbone weights {path!r} not found')
     if not path.endswith(('.safetensors', '.pth', '.pt', '.bin')):
-        raise ValueError(f'backbone weights {path!r}: expected a '
+        raise InputError(f'backbone weights {path!r}: expected a '
                          '.safetensors, .pth or .pt file')
     try:
         load_checkpoint(model, path, use_ema=False, strict=True,
@@ -54,11 +56,11 @@ def load_backbone_weights(model: torch.nn.Module, path: str) -> None:
         detail = ' '.join(str(err).split())
         if isinstance(err, pickle.UnpicklingError) or \
                 'weights_only' in detail:
-            raise ValueError(f'backbone weights {path!r}: refused, the file '
+            raise InputError(f'backbone weights {path!r}: refused, the file '
                              'holds more than tensors (torch.load with '
                              f'weights_only=True: {detail[:300]})') from None
         # load_state_dict: missing / unexpected keys
-        raise ValueError(f'backbone weights {path!r} do not fit the model: '
+        raise InputError(f'backbone weights {path!r} do not fit the model: '
                          f'{detail[:500]}') from None
 
 
@@ -152,7 +154,7 @@ def build_backbone(name: str = 'resnet18', pretrained: bool = False,
     import timm
     import timm.data
     if pretrained and weights:
-        raise ValueError('give either pretrained=True or weights, not both')
+        raise InputError('give either pretrained=True or weights, not both')
     model = timm.create_model(name, pretrained=pretrained, num_classes=0)
     if weights:
         load_backbone_weights(model, weights)

@@ -24,6 +24,7 @@ from .backbone import build_backbone
 from .manifest import read_manifest
 from .media_dataset import MediaDataset, media_loader, split_features
 from .video import MediaError
+from ..utils.errors import InputError
 
 __all__ = ['MediaSkippedWarning', 'extract_features']
 
@@ -34,19 +35,19 @@ class MediaSkippedWarning(UserWarning):
 
 def _check_args(segments, batch_size, frame, frames_per_segment, workers):
     if segments < 1:
-        raise ValueError('segments must be >= 1')
+        raise InputError('segments must be >= 1')
     if batch_size < 1:
-        raise ValueError('batch_size must be >= 1')
+        raise InputError('batch_size must be >= 1')
     if frame not in ('middle', 'random'):
-        raise ValueError(f"frame must be 'middle' or 'random', got {frame!r}")
+        raise InputError(f"frame must be 'middle' or 'random', got {frame!r}")
     if frames_per_segment < 1:
-        raise ValueError('frames_per_segment must be >= 1')
+        raise InputError('frames_per_segment must be >= 1')
     if frames_per_segment > 1 and frame != 'middle':
-        raise ValueError('frames_per_segment > 1 stores K candidates per '
+        raise InputError('frames_per_segment > 1 stores K candidates per '
                          "segment (SegmentSample picks one); use frame="
                          "'middle'")
     if workers < 0:
-        raise ValueError('workers must be >= 0')
+        raise InputError('workers must be >= 0')
 
 
 class _Collector:
@@ -179,7 +180,7 @@ def extract_features(manifest: str, out_dir: str, backbone: str = 'resnet18',
                 writer.write_split(split, collector.batches(samples, items,
                                                             bar))
             if not writer.report.get('train', {}).get('samples'):
-                raise ValueError("every 'train' sample was skipped; "
+                raise InputError("every 'train' sample was skipped; "
                                  'nothing to compute statistics from')
             report = dict(
                 out_dir=osp.abspath(out_dir), manifest=man.path,
@@ -213,7 +214,7 @@ def _card(report, man) -> str:
                      shape=f'({t * k}, {dim})' if m == 'video' and k > 1
                      else f'({t}, {dim})',
                      splits=list(splits)) for m in report['modalities']]
-    if man.task == 'regression':
+    if not man.class_names:  # a float target, not a ClassLabel
         label_text, label_type = 'a float regression target', 'float32'
     else:
         label_text = (f'ClassLabel with {len(man.class_names)} classes: '

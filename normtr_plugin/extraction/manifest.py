@@ -20,6 +20,9 @@ from typing import Dict, List, Optional
 
 import datasets as hf
 
+from ..registry import head_class
+from ..utils.errors import InputError, MissingFileError
+
 __all__ = ['MEDIA_COLUMNS', 'REQUIRED_COLUMNS', 'Manifest', 'Sample',
            'media_path', 'read_manifest']
 
@@ -48,7 +51,7 @@ class Manifest:
     class_names: List[str] = field(default_factory=list)
 
     def encode(self, label: str):
-        if self.task == 'regression':
+        if not isinstance(self.label_feature, hf.ClassLabel):
             return float(label)
         return self.class_names.index(label)
 
@@ -65,7 +68,7 @@ def media_path(root: str, value: str, where: str,
         return path
     real, real_root = osp.realpath(path), osp.realpath(root)
     if osp.commonpath([real, real_root]) != real_root:
-        raise ValueError(
+        raise InputError(
             f'{where}: media path {value!r} resolves to {real!r}, outside '
             f"the manifest's folder {real_root!r}; move the file there or "
             'pass --allow-outside (allow_outside=True) to read it')
@@ -74,11 +77,13 @@ def media_path(root: str, value: str, where: str,
 
 def read_manifest(path: str, task: str = 'classification',
                   allow_outside: bool = False) -> Manifest:
-    if task not in ('classification', 'regression'):
-        raise ValueError(f"task must be 'classification' or 'regression', "
-                         f'got {task!r}')
+    head = head_class(task)  # the head decides: class names or numbers
+    if not head.single_column:
+        raise InputError(f"task {task!r} needs one label column per output;"
+                         " a manifest has one: use 'classification' or "
+                         "'regression'")
     if not osp.isfile(path):
-        raise FileNotFoundError(f'manifest {path!r} not found')
+        raise MissingFileError(f'manifest {path!r} not found')
     root = osp.dirname(osp.abspath(path))
     with open(path, newline='', encoding='utf-8-sig') as f:
         reader = csv.DictReader(f)
@@ -88,21 +93,21 @@ def read_manifest(path: str, task: str = 'classification',
     missing = [c for c in REQUIRED_COLUMNS if c not in found]
     modalities = [c for c in MEDIA_COLUMNS if c in found]
     if missing or not modalities:
-        raise ValueError(
+        raise InputError(
             f'manifest {path!r}: missing column(s) '
             f'{missing + ([] if modalities else ["video or audio"])}; '
             f'required: {list(REQUIRED_COLUMNS)} and at least one of '
             f'{list(MEDIA_COLUMNS)} (optional: transcript); found: {found}')
     if not rows:
-        raise ValueError(f'manifest {path!r} has no rows')
+        raise InputError(f'manifest {path!r} has no rows')
     splits, seen = OrderedDict(), set()
     for line, r in enumerate(rows, start=2):
         for c in REQUIRED_COLUMNS:
             if not r[c]:
-                raise ValueError(f'manifest {path!r} line {line}: empty '
+                raise InputError(f'manifest {path!r} line {line}: empty '
                                  f'{c!r}')
         if r['id'] in seen:
-            raise ValueError(f'manifest {path!r} line {line}: duplicate id '
+            raise InputError(f'manifest {path!r} line {line}: duplicate id '
                              f'{r["id"]!r}')
         seen.add(r['id'])
         media = {m: (media_path(root, r[m], f'manifest {path!r} line '
@@ -112,14 +117,14 @@ def read_manifest(path: str, task: str = 'classification',
             r['id'], r['split'], r['label'], media,
             r.get('transcript') or None))
     if 'train' not in splits:
-        raise ValueError(f"manifest {path!r} has no 'train' split (the "
+        raise InputError(f"manifest {path!r} has no 'train' split (the "
                          'normalisation statistics come from it); found '
                          f'splits: {list(splits)}')
     order = [s for s in SPLIT_ORDER if s in splits] + \
         [s for s in splits if s not in SPLIT_ORDER]
     splits = OrderedDict((s, splits[s]) for s in order)
     labels = [r['label'] for r in rows]
-    if task == 'regression':
+    if not head.categorical:
         bad = []
         for v in labels:
             try:
@@ -127,7 +132,7 @@ def read_manifest(path: str, task: str = 'classification',
             except ValueError:
                 bad.append(v)
         if bad:
-            raise ValueError(f'manifest {path!r}: task regression needs '
+            raise InputError(f'manifest {path!r}: task {task} needs '
                              f'numeric labels, found {sorted(set(bad))[:5]}')
         feature, names = hf.Value('float32'), []
     else:

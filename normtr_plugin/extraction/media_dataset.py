@@ -20,6 +20,7 @@ from .audio import read_wav, spectrogram_image, split_segments
 from .backbone import ImagePreprocess
 from .manifest import Sample
 from .video import MediaError, read_video_frames
+from ..utils.errors import InputError
 
 __all__ = ['MediaDataset', 'first_item', 'media_loader', 'split_features']
 
@@ -108,7 +109,7 @@ def media_loader(dataset: MediaDataset, workers: int = 0,
                  prefetch: int = 4) -> torch.utils.data.DataLoader:
     """Items in order; decoded by ``workers`` processes (0: in this one)."""
     if workers < 0:
-        raise ValueError(f'workers must be >= 0, got {workers}')
+        raise InputError(f'workers must be >= 0, got {workers}')
     kwargs = dict(prefetch_factor=prefetch,
                   worker_init_fn=limit_worker_threads) if workers else {}
     return torch.utils.data.DataLoader(dataset, batch_size=None,

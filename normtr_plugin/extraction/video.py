@@ -11,11 +11,13 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
+from ..utils.errors import InputError, MissingDependencyError, NormTRError
+
 __all__ = ['MediaError', 'read_video_frames', 'segment_candidate_indices',
            'segment_frame_indices']
 
 
-class MediaError(RuntimeError):
+class MediaError(NormTRError, RuntimeError):
     """A media file that is missing, unreadable or empty."""
 
 
@@ -31,11 +33,11 @@ def segment_frame_indices(num_frames: int, segments: int,
     (frames repeat) for both modes.
     """
     if num_frames < 1:
-        raise ValueError('a video needs at least one frame')
+        raise InputError('a video needs at least one frame')
     if segments < 1:
-        raise ValueError('segments must be >= 1')
+        raise InputError('segments must be >= 1')
     if mode not in ('middle', 'random'):
-        raise ValueError(f"frame mode must be 'middle' or 'random', "
+        raise InputError(f"frame mode must be 'middle' or 'random', "
                          f'got {mode!r}')
     n, t = num_frames, segments
     if n < t:
@@ -77,7 +79,7 @@ def segment_candidate_indices(num_frames: int, segments: int,
     """
     k = int(frames_per_segment)
     if k < 1:
-        raise ValueError(f'frames_per_segment must be >= 1, got {k}')
+        raise InputError(f'frames_per_segment must be >= 1, got {k}')
     middles = segment_frame_indices(num_frames, segments)
     if k == 1:
         return middles
@@ -97,8 +99,9 @@ def _open(path: str):
     try:
         import cv2
     except ImportError as err:  # pragma: no cover
-        raise ImportError('reading videos needs OpenCV: pip install '
-                          'opencv-python-headless') from err
+        raise MissingDependencyError(
+            'reading videos needs OpenCV: pip install '
+            'opencv-python-headless') from err
     cap = cv2.VideoCapture(path)
     if not cap.isOpened():
         cap.release()
@@ -130,7 +133,7 @@ def read_video_frames(path: str, segments: int, mode: str = 'middle',
     memory stays at T*K frames whatever the clip's length.
     """
     if frames_per_segment > 1 and mode != 'middle':
-        raise ValueError('frames_per_segment > 1 stores K candidates per '
+        raise InputError('frames_per_segment > 1 stores K candidates per '
                          "segment for SegmentSample; use mode='middle'")
     n = count_frames(path)
     if n == 0:

@@ -25,7 +25,9 @@ def split_hub_path(path: str):
 
 def load_from_hub(filename: str, map_location=None) -> dict:
     target, revision = split_hub_path(filename)
-    config_path, weights_path = resolve_files(target, revision)
+    # hf://org/name is always a Hub id (utils/hub_id.py); hf:///path a folder
+    config_path, weights_path = resolve_files(
+        target if target.startswith('/') else PREFIX + target, revision)
     config = load_pretrained_config(config_path)
     state = load_pretrained_weights(weights_path)
     if map_location is not None:
@@ -40,5 +42,7 @@ def register_hub_scheme() -> None:
 
     A scheme of its own: it replaces none of mmengine's loaders, and a
     loader someone else registered under ``hf://`` is left in place."""
-    if PREFIX not in CheckpointLoader._schemes:
+    try:
         CheckpointLoader.register_scheme(PREFIX, load_from_hub)
+    except KeyError:  # already registered (by us or someone else)
+        pass

@@ -21,6 +21,7 @@ path and the type.
 from typing import Iterable, Optional
 
 from ..registry import MODELS, SCOPE, TRANSFORMS
+from ..utils.errors import InputError
 
 __all__ = ['MMENGINE_INITIALIZERS', 'MMENGINE_MODELS', 'MMENGINE_TRANSFORMS',
            'UnsafeConfigError', 'check_pretrained_config']
@@ -35,7 +36,7 @@ MMENGINE_INITIALIZERS = ('Constant', 'Xavier', 'Normal', 'TruncNormal',
                          'Uniform', 'Kaiming', 'Caffe2Xavier', 'Pretrained')
 
 
-class UnsafeConfigError(ValueError):
+class UnsafeConfigError(InputError):
     """A ``config.json`` names a type this plugin will not build."""
 
 

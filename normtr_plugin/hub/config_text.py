@@ -7,13 +7,21 @@ it): :func:`read_assignment` parses it with :mod:`ast` and evaluates one
 top-level ``name = value`` whose value is plain data -- ``dict(k=v, ...)``
 calls, ``{...}``, ``[...]``, ``(...)``, numbers, strings, ``True``,
 ``False``, ``None`` -- and nothing else.
+
+:func:`redact_paths` keeps the absolute local paths of the machine that
+trained (data root, work dir) out of what is published.
 """
 import ast
+import re
 
-__all__ = ['ConfigTextError', 'read_assignment']
+from ..utils.errors import InputError
+
+__all__ = ['ConfigTextError', 'read_assignment', 'redact_paths']
+
+_ABS_PATH = re.compile(r"""(['"])((?:/|~/|[A-Za-z]:[\\/])[^'"\n]*)\1""")
 
 
-class ConfigTextError(ValueError):
+class ConfigTextError(InputError):
     """Config text that is not plain data where data was expected."""
 
 
@@ -65,3 +73,12 @@ def read_assignment(text: str, name: str, where: str):
     if not found:
         raise ConfigTextError(f'{where}: has no top-level {name!r} setting')
     return _data(value, f'{where}, {name!r}')
+
+
+def redact_paths(text: str) -> str:
+    """``text`` with every quoted absolute path (``'/…'``, ``'~/…'``,
+    ``'C:\\…'``) cut to ``'.../<last part>'``."""
+    def cut(match):
+        name = re.split(r'[\\/]', match.group(2).rstrip('/\\'))[-1]
+        return f'{match.group(1)}.../{name}{match.group(1)}'
+    return _ABS_PATH.sub(cut, text)

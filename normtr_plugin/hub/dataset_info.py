@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from ..utils.hub_id import is_hub_id, parse_hub_id
+
 __all__ = ['DatasetInfo', 'card_license', 'dataset_info', 'hub_id_of']
 
 SYNTHETIC = 'synthetic-iemocap'
@@ -30,19 +32,13 @@ class DatasetInfo:
     license_source: str       # where the licence came from (for the text)
 
 
-def _is_hub_id(root: str) -> bool:
-    parts = root.split('/')
-    return (len(parts) == 2 and all(parts) and not osp.exists(root)
-            and not root.startswith(('.', '~', 'data/')))
-
-
 def hub_id_of(root: Optional[str]) -> Optional[str]:
     """The Hub dataset id of ``data_root`` (see the module docstring)."""
     if not root:
         return None
     root = str(root).rstrip('/')
-    if _is_hub_id(root):
-        return root
+    if is_hub_id(root):
+        return parse_hub_id(root)
     match = _CACHE.search(osp.abspath(root) + '/')
     if match:
         return f'{match.group(1)}/{match.group(2)}'
@@ -75,7 +71,7 @@ def dataset_info(cfg, name: Optional[str] = None,
     root = str(ds.get('data_root') or cfg.get('data_root') or '') or None
     synthetic = ds.get('type') == 'SyntheticIEMOCAPDataset'
     if name:
-        hub_id = name if _is_hub_id(name) else None
+        hub_id = parse_hub_id(name)
     else:
         hub_id = None if synthetic else hub_id_of(root)
         name = SYNTHETIC if synthetic else hub_id or (

@@ -5,6 +5,17 @@ placeholders, no jinja). Its YAML header is built with huggingface_hub's
 ``ModelCardData`` / ``EvalResult``, so it parses back with
 ``huggingface_hub.ModelCard`` and the Hub reads the measured test metrics
 from ``model-index``.
+
+What the card says about the task comes from the head class (found through
+the ``MODELS`` registry from ``model.head.type``), never from a table here:
+
+- ``model-index`` lists the task metrics only; the ``invariance/*``
+  diagnostics (``InvarianceMetric``) stay in the body's table.
+- ``pipeline_tag`` is ``<modality>-classification`` only for a classifier
+  (classification, multi-binary, multi-label head) of ONE modality; it is
+  absent for a regressor and for a model of several modalities (e.g. an
+  audio+video regression model), as no Hub task describes them. A tag
+  given when publishing (``--pipeline-tag``) wins.
 """
 import math
 import os.path as osp
@@ -12,9 +23,13 @@ import re
 import string
 from typing import Dict, List, Optional
 
-__all__ = ['PAPER_RESULTS', 'TEMPLATE_PATH', 'card_data',
-           'default_pipeline_tag', 'metric_type', 'paper_family',
-           'render_model_card']
+from ..evaluation.invariance_metric import InvarianceMetric
+from ..registry import head_class
+from ..utils.errors import InputError, MissingFileError
+from ..utils.hub_id import parse_hub_id
+
+__all__ = ['PAPER_RESULTS', 'TEMPLATE_PATH', 'card_data', 'is_task_metric',
+           'metric_type', 'paper_family', 'render_model_card']
 
 TEMPLATE_PATH = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
@@ -45,10 +60,14 @@ PAPER_RESULTS: Dict[str, dict] = {
         'Acc-6': 88.89, 'F1': 88.81}),
 }
 
-HEAD_TASKS = dict(RegressionHead='regression',
-                  ClassificationHead='classification',
-                  MultiBinaryHead='multi_binary', MultiLabelHead='multi_label')
+DIAGNOSTICS = f'{InvarianceMetric.default_prefix}/'
 DISCRIMINATORS = ('modality_discriminator.', 'noise_discriminator.')
+
+
+def is_task_metric(name: str) -> bool:
+    """Whether ``name`` is a task metric (not an ``invariance/*``
+    diagnostic): only these go into ``model-index``."""
+    return not name.startswith(DIAGNOSTICS)
 
 
 def metric_type(name: str) -> str:
@@ -95,29 +114,13 @@ def _model_name(repo_id: Optional[str], dataset_name: str) -> str:
     return f'normtr-{slug}' if slug else 'normtr'
 
 
-def default_pipeline_tag(modalities) -> str:
-    """The Hub task a model of these input modalities is listed under:
-    video classification when it sees video (the emotion corpora are
-    recorded clips), else audio, else text classification."""
-    mods = set(modalities or ())
-    if 'video' in mods:
-        return 'video-classification'
-    if 'audio' in mods:
-        return 'audio-classification'
-    return 'text-classification'
-
-
-def _looks_like_hub_id(name: str) -> bool:
-    parts = (name or '').split('/')
-    return len(parts) == 2 and all(parts) and not name.startswith(
-        ('.', '/', '~'))
-
-
 def card_data(metrics: Dict[str, float], dataset_name: str,
               repo_id: Optional[str] = None,
               dataset_id: Optional[str] = None, license: str = 'other',
               pipeline_tag: Optional[str] = None):
-    """``ModelCardData`` with one model-index result: the test metrics.
+    """``ModelCardData`` with one model-index result: the task metrics
+    of the test split (:func:`is_task_metric`); ``pipeline_tag`` None
+    leaves the tag out.
 
     ``datasets`` lists ``dataset_id`` (a Hub dataset id) only; a local
     folder's name is not one. ``license`` is the dataset's (the weights
@@ -129,15 +132,13 @@ def card_data(metrics: Dict[str, float], dataset_name: str,
         task_type=TASK_TYPE, task_name=TASK_NAME, dataset_type=ref,
         dataset_name=dataset_name, dataset_split='test',
         metric_type=metric_type(k), metric_name=k, metric_value=float(v))
-        for k, v in metrics.items() if _finite(v)]
-    # the Hub's metric ids name task metrics; the invariance/* diagnostics
-    # (issue 12) stay in model-index only
+        for k, v in metrics.items() if _finite(v) and is_task_metric(k)]
     types = list(dict.fromkeys(metric_type(k) for k in metrics
-                               if not k.startswith('invariance/')))
+                               if is_task_metric(k)))
     return ModelCardData(
         library_name='normtr_plugin', license=license, tags=list(TAGS),
         pipeline_tag=pipeline_tag,
-        datasets=[dataset_id] if dataset_id else None, metrics=types,
+        datasets=[dataset_id] if dataset_id else None, metrics=types or None,
         model_name=_model_name(repo_id, dataset_name),
         eval_results=results or None)
 
@@ -175,24 +176,12 @@ def _fmt_value(name: str, value) -> str:
     return f'{value:.2f}'
 
 
-def _describe_head(head: dict, meta: dict) -> str:
-    kind = head.get('type', '?')
-    labels = meta.get('label_names') or []
-    classes = meta.get('classes') or []
-    if kind == 'RegressionHead':
-        return 'regression, 1 output (`RegressionHead`, MSE loss)'
-    if kind == 'MultiBinaryHead':
-        k = head.get('num_tasks', len(labels) or '?')
-        names = f": {', '.join(labels)}" if labels else ''
-        return f'{k} binary classifiers{names} (`MultiBinaryHead`)'
-    if kind == 'ClassificationHead':
-        k = head.get('num_classes', len(classes) or '?')
-        names = f": {', '.join(map(str, classes))}" if classes else ''
-        return f'{k}-way softmax{names} (`ClassificationHead`)'
-    if kind == 'MultiLabelHead':
-        names = f": {', '.join(labels)}" if labels else ''
-        return f'multi-label sigmoid{names} (`MultiLabelHead`)'
-    return f'`{kind}`'
+def _head(head: dict):
+    """The registered head class of ``head`` (None: not one of ours)."""
+    try:
+        return head_class(str(head.get('type')))
+    except InputError:
+        return None
 
 
 def _describe_fusion(fusion: dict, half: int) -> str:
@@ -272,22 +261,24 @@ def render_model_card(config: dict, metrics: Dict[str, float],
         license: the licence id of the weights: the dataset's
             (``hub/dataset_info.py``); ``license_source`` says where it came
             from ('dataset card', 'given', ...).
-        pipeline_tag: the Hub task; by default from the modalities
-            (:func:`default_pipeline_tag`).
+        pipeline_tag: the Hub task; by default the head's
+            (``BaseEmotionHead.pipeline_tag``; none for regression or
+            several modalities, see the module docstring).
     """
     template_path = template_path or TEMPLATE_PATH
     try:
         with open(template_path, encoding='utf-8') as f:
             template = string.Template(f.read())
     except OSError as err:
-        raise FileNotFoundError(f'model card template {template_path!r} '
-                                f'cannot be read: {err}') from None
+        raise MissingFileError(f'model card template {template_path!r} '
+                               f'cannot be read: {err}') from None
     model_cfg = _model_section(config)
     meta = config.get('dataset_meta') or {} if 'model' in config else {}
     modalities: Dict[str, int] = model_cfg.get('modalities', {})
     embed_dim = int(model_cfg.get('embed_dim', 256))
     head = model_cfg.get('head') or {}
-    task = meta.get('task') or HEAD_TASKS.get(head.get('type'))
+    head_cls = _head(head)
+    task = meta.get('task') or (head_cls.task if head_cls else None)
     family = paper_family(dataset_name, task)
     counts = _count_parameters(model_cfg)
     if counts:
@@ -298,9 +289,10 @@ def render_model_card(config: dict, metrics: Dict[str, float],
     else:
         parameters = 'unknown'
     display = repo_id or dataset_name
-    if dataset_id is None and _looks_like_hub_id(dataset_name):
-        dataset_id = dataset_name
-    pipeline_tag = pipeline_tag or default_pipeline_tag(modalities)
+    if dataset_id is None:
+        dataset_id = parse_hub_id(dataset_name)
+    if pipeline_tag is None and head_cls is not None:
+        pipeline_tag = head_cls.pipeline_tag(list(modalities))
     data = card_data(metrics, dataset_name, repo_id, dataset_id, license,
                      pipeline_tag)
     dataset_ref = (f'[`{dataset_id}`](https://huggingface.co/datasets/'
@@ -318,7 +310,8 @@ def render_model_card(config: dict, metrics: Dict[str, float],
         embed_dim=f'{embed_dim} (N/2 = {embed_dim // 2})',
         fusion=_describe_fusion(model_cfg.get('fusion') or {},
                                 embed_dim // 2),
-        head=_describe_head(head, meta),
+        head=(head_cls.describe(head, meta) if head_cls
+              else f"`{head.get('type', '?')}`"),
         parameters=parameters,
         task=task or 'unknown',
         training_only=_training_note(model_cfg),
@@ -326,11 +319,27 @@ def render_model_card(config: dict, metrics: Dict[str, float],
         repo_id=repo_id or 'ORG/NAME',
         train_config=(train_config_text or '# (not available)').rstrip(
             '\n').replace('```', '` ` `'),
+        results_note=_results_note(metrics, dataset_ref),
         results_table=_results_table(metrics, family),
         paper_note=_paper_note(family, dataset_name, task),
         license=_license_note(license, license_source),
     )
     return template.substitute(values)
+
+
+def _results_note(metrics: Dict[str, float], dataset_ref: str) -> str:
+    if not metrics:
+        return ('No test metrics were given when this model was published '
+                '(`tools/publish.py` without `--test` and without a '
+                '`test_metrics.json` of the training run).')
+    note = (f'Test split of {dataset_ref}, measured with this checkpoint '
+            '(`tools/test.py`, the end of `tools/train.py`, or '
+            '`tools/publish.py --test`); accuracies and F1 in percent.')
+    if not all(is_task_metric(k) for k in metrics):
+        note += (' The `invariance/*` rows are diagnostics of the learnt '
+                 'features, not task results; the metadata lists task '
+                 'metrics only.')
+    return note
 
 
 def _license_note(license: str, source: str) -> str:

@@ -16,6 +16,10 @@ from safetensors.torch import load_file, save_file
 
 from ..registry import MODELS, build_in_scope
 from ..utils import atomic_path, require_finite, write_text
+from ..utils.errors import InputError
+from ..utils.hub_id import parse_hub_id
+from ..utils.state_dict import state_dict_problems
+from ..version import __version__
 from .config_guard import check_pretrained_config
 
 CONFIG_NAME = 'config.json'
@@ -24,7 +28,7 @@ PICKLE_SUFFIXES = ('.bin', '.pt', '.pth', '.ckpt', '.pkl')
 ARCHITECTURES = ('NormTR',)
 
 
-class PretrainedError(ValueError):
+class PretrainedError(InputError):
     """A pretrained repo or folder that cannot be used as it is."""
 
 
@@ -39,7 +43,6 @@ def save_pretrained(model, save_dir: str, dataset_meta: Optional[dict] = None,
     registry alone. Each file is written atomically (temporary name, fsync,
     rename; umask permissions); the weights first.
     """
-    from .. import __version__
     config = dict(architecture=model.config['type'],
                   library_name='normtr_plugin', library_version=__version__,
                   model=model.config, dataset_meta=dataset_meta or {},
@@ -103,11 +106,14 @@ def resolve_files(repo_id_or_dir: str, revision: Optional[str] = None,
                   cache_dir: Optional[str] = None) -> Tuple[str, str]:
     """Local paths of ``config.json`` and ``model.safetensors``.
 
-    A folder is used as it is; anything else is a Hub model id, fetched
-    through ``hf_hub_download`` (so the cache, ``revision`` and
-    ``HF_HUB_OFFLINE`` work as everywhere in the Hugging Face stack).
+    A folder is used as it is; a Hub model id (``org/name`` or
+    ``hf://org/name``, decided by :func:`~normtr_plugin.utils.hub_id.
+    parse_hub_id`) is fetched through ``hf_hub_download`` (so the cache,
+    ``revision`` and ``HF_HUB_OFFLINE`` work as everywhere in the Hugging
+    Face stack); anything else is a :class:`PretrainedError`.
     """
-    if osp.isdir(repo_id_or_dir):
+    repo_id = parse_hub_id(repo_id_or_dir)
+    if repo_id is None and osp.isdir(repo_id_or_dir):
         paths = [osp.join(repo_id_or_dir, n)
                  for n in (CONFIG_NAME, WEIGHTS_NAME)]
         if not osp.isfile(paths[0]):
@@ -117,6 +123,10 @@ def resolve_files(repo_id_or_dir: str, revision: Optional[str] = None,
             _refuse_pickles(f'folder {repo_id_or_dir!r}',
                             os.listdir(repo_id_or_dir))
         return paths[0], paths[1]
+    if repo_id is None:
+        raise PretrainedError(f'{repo_id_or_dir!r} is neither a folder nor '
+                              'a Hub model id (ORG/NAME or hf://ORG/NAME)')
+    repo_id_or_dir = repo_id
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import (EntryNotFoundError,
                                         LocalEntryNotFoundError)
@@ -193,20 +203,6 @@ def load_pretrained_weights(path: str) -> dict:
     except (SafetensorError, OSError) as err:
         raise PretrainedError(f'{path}: corrupted or truncated safetensors '
                               f'file ({err})') from None
-
-
-def state_dict_problems(own: dict, state: dict) -> list:
-    """Missing, unexpected and misshapen keys of ``state`` against ``own``
-    (a module's ``state_dict()``), one line per kind; empty if it fits."""
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    shapes = sorted(f'{k}: expected {tuple(own[k].shape)}, found '
-                    f'{tuple(getattr(state[k], "shape", ()))}'
-                    for k in set(own) & set(state)
-                    if own[k].shape != getattr(state[k], 'shape', None))
-    return [f'{label} {keys}' for label, keys in
-            (('missing keys', missing), ('unexpected keys', unexpected),
-             ('shape mismatches', shapes)) if keys]
 
 
 def load_state_dict_strict(module: torch.nn.Module, state: dict,

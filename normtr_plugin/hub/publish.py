@@ -2,11 +2,17 @@
 
 ``publish`` reads one of the project's mmengine checkpoints (without
 unpickling anything beyond mmengine's own types), checks that it was trained
-with the model the given config describes, loads its weights strictly,
-measures the test metrics through mmengine's Runner (or takes them from a
-metrics JSON), then writes ``config.json`` + ``model.safetensors``
-(``save_pretrained``), ``README.md`` (the model card) and ``metrics.json``,
-and optionally uploads the folder.
+with the model the given config describes, loads its weights strictly, then
+writes ``config.json`` + ``model.safetensors`` (``save_pretrained``),
+``README.md`` (the model card) and ``metrics.json``, and optionally uploads
+the folder.
+
+The test metrics come from, in order: a metrics JSON given (``metrics``),
+a fresh test through mmengine's Runner (only with ``test=True``), or
+``tools/train.py``'s ``test_metrics.json`` beside the checkpoint when it
+was measured on that checkpoint; with none, the model is published without
+results. Published files hold no local paths: ``metrics.json`` names the
+checkpoint by its file name.
 """
 import json
 import logging
@@ -17,16 +23,20 @@ import uuid
 from typing import Dict, List, Optional, Tuple
 
 from ..utils import require_finite, write_text
-from .config_text import ConfigTextError, read_assignment
+from .config_text import ConfigTextError, read_assignment, redact_paths
 from .dataset_info import dataset_info
 from .model_card import render_model_card
 from .pretrained import (CONFIG_NAME, WEIGHTS_NAME, PretrainedError,
                          load_state_dict_strict, push_to_hub, save_pretrained)
+from ..utils.errors import MissingFileError
 
 __all__ = ['PublishError', 'compare_model_configs', 'default_dataset_name',
-           'evaluate_checkpoint', 'publish', 'read_metrics']
+           'evaluate_checkpoint', 'publish', 'read_metrics',
+           'training_metrics']
 
 README_NAME = 'README.md'
+#: what tools/train.py writes into its work dir after the final test
+TRAIN_METRICS_NAME = 'test_metrics.json'
 METRICS_NAME = 'metrics.json'
 #: What ``publish`` writes (and uploads): nothing else.
 OUTPUT_FILES = (CONFIG_NAME, WEIGHTS_NAME, README_NAME, METRICS_NAME)
@@ -153,6 +163,29 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
+def _measured_on(measured: str, metrics_path: str) -> str:
+    """The checkpoint a metrics file names, relative to its folder when it
+    is a relative path that does not exist from here."""
+    if osp.isabs(measured) or osp.exists(measured):
+        return measured
+    return osp.join(osp.dirname(osp.abspath(metrics_path)), measured)
+
+
+def training_metrics(checkpoint: str) -> Optional[str]:
+    """``tools/train.py``'s ``test_metrics.json`` in the checkpoint's
+    folder, when it was measured on ``checkpoint`` (else None)."""
+    path = osp.join(osp.dirname(osp.abspath(checkpoint)), TRAIN_METRICS_NAME)
+    if not osp.isfile(path):
+        return None
+    try:
+        _, measured = read_metrics(path)
+    except PublishError:
+        return None
+    if measured and _same_file(_measured_on(measured, path), checkpoint):
+        return path
+    return None
+
+
 def _check_out_dir(out_dir: str, overwrite: bool) -> None:
     """Refuse to replace files of an existing ``out_dir`` without
     ``overwrite``."""
@@ -168,8 +201,8 @@ def _check_out_dir(out_dir: str, overwrite: bool) -> None:
             'touched)')
 
 
-def publish(checkpoint: str, config_path: str, out_dir: str,
-            metrics: Optional[str] = None,
+def publish(config_path: str, checkpoint: str, out_dir: str,
+            metrics: Optional[str] = None, test: bool = False,
             cfg_options: Optional[dict] = None,
             dataset_name: Optional[str] = None,
             repo_id: Optional[str] = None, api=None,
@@ -178,13 +211,16 @@ def publish(checkpoint: str, config_path: str, out_dir: str,
     """Write a Hub model folder for ``checkpoint`` and optionally push it.
 
     Args:
+        config_path: the config ``checkpoint`` was trained with
+            (``cfg_options`` merged, as for ``tools/test.py``).
         checkpoint: an mmengine ``.pth`` checkpoint of this project.
-        config_path: the config it was trained with (``cfg_options`` merged,
-            as for ``tools/test.py``).
         out_dir: the folder to write: ``config.json``, ``model.safetensors``,
             ``README.md``, ``metrics.json``.
-        metrics: a metrics JSON to use instead of evaluating on the test
-            split (``tools/test.py --out`` or ``test_metrics.json``).
+        metrics: a metrics JSON (``tools/test.py --out`` or
+            ``test_metrics.json``); default: ``test_metrics.json`` beside
+            the checkpoint if it was measured on it (module docstring).
+        test: measure the test metrics afresh through the Runner (not
+            with ``metrics``).
         dataset_name: name or Hub id of the dataset for the card; derived
             from the config if ``None`` (its Hub id when it has one, not a
             folder name: ``hub/dataset_info.py``).
@@ -201,7 +237,7 @@ def publish(checkpoint: str, config_path: str, out_dir: str,
         num_parameters, commit)``.
 
     Raises:
-        FileNotFoundError: ``checkpoint`` or ``config_path`` is missing.
+        MissingFileError: ``checkpoint`` or ``config_path`` is missing.
         PublishError: the checkpoint was trained with another model config,
             has no stored config, its weights do not fit, the metrics
             file is unreadable or not finite, or ``out_dir`` already holds
@@ -214,12 +250,18 @@ def publish(checkpoint: str, config_path: str, out_dir: str,
     from ..registry import MODELS, build_in_scope
 
     if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint {checkpoint!r} not found')
+        raise MissingFileError(f'checkpoint {checkpoint!r} not found')
+    if test and metrics is not None:
+        raise PublishError('give either a metrics file (--metrics) or '
+                           '--test, not both')
     _check_out_dir(out_dir, overwrite)
     cfg = load_config(config_path, cfg_options)
+    if metrics is None and not test:
+        metrics = training_metrics(checkpoint)
     metrics_data = None
     if metrics is not None:  # fail early, before the slow parts
         metrics_data, measured = read_metrics(metrics)
+        measured = measured and _measured_on(measured, metrics)
         if measured and osp.exists(measured) and \
                 not _same_file(measured, checkpoint):
             raise PublishError(
@@ -258,10 +300,11 @@ def publish(checkpoint: str, config_path: str, out_dir: str,
                            f'checkpoint {checkpoint!r}')
     model.eval()
 
-    evaluated = metrics_data is None
+    evaluated = bool(test)
     if evaluated:
         metrics_data = evaluate_checkpoint(checkpoint, config_path,
                                            cfg_options)
+    metrics_data = metrics_data or {}  # none measured: a card without
     info = dataset_info(cfg, dataset_name, license)
     dataset_name = info.name
     test_pipeline = _plain(cfg.test_dataloader.dataset.get('pipeline') or [])
@@ -273,14 +316,15 @@ def publish(checkpoint: str, config_path: str, out_dir: str,
                     extra=dict(metrics=metrics_data, dataset=dataset_name))
     with open(osp.join(out_dir, CONFIG_NAME)) as f:
         config = json.load(f)
-    card = render_model_card(config, metrics_data, cfg_text, dataset_name,
+    card = render_model_card(config, metrics_data, redact_paths(cfg_text),
+                             dataset_name,
                              repo_id, dataset_id=info.id,
                              license=info.license,
                              license_source=info.license_source,
                              pipeline_tag=pipeline_tag)
     write_text(osp.join(out_dir, README_NAME), card)
     write_json(osp.join(out_dir, METRICS_NAME), dict(
-        checkpoint=osp.abspath(checkpoint), dataset=dataset_name,
+        checkpoint=osp.basename(checkpoint), dataset=dataset_name,
         split='test', evaluated=evaluated, metrics=metrics_data))
 
     commit = None

@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from .gradient_reversal import grad_reverse
+from ..utils.errors import InputError
 
 REVERSALS = ('coupled', 'decoupled', 'probe', 'confusion')
 GRL_POSITIONS = ('before_explainer', 'after_explainer')
@@ -56,22 +57,22 @@ def check_adversary(reversal: str, grl_position: str,
                     ) -> None:
     """Validate ``reversal`` and ``grl_position`` for this D1."""
     if reversal not in REVERSALS:
-        raise ValueError(f'reversal must be one of {REVERSALS}, got '
+        raise InputError(f'reversal must be one of {REVERSALS}, got '
                          f'{reversal!r}')
     if grl_position not in GRL_POSITIONS:
-        raise ValueError(f'grl_position must be one of {GRL_POSITIONS}, '
+        raise InputError(f'grl_position must be one of {GRL_POSITIONS}, '
                          f'got {grl_position!r}')
     if grl_position == 'after_explainer' and \
             modality_discriminator is not None and not all(
                 hasattr(modality_discriminator, n)
                 for n in ('explain', 'classify')):
-        raise ValueError(
+        raise InputError(
             "grl_position='after_explainer' puts the GRL between D1's "
             'explainer and its classifier, so the modality discriminator '
             'needs explain(nrgf) and classify(x, lengths) methods; '
             f'{type(modality_discriminator).__name__} lacks them')
     if reversal == 'confusion' and grl_position != 'before_explainer':
-        raise ValueError("reversal='confusion' has no GRL; the explainer "
+        raise InputError("reversal='confusion' has no GRL; the explainer "
                          "stays on D1's side (grl_position="
                          "'before_explainer')")
 

@@ -6,6 +6,7 @@ import torch.nn as nn
 
 from ..registry import MODELS
 from ..structures.maskers import erase, window_keep, window_start
+from ..utils.errors import InputError
 
 CLEAN, TYPE1, TYPE2 = 0, 1, 2
 
@@ -51,10 +52,10 @@ class ErasureNoise(nn.Module):
         probs = [float(p) for p in probs]
         if len(probs) != 3 or any(p < 0 or not math.isfinite(p)
                                   for p in probs):
-            raise ValueError('probs must be 3 non-negative numbers for '
+            raise InputError('probs must be 3 non-negative numbers for '
                              f'(clean, type-1, type-2), got {probs}')
         if abs(sum(probs) - 1) > 1e-6:
-            raise ValueError(f'probs must sum to 1, got {probs} '
+            raise InputError(f'probs must sum to 1, got {probs} '
                              f'(sum {sum(probs):.6g})')
         self.probs = probs
         # kind = #thresholds <= u for u ~ U[0, 1); a kind of probability 0
@@ -109,7 +110,7 @@ class ErasureNoise(nn.Module):
             generator = self.generator_for(device)
         if uniforms is not None:
             if tuple(uniforms.shape) != (B, 2 * M + 2):
-                raise ValueError(f'uniforms must be (B, 2M + 2) = '
+                raise InputError(f'uniforms must be (B, 2M + 2) = '
                                  f'({B}, {2 * M + 2}), found '
                                  f'{tuple(uniforms.shape)}')
             u = uniforms.to(device)
@@ -139,7 +140,7 @@ class ErasureNoise(nn.Module):
         and ``kind (B,)`` long (0 clean, 1 Type-1, 2 Type-2).
         """
         if seq_len < 1:
-            raise ValueError(f'sequence length T must be >= 1, got {seq_len}')
+            raise InputError(f'sequence length T must be >= 1, got {seq_len}')
         if lengths is None:
             lengths = torch.full((batch_size, num_modalities), seq_len,
                                  device=device)
@@ -159,7 +160,7 @@ class ErasureNoise(nn.Module):
         B, device = first.shape[0], first.device
         for m, x in inputs.items():
             if x.dim() != 3 or x.shape[0] != B or x.shape[1] < 1:
-                raise ValueError(
+                raise InputError(
                     f"modality '{m}': expected features (B={B}, T_m >= 1, "
                     f'N_m), found {tuple(x.shape)}')
         if lengths is None:
@@ -167,7 +168,7 @@ class ErasureNoise(nn.Module):
                                 dtype=torch.long) for m in names]
         else:
             if lengths.shape != (B, len(names)):
-                raise ValueError(
+                raise InputError(
                     f'lengths must be (B, M) = ({B}, {len(names)}), one '
                     f'column per modality {names}, found '
                     f'{tuple(lengths.shape)}')

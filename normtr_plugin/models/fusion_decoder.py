@@ -5,16 +5,17 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from ..registry import MODELS
+from ..utils.errors import InputError
 
 
 def positional_embedding(embed_dim: int, num_tokens: int, num_heads: int,
                          depth: int) -> nn.Parameter:
     """Check attention sizes; a learnable (1, L, D) embedding, ViT init."""
     if embed_dim % num_heads:
-        raise ValueError(f'embed_dim {embed_dim} is not divisible by '
+        raise InputError(f'embed_dim {embed_dim} is not divisible by '
                          f'num_heads {num_heads}')
     if depth < 1:
-        raise ValueError(f'depth must be >= 1, got {depth}')
+        raise InputError(f'depth must be >= 1, got {depth}')
     pos_embed = nn.Parameter(torch.zeros(1, num_tokens, embed_dim))
     nn.init.trunc_normal_(pos_embed, std=0.02)
     return pos_embed
@@ -93,7 +94,7 @@ class FusionDecoder(BaseModule):
                 return_attention: bool = False):
         if query.shape[1:] != self.pos_embed.shape[1:] or \
                 memory.shape[1:] != self.pos_embed.shape[1:]:
-            raise ValueError(
+            raise InputError(
                 f'FusionDecoder expects (B, {self.pos_embed.shape[1]}, '
                 f'{self.pos_embed.shape[2]}) for query and memory, got '
                 f'{tuple(query.shape)} and {tuple(memory.shape)}')

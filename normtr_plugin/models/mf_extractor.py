@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 
 from ..registry import MODELS
 from .feature_mlp import FeatureMLP
+from ..utils.errors import InputError
 
 
 @MODELS.register_module()
@@ -30,13 +31,13 @@ class MFExtractor(BaseModule):
         M = len(self.mlps)
         if x.dim() == 4:
             if x.shape[1] != M:
-                raise ValueError(f'MFExtractor has {M} modality MLPs, got '
+                raise InputError(f'MFExtractor has {M} modality MLPs, got '
                                  f'{x.shape[1]} modalities')
             return torch.stack(
                 [mlp(x[:, m]) for m, mlp in enumerate(self.mlps)], dim=1)
         if seq_lens is None or len(seq_lens) != M or x.dim() != 3 or \
                 sum(seq_lens) != x.shape[1]:
-            raise ValueError(
+            raise InputError(
                 f'MFExtractor has {M} modality MLPs: expected stacked '
                 f'(B, {M}, T, N) features, or tokens (B, L, N) with seq_lens '
                 f'= {M} lengths summing to L; got {tuple(x.shape)} and '

@@ -6,6 +6,7 @@ import torch.nn as nn
 from ..registry import MODELS
 from ..structures.tokens import (SeqLen, as_seq_lens, check_pool,
                                  modality_vectors)
+from ..utils.errors import InputError
 
 EXPLAINERS = ('shared', 'per_modality', 'none')
 
@@ -55,7 +56,7 @@ class ModalityDiscriminator(nn.Module):
                  explainer: str = 'shared', pool: str = 'chunk'):
         super().__init__()
         if explainer not in EXPLAINERS:
-            raise ValueError(f'explainer must be one of {EXPLAINERS}, got '
+            raise InputError(f'explainer must be one of {EXPLAINERS}, got '
                              f'{explainer!r}')
         name = type(self).__name__
         self.seq_lens = as_seq_lens(seq_len, num_modalities, name)

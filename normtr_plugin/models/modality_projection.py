@@ -5,6 +5,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from ..registry import MODELS
+from ..utils.errors import InputError
 
 
 @MODELS.register_module()
@@ -25,7 +26,7 @@ class ModalityProjection(BaseModule):
                  init_cfg: dict = None):
         super().__init__(init_cfg=init_cfg)
         if not in_dims:
-            raise ValueError('ModalityProjection needs at least one modality')
+            raise InputError('ModalityProjection needs at least one modality')
         self.in_dims = dict(in_dims)
         self.embed_dim = embed_dim
         self.proj = nn.ModuleDict(
@@ -37,24 +38,24 @@ class ModalityProjection(BaseModule):
         return ``{m: T_m}`` in configured order."""
         missing = [m for m in self.in_dims if m not in inputs]
         if missing:
-            raise ValueError(
+            raise InputError(
                 f'configured modalities {missing} are missing from the inputs;'
                 f' found {sorted(inputs)}')
         shapes = {m: tuple(inputs[m].shape) for m in self.in_dims}
         for m, dim in self.in_dims.items():
             if len(shapes[m]) != 3 or shapes[m][-1] != dim:
-                raise ValueError(
+                raise InputError(
                     f"modality '{m}': expected features of shape "
                     f'(B, T, {dim}) as configured, found {shapes[m]}')
         if len({s[0] for s in shapes.values()}) != 1:
-            raise ValueError(f'all modalities must share the batch size B; '
+            raise InputError(f'all modalities must share the batch size B; '
                              f'found {shapes}')
         return {m: s[1] for m, s in shapes.items()}
 
     def forward(self, inputs: Dict[str, torch.Tensor]) -> torch.Tensor:
         lens = self.check_inputs(inputs)
         if len(set(lens.values())) != 1:
-            raise ValueError(
+            raise InputError(
                 f'ModalityProjection.forward stacks the modalities into '
                 f'(B, M, T, N) and needs one T; found T_m {lens}. Use '
                 f'.tokens(inputs) for the token layout (B, sum T_m, N)')

@@ -13,6 +13,7 @@ from ..structures.data_samples import (batch_data_samples,
 from .fusion_decoder import FusionDecoder
 from .init_config import InitConfigMixin
 from .invariance import model_statistics
+from ..utils.errors import InputError
 
 Inputs = Dict[str, torch.Tensor]
 DataSamples = Union[BaseDataElement, Sequence[BaseDataElement]]
@@ -107,10 +108,10 @@ class NormTR(InitConfigMixin, BaseModel):
         self.aligned = len(set(lens)) == 1
         self.seq_len = lens[0] if self.aligned else dict(self.seq_lens)
         if embed_dim < 2 or embed_dim % 2:
-            raise ValueError(f'embed_dim N must be even, got {embed_dim}')
+            raise InputError(f'embed_dim N must be even, got {embed_dim}')
         unknown = set(loss_weights) - {'adv1', 'adv2', 'er'}
         if unknown:
-            raise ValueError(f'loss_weights takes adv1, adv2, er; got '
+            raise InputError(f'loss_weights takes adv1, adv2, er; got '
                              f'unknown {sorted(unknown)}')
         self.loss_weights = dict(dict(adv1=0.0, adv2=0.0, er=1.0),
                                  **loss_weights)
@@ -141,7 +142,7 @@ class NormTR(InitConfigMixin, BaseModel):
         self.reversal, self.grl_position = reversal, grl_position
         unknown = set(eval_invariance or {}) - {'noise_seed'}
         if unknown:
-            raise ValueError(f'eval_invariance takes noise_seed; got '
+            raise InputError(f'eval_invariance takes noise_seed; got '
                              f'unknown {sorted(unknown)}')
         self.eval_invariance = None if eval_invariance is None else dict(
             dict(noise_seed=0), **eval_invariance)
@@ -156,7 +157,7 @@ class NormTR(InitConfigMixin, BaseModel):
                               'noise_discriminator'), configs):
             if cfg is not None and accepts(cfg, 'pool') and \
                     cfg.get('pool', 'chunk') == 'chunk':
-                raise ValueError(
+                raise InputError(
                     f'{name}: the modalities have different lengths '
                     f'{self.seq_lens}, and pool=\'chunk\' (the default) '
                     f'flattens a T x D chunk that needs one T. Use '
@@ -174,20 +175,20 @@ class NormTR(InitConfigMixin, BaseModel):
         built = dict(nrgf=self.nrgf, mf=self.mf, projected=True)
         for role, source in (('query', self.query), ('memory', self.memory)):
             if source not in built:
-                raise ValueError(f'{role} must be one of {sorted(built)}, '
+                raise InputError(f'{role} must be one of {sorted(built)}, '
                                  f'got {source!r}')
             if built[source] is None:
-                raise ValueError(f"{role}='{source}' needs the {source} "
+                raise InputError(f"{role}='{source}' needs the {source} "
                                  'extractor, which is disabled (None)')
         if (self.query == 'projected') != (self.memory == 'projected'):
-            raise ValueError('query and memory must both be projected '
+            raise InputError('query and memory must both be projected '
                              'features or both extractor features')
         for name, cfg in (('modality_discriminator', modality_discriminator),
                           ('noise_discriminator', noise_discriminator)):
             needs = ('nrgf', 'mf') if name.startswith('modality') else \
                 ('nrgf',)
             if cfg is not None and any(built[n] is None for n in needs):
-                raise ValueError(f'{name} needs the {" and ".join(needs)} '
+                raise InputError(f'{name} needs the {" and ".join(needs)} '
                                  'extractor(s); set it to None')
         return embed_dim if self.query == 'projected' else embed_dim // 2
 
@@ -197,7 +198,7 @@ class NormTR(InitConfigMixin, BaseModel):
         found = self.projection.check_inputs(inputs)
         for m, T in self.seq_lens.items():
             if found[m] != T:
-                raise ValueError(
+                raise InputError(
                     f"modality '{m}': the model is configured for seq_len "
                     f'{T}, found {found[m]} steps (features '
                     f'{tuple(inputs[m].shape)})')
@@ -216,7 +217,7 @@ class NormTR(InitConfigMixin, BaseModel):
         modality-major order (split them with ``self.seq_lens``).
         """
         if return_attention and not isinstance(self.fusion, FusionDecoder):
-            raise ValueError(f'{type(self.fusion).__name__} has no '
+            raise InputError(f'{type(self.fusion).__name__} has no '
                              'cross-attention to return; only FusionDecoder '
                              'does')
         inputs = self.check_inputs(inputs)
@@ -245,7 +246,7 @@ class NormTR(InitConfigMixin, BaseModel):
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
             return self.head(self.extract_features(inputs)['fused'])
-        raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', "
+        raise InputError(f"mode must be 'loss', 'predict' or 'tensor', "
                          f'got {mode!r}')
 
     def _batched(self, data_samples: DataSamples) -> BaseDataElement:
@@ -261,7 +262,7 @@ class NormTR(InitConfigMixin, BaseModel):
             return None
         shape = (batch_size, len(self.modalities))
         if tuple(lengths.shape) != shape:
-            raise ValueError(
+            raise InputError(
                 f'data sample lengths must be (B, M) = {shape}, one column '
                 f'per modality {list(self.modalities)}, found '
                 f'{tuple(lengths.shape)}')
@@ -337,7 +338,7 @@ class NormTR(InitConfigMixin, BaseModel):
             if isinstance(data_samples, BaseDataElement):
                 samples = split_data_samples(data_samples)
             if len(samples) != batch:
-                raise ValueError(f'{len(samples)} data samples for a batch '
+                raise InputError(f'{len(samples)} data samples for a batch '
                                  f'of {batch} inputs')
             if all('gt_label' in s for s in samples) and samples:
                 self.head.check_target(self._batched(samples).gt_label)
@@ -363,34 +364,6 @@ class NormTR(InitConfigMixin, BaseModel):
         """Per-sample invariance statistics, B first (issue 12): see
         :func:`~normtr_plugin.models.invariance.model_statistics`."""
         return model_statistics(self, inputs, feats, lengths, ids)
-
-    def save_pretrained(self, save_dir: str, **kwargs) -> str:
-        """``config.json`` + ``model.safetensors`` (see normtr_plugin.hub)."""
-        from ..hub import save_pretrained
-        return save_pretrained(self, save_dir, **kwargs)
-
-    @classmethod
-    def from_pretrained(cls, repo_id_or_dir: str, **kwargs) -> 'NormTR':
-        """Load a Hub model id or folder written by ``save_pretrained``."""
-        from ..hub import from_pretrained
-        model = from_pretrained(repo_id_or_dir, **kwargs)
-        if not isinstance(model, cls):
-            raise TypeError(f'{repo_id_or_dir} holds a {type(model).__name__}'
-                            f', not a {cls.__name__}')
-        return model
-
-    def push_to_hub(self, repo_id: str, private: bool = False,
-                    revision: Optional[str] = None,
-                    commit_message: Optional[str] = None, api=None,
-                    **save_kwargs):
-        """Save to a temporary folder and upload it as ``repo_id``."""
-        import tempfile
-        from ..hub import push_to_hub
-        with tempfile.TemporaryDirectory() as tmp:
-            self.save_pretrained(tmp, **save_kwargs)
-            return push_to_hub(tmp, repo_id, private=private,
-                               revision=revision,
-                               commit_message=commit_message, api=api)
 
     @torch.no_grad()
     def cross_attention(self, inputs: Inputs) -> List[torch.Tensor]:
@@ -420,7 +393,7 @@ def _seq_lens(seq_len: Union[int, Dict[str, int]],
     """
     if isinstance(seq_len, int):
         if seq_len < 1:
-            raise ValueError(f'seq_len T must be >= 1, got {seq_len}')
+            raise InputError(f'seq_len T must be >= 1, got {seq_len}')
         return {m: seq_len for m in modalities}
     if not hasattr(seq_len, 'keys'):
         raise TypeError(f'seq_len must be an int T or a dict modality -> '
@@ -428,11 +401,11 @@ def _seq_lens(seq_len: Union[int, Dict[str, int]],
     missing = [m for m in modalities if m not in seq_len]
     extra = [m for m in seq_len if m not in modalities]
     if missing or extra:
-        raise ValueError(f'seq_len must name every modality '
+        raise InputError(f'seq_len must name every modality '
                          f'{list(modalities)}: missing {missing}, unknown '
                          f'{extra}')
     for m in modalities:
         if int(seq_len[m]) < 1:
-            raise ValueError(f"seq_len T_m of modality '{m}' must be >= 1, "
+            raise InputError(f"seq_len T_m of modality '{m}' must be >= 1, "
                              f'got {seq_len[m]}')
     return {m: int(seq_len[m]) for m in modalities}

@@ -36,6 +36,7 @@ import torch
 
 from ..registry import MODELS
 from .data_samples import batch_data_samples
+from ..utils.errors import InputError
 
 __all__ = ['MASKER_TYPES', 'BaseMasker', 'RandomMasker', 'WindowMasker',
            'build_masker', 'check_ratio', 'erase', 'hash_uniforms',
@@ -52,10 +53,10 @@ def check_ratio(ratio) -> float:
     try:
         value = float(ratio)
     except (TypeError, ValueError):
-        raise ValueError(f'masking ratio must be a number in [0, 1], got '
+        raise InputError(f'masking ratio must be a number in [0, 1], got '
                          f'{ratio!r}') from None
     if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise ValueError(f'masking ratio must be in [0, 1], got {ratio!r}')
+        raise InputError(f'masking ratio must be in [0, 1], got {ratio!r}')
     return value
 
 
@@ -63,7 +64,7 @@ def check_seed(seed) -> int:
     """``seed`` as a non-negative int, else ``ValueError``."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
             or seed < 0:
-        raise ValueError(f'seed must be a non-negative int, got {seed!r}')
+        raise InputError(f'seed must be a non-negative int, got {seed!r}')
     return int(seed)
 
 
@@ -108,7 +109,7 @@ def erase(inputs: Mapping[str, torch.Tensor],
             continue
         k = keep[m]
         if tuple(k.shape) != tuple(x.shape[:2]):
-            raise ValueError(f"modality '{m}': mask shape {tuple(k.shape)} "
+            raise InputError(f"modality '{m}': mask shape {tuple(k.shape)} "
                              'does not match the input (B, T) = '
                              f'{tuple(x.shape[:2])}')
         out[m] = x * k.to(x.device, x.dtype).reshape(
@@ -210,25 +211,25 @@ class BaseMasker:
         """``{m: bool (B, T_m)}`` on the inputs' device."""
         names = list(inputs)
         if not names:
-            raise ValueError(f'{type(self).__name__} needs at least one '
+            raise InputError(f'{type(self).__name__} needs at least one '
                              'modality')
         first = inputs[names[0]]
         B, device = first.shape[0], first.device
         ids = list(ids) if ids is not None else None
         if ids is None or len(ids) != B:
-            raise ValueError(
+            raise InputError(
                 f'{type(self).__name__}: the sample ids seed the masks; '
                 f'give one id per sample (batch of {B}), got '
                 f'{None if ids is None else len(ids)}')
         if lengths is not None and tuple(lengths.shape) != (B, len(names)):
-            raise ValueError(f'lengths must be (B, M) = ({B}, {len(names)})'
+            raise InputError(f'lengths must be (B, M) = ({B}, {len(names)})'
                              f', one column per modality {names}, found '
                              f'{tuple(lengths.shape)}')
         keep = {}
         for i, m in enumerate(names):
             x = inputs[m]
             if x.dim() < 2 or x.shape[0] != B:
-                raise ValueError(f"modality '{m}': expected (B={B}, T, D) "
+                raise InputError(f"modality '{m}': expected (B={B}, T, D) "
                                  f'features, found {tuple(x.shape)}')
             valid = (torch.full((B,), x.shape[1], dtype=torch.long,
                                 device=device) if lengths is None else
@@ -299,7 +300,7 @@ def build_masker(cfg: Union[str, dict, BaseMasker],
         cfg = dict(type=type(cfg), ratio=cfg.ratio, seed=cfg.seed)
     elif isinstance(cfg, str):
         if cfg not in MASKER_TYPES:
-            raise ValueError(f'masker must be one of {sorted(MASKER_TYPES)} '
+            raise InputError(f'masker must be one of {sorted(MASKER_TYPES)} '
                              f'or a config dict, got {cfg!r}')
         cfg = dict(type=cfg)
     cfg = dict(cfg)

@@ -22,6 +22,8 @@ import tempfile
 from contextlib import contextmanager
 from typing import IO, Iterator, Optional
 
+from .errors import InputError, OutputExistsError
+
 __all__ = ['MARKER', 'TMP_PREFIX', 'StagingDir', 'atomic_dir',
            'atomic_path', 'atomic_write', 'check_replaceable',
            'clean_stale_staging', 'current_umask', 'is_ours', 'write_json',
@@ -99,7 +101,7 @@ def atomic_write(path: str, mode: str = 'w',
     ``mode`` is ``'w'`` or ``'wb'``; text defaults to UTF-8.
     """
     if mode not in ('w', 'wb'):
-        raise ValueError(f"atomic_write mode must be 'w' or 'wb', got "
+        raise InputError(f"atomic_write mode must be 'w' or 'wb', got "
                          f'{mode!r}')
     if mode == 'w' and encoding is None:
         encoding = 'utf-8'
@@ -138,10 +140,10 @@ def check_replaceable(out_dir: str, overwrite: bool) -> None:
     if not osp.lexists(out_dir):
         return
     if not overwrite:
-        raise FileExistsError(f'{out_dir!r} exists; pass overwrite=True '
-                              '(--overwrite) to replace it')
+        raise OutputExistsError(f'{out_dir!r} exists; pass overwrite=True '
+                                '(--overwrite) to replace it')
     if not is_ours(out_dir):
-        raise FileExistsError(
+        raise OutputExistsError(
             f'refusing to replace {out_dir!r}: it was not written by '
             f'normtr_plugin (it has no {MARKER} marker file), so it may '
             'hold files of your own; remove it yourself or choose another '

@@ -9,10 +9,12 @@ from typing import Iterable, List
 
 import numpy as np
 
+from .errors import NormTRError
+
 __all__ = ['NonFiniteError', 'non_finite_paths', 'require_finite']
 
 
-class NonFiniteError(FloatingPointError, ValueError):
+class NonFiniteError(NormTRError, FloatingPointError, ValueError):
     """A result (metric, prediction, statistic) is NaN or infinite."""
 
 

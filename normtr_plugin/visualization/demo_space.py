@@ -15,7 +15,8 @@ import shutil
 from typing import Dict, Optional
 
 from ..hub.pretrained import CONFIG_NAME, WEIGHTS_NAME
-from ..utils import NormTRError, atomic_path, write_text
+from ..utils import atomic_path, write_text
+from ..utils.errors import InputError
 
 __all__ = ['SpaceError', 'write_space']
 
@@ -35,7 +36,7 @@ if __name__ == '__main__':
 '''
 
 
-class SpaceError(NormTRError, ValueError):
+class SpaceError(InputError):
     """A model that cannot be turned into a Space folder."""
 
 

@@ -6,6 +6,7 @@ import torch
 
 from ..structures.data_samples import split_data_samples
 from ..structures.maskers import BaseMasker
+from ..utils.errors import InputError
 
 __all__ = ['collect_features']
 
@@ -45,7 +46,7 @@ def collect_features(model, batches: Iterable[dict], max_samples: int = 500,
     """
     total = int(max_samples)
     if total < 1:
-        raise ValueError(f'max_samples must be >= 1, got {max_samples}')
+        raise InputError(f'max_samples must be >= 1, got {max_samples}')
     was_training = model.training
     model.eval()
     nrgf, mf, fused, labels, ids = [], [], [], [], []
@@ -73,7 +74,7 @@ def collect_features(model, batches: Iterable[dict], max_samples: int = 500,
     finally:
         model.train(was_training)
     if not count:
-        raise ValueError('no samples to collect: the batches are empty')
+        raise InputError('no samples to collect: the batches are empty')
     labels = np.stack(labels) if len(labels) == count else None
     out = (torch.cat(nrgf), torch.cat(mf), labels, ids)
     if return_fused:

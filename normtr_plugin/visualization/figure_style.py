@@ -21,6 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..utils import atomic_write
+from ..utils.errors import InputError
 
 __all__ = ['FORMATS', 'OKABE_ITO', 'ONE_COLUMN', 'SEQUENTIAL_CMAP',
            'TWO_COLUMN', 'new_figure', 'palette', 'paper_style',
@@ -58,7 +59,7 @@ def new_figure(columns: int = 1, aspect: float = 0.8) -> Figure:
     """A figure ``columns`` (1 or 2) columns wide, ``aspect`` = height /
     width, laid out by matplotlib's constrained layout."""
     if columns not in (1, 2):
-        raise ValueError(f'columns must be 1 or 2, got {columns}')
+        raise InputError(f'columns must be 1 or 2, got {columns}')
     width = ONE_COLUMN if columns == 1 else TWO_COLUMN
     fig = Figure(figsize=(width, width * aspect), layout='constrained')
     FigureCanvasAgg(fig)
@@ -70,7 +71,7 @@ def save_figure(fig: Figure, path: str, dpi: int = 300) -> str:
     extension; a reader never sees a half-written file."""
     fmt = osp.splitext(path)[1].lstrip('.').lower()
     if fmt not in FORMATS:
-        raise ValueError(f'{path}: figure format must be one of {FORMATS}, '
+        raise InputError(f'{path}: figure format must be one of {FORMATS}, '
                          f'found {fmt!r}')
     with atomic_write(path, 'wb') as f:
         fig.savefig(f, format=fmt, dpi=dpi)

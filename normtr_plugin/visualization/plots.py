@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from ..utils.errors import InputError
 from .figure_style import (SEQUENTIAL_CMAP, new_figure, palette,
                            paper_style)
 
@@ -63,7 +64,7 @@ def _head_mean(attn, layer: int) -> np.ndarray:
     if a.ndim == 3:  # (heads, L, L)
         a = a.mean(axis=0)
     if a.ndim != 2 or a.shape[0] != a.shape[1]:
-        raise ValueError(f'attention must be (L, L), (heads, L, L), '
+        raise InputError(f'attention must be (L, L), (heads, L, L), '
                          f'(B, heads, L, L) or a list of those per layer; '
                          f'got shape {_numpy(attn).shape}')
     return a
@@ -101,14 +102,14 @@ def plot_attention(attn_clean, attn_masked, modalities: Sequence[str],
         [int(t) for t in (seq_len.values() if isinstance(seq_len, dict)
                           else seq_len)]
     if len(lens) != len(modalities):
-        raise ValueError(f'seq_len {seq_len} does not give one length per '
+        raise InputError(f'seq_len {seq_len} does not give one length per '
                          f'modality {modalities}')
     size = sum(lens)
     starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
     maps = [_head_mean(attn_clean, layer), _head_mean(attn_masked, layer)]
     for a in maps:
         if a.shape != (size, size):
-            raise ValueError(f'attention map is {a.shape}, expected '
+            raise InputError(f'attention map is {a.shape}, expected '
                              f'({size}, {size}) for {len(modalities)} '
                              f'modalities x seq_len {seq_len}')
     vmin = min(float(a.min()) for a in maps)
@@ -159,7 +160,7 @@ def tsne_embedding(features: ArrayLike, perplexity: float = 30.0,
     x = _numpy(features).astype(np.float64).reshape(len(features), -1)
     n = len(x)
     if n < 3:
-        raise ValueError(f't-SNE needs at least 3 points, got {n}')
+        raise InputError(f't-SNE needs at least 3 points, got {n}')
     from sklearn.manifold import TSNE
     perplexity = float(min(perplexity, max(1.0, (n - 1) / 3.0)))
     assert perplexity < n
@@ -191,13 +192,13 @@ def plot_tsne(features: ArrayLike, colour_labels: Sequence, title: str = '',
     n = len(features)
     colours, colour_values = _groups(colour_labels)
     if len(colours) != n:
-        raise ValueError(f'{n} points but {len(colours)} colour labels')
+        raise InputError(f'{n} points but {len(colours)} colour labels')
     if marker_labels is None:
         marks, mark_values = np.full(n, ''), ['']
     else:
         marks, mark_values = _groups(marker_labels)
         if len(marks) != n:
-            raise ValueError(f'{n} points but {len(marks)} marker labels')
+            raise InputError(f'{n} points but {len(marks)} marker labels')
     xy = embedding if embedding is not None else tsne_embedding(
         features, perplexity, random_state)
     xy = np.asarray(xy)
@@ -226,7 +227,7 @@ def pool_tokens(features: ArrayLike) -> np.ndarray:
     """(B, M, T, D) -> (B, M, D): the mean over time steps."""
     f = _numpy(features)
     if f.ndim != 4:
-        raise ValueError(f'expected (B, M, T, D), got {f.shape}')
+        raise InputError(f'expected (B, M, T, D), got {f.shape}')
     return f.mean(axis=2)
 
 
@@ -250,7 +251,7 @@ def cosine_similarities(nrgf: ArrayLike, mf: ArrayLike,
     """
     n, f = (_numpy(nrgf).astype(np.float64), _numpy(mf).astype(np.float64))
     if n.ndim != 4 or n.shape != f.shape:
-        raise ValueError(f'nrgf and mf must both be (B, M, T, D); got '
+        raise InputError(f'nrgf and mf must both be (B, M, T, D); got '
                          f'{n.shape} and {f.shape}')
     n = n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), eps)
     f = f / np.maximum(np.linalg.norm(f, axis=-1, keepdims=True), eps)

@@ -23,6 +23,7 @@ from typing import Dict, Iterable, List, Mapping, Optional
 from ..utils import write_json, write_text
 from .figure_style import save_figure
 from .robustness_plot import arrow, fmt, plot_robustness
+from ..utils.errors import InputError
 
 __all__ = ['metric_file_name', 'render_markdown', 'task_metrics',
            'write_report']
@@ -170,7 +171,7 @@ def write_report(results: dict, out_dir: str,
     """
     models = results.get('models') or {}
     if not models:
-        raise ValueError('write_report: results has no models')
+        raise InputError('write_report: results has no models')
     paths = dict(json=osp.join(out_dir, 'robustness.json'),
                  markdown=osp.join(out_dir, 'robustness.md'))
     # The JSON first: a wrong metric name below must not lose the results.
@@ -181,12 +182,12 @@ def write_report(results: dict, out_dir: str,
     metrics = list(metrics)
     unknown = [m for m in metrics if m not in names]
     if unknown:
-        raise ValueError(f'unknown metric(s) {unknown}; the models report '
+        raise InputError(f'unknown metric(s) {unknown}; the models report '
                          f'{names} (robustness.json is written)')
     first = next(iter(models.values()))
     key_metric = key_metric or first.get('key_metric') or metrics[0]
     if key_metric not in names:
-        raise ValueError(f'key metric {key_metric!r} not among {names} '
+        raise InputError(f'key metric {key_metric!r} not among {names} '
                          '(robustness.json is written)')
     images = {}
     if plot:

@@ -17,6 +17,7 @@ from typing import Optional, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..utils.errors import InputError
 from .figure_style import SEQUENTIAL_CMAP, new_figure, palette, paper_style
 from .plots import plot_tsne, tsne_embedding
 
@@ -41,7 +42,7 @@ def plot_tsne_score(features, scores: Sequence[float], title: str,
     named ``score_name``. One column wide; 2 axes (map, colour bar)."""
     scores = np.asarray(scores, np.float64).reshape(-1)
     if len(scores) != len(features):
-        raise ValueError(f'{len(features)} points but {len(scores)} scores')
+        raise InputError(f'{len(features)} points but {len(scores)} scores')
     xy = _embed(features, embedding)
     fig = new_figure(1, aspect=0.85)
     ax = fig.subplots()
@@ -63,7 +64,7 @@ def plot_tsne_panels(features, labels, names: Sequence[str], title: str,
     vermillion, absent in sky blue. Two columns wide; K axes."""
     y = np.asarray(labels).reshape(len(labels), -1) > 0.5
     if y.shape[1] != len(names):
-        raise ValueError(f'labels have {y.shape[1]} columns but '
+        raise InputError(f'labels have {y.shape[1]} columns but '
                          f'{len(names)} names {list(names)}')
     xy = _embed(features, embedding)
     cols = min(len(names), 4)

@@ -38,6 +38,9 @@ import time
 
 import numpy as np
 
+from normtr_plugin.utils import (MissingFileError, NormTRError,
+                                 add_debug_argument, run_tool)
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TASK_METRICS = dict(mmmo=('MAE', 'Corr'), demo=('Acc-2_mean',))
 KEY_METRIC = dict(mmmo='MAE', demo='Acc-2_mean')
@@ -61,6 +64,7 @@ def parse_args(argv=None):
     parser.add_argument('--out', required=True)
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--no-robustness', action='store_true')
+    add_debug_argument(parser)
     args = parser.parse_args(argv)
     args.roots = dict(item.split('=', 1) for item in args.data_roots)
     unknown = set(args.roots) - set(TASK_METRICS)
@@ -85,9 +89,9 @@ def config_of(family: str, variant: str) -> str:
         path = osp.join('configs', folder, family, f'{variant}.py')
         if osp.isfile(osp.join(ROOT, path)):
             return path
-    raise FileNotFoundError(f'no config for variant {variant!r} of '
-                            f'{family}: configs/noise_aware/{family}/'
-                            f'{variant}.py')
+    raise MissingFileError(f'no config for variant {variant!r} of '
+                           f'{family}: configs/noise_aware/{family}/'
+                           f'{variant}.py')
 
 
 def run(cmd, log_path, threads):
@@ -100,8 +104,8 @@ def run(cmd, log_path, threads):
         code = subprocess.call(cmd, cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT)
     if code:
-        raise RuntimeError(f'{" ".join(cmd)} failed ({code}); see '
-                           f'{log_path}')
+        raise NormTRError(f'{" ".join(cmd)} failed ({code}); see '
+                          f'{log_path}')
     return time.time() - t0
 
 
@@ -144,7 +148,7 @@ def train_and_test(family, spec, seed, args):
                  *options],
                 osp.join(wd, f'robustness_{masker}.log'), args.threads)
         with open(osp.join(out, 'robustness.json')) as f:
-            table = json.load(f)['models'][variant]['auilc']
+            table = json.load(f)['models'][variant]['summary']['auilc']
         for metric in TASK_METRICS[family]:
             entry['auilc'][f'{masker}/{metric}'] = table[metric]['mean']
     return entry
@@ -152,12 +156,15 @@ def train_and_test(family, spec, seed, args):
 
 def best_val(wd, tested):
     """The validation ``invariance/*`` metrics of the selected epoch (the
-    checkpoint's epoch; the last validation when it has no epoch)."""
+    checkpoint's epoch; the last validation when it has no epoch); empty
+    when validation computed none."""
     scalars = sorted(glob.glob(osp.join(wd, '*', 'vis_data',
                                         'scalars.json')))[-1]
     with open(scalars) as f:
         rows = [json.loads(line) for line in f]
     val = [r for r in rows if any(k.startswith('invariance/') for k in r)]
+    if not val:  # no InvarianceMetric in the val evaluator
+        return {}
     name = osp.basename(tested['checkpoint'] or '')
     epoch = int(name.rsplit('_', 1)[-1].split('.')[0]) \
         if 'epoch_' in name else val[-1]['step']
@@ -171,16 +178,16 @@ def linear_probe(config, checkpoint, root, options=()):
     modality of an NRGF / MF from its mean over time, fit on the training
     split (features standardised with the training statistics)."""
     import torch
+    from mmengine.config import DictAction
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
     from normtr_plugin.engine import load_config
-    from normtr_plugin.evaluation.robustness import build_model
-    from normtr_plugin.registry import DATASETS, build_in_scope
     from normtr_plugin.visualization import collect_features
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    from visualize import build_dataloader, build_model  # the figures' own
 
     torch.set_num_threads(1)
-    from mmengine.config import DictAction
     parser = argparse.ArgumentParser()
     parser.add_argument('--o', nargs='*', action=DictAction, default={})
     cfg = load_config(osp.join(ROOT, config), dict(
@@ -188,10 +195,8 @@ def linear_probe(config, checkpoint, root, options=()):
     model = build_model(cfg, checkpoint)
     feats = {}
     for split in ('train', 'validation'):
-        ds_cfg = cfg.test_dataloader.dataset.copy()  # deterministic pipeline
-        ds_cfg['split'] = split
-        dataset = build_in_scope(DATASETS, ds_cfg)
-        nrgf, mf, _, _ = collect_features(model, dataset, len(dataset))
+        loader = build_dataloader(cfg, split)  # deterministic test pipeline
+        nrgf, mf, _, _ = collect_features(model, loader, len(loader.dataset))
         feats[split] = dict(nrgf=nrgf.mean(2), mf=mf.mean(2))  # (n, M, D)
     out = {}
     for kind in ('nrgf', 'mf'):
@@ -298,7 +303,7 @@ def markdown(results, args):
                     for mk in MASKERS for m in tm]
             checks = results['acceptance'][family][variant]
             row.append(' '.join({True: '✓', False: '✗', None: '?'}[
-                checks[k]] for k in (
+                checks.get(k)] for k in (  # '?': no reference variant
                 'd1_nrgf_near_chance', 'd1_mf_high', 'cosine_up',
                 'clean_kept')))
             lines.append('| ' + ' | '.join(row) + ' |')
@@ -335,4 +340,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

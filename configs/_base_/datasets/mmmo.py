@@ -1,13 +1,16 @@
-# MMMO (CMU-SDK HDF5 release, ../shared/data/mmmo), converted with
-#   python tools/convert_dataset.py cmu-h5 ../shared/data/mmmo --out data/mmmo
+# MMMO (CMU-SDK HDF5 release; MMMO_H5 = its folder, ../shared/data/mmmo
+# beside the clone in this project's workspace), converted, from the root of
+# the clone, with
+#   python tools/convert_dataset.py cmu-h5 $MMMO_H5 --out data/mmmo
 # Audio (COVAREP, raw, values up to +-255) + video (FACET); the train split
 # has no text, so this is bimodal. Regression on the 1-5 opinion score.
 _base_ = ['./feature_dataloaders.py']
 
 data_root = 'data/mmmo'
 # what to convert when data_root is missing (named in the error)
-data_source = dict(format='cmu-h5', file='the CMU-SDK HDF5 folder of MMMO',
-                   src='../shared/data/mmmo', default_root=data_root)
+data_source = dict(format='cmu-h5',
+                   file='the CMU-SDK HDF5 folder of MMMO ($MMMO_H5)',
+                   src='$MMMO_H5', default_root=data_root)
 modalities = dict(audio=74, video=36)  # name -> feature dim, in token order
 seq_len = 20
 task = 'regression'

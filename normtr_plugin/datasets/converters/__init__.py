@@ -35,6 +35,7 @@ from ..feature_format import FeatureDatasetWriter
 from . import safe_pickle
 from .dataset_card import render_card
 from .progress import ProgressReader, progress_bar
+from ...utils.errors import InputError, MissingFileError
 
 FORMATS = ('mmsa', 'mult', 'cmu-h5')
 _MODULES = {'mmsa': 'mmsa', 'mult': 'mult', 'cmu-h5': 'cmu_h5'}
@@ -48,7 +49,7 @@ _URL = re.compile(r'^[a-zA-Z][a-zA-Z0-9+.-]*://')
 __all__ = ['FORMATS', 'ConversionError', 'convert']
 
 
-class ConversionError(ValueError):
+class ConversionError(InputError):
     """The source files are not in the expected format."""
 
 
@@ -60,7 +61,7 @@ def convert(format: str, src: str, out_dir: str, overwrite: bool = False,
     converter (e.g. ``batch_size``).
     """
     if format not in _MODULES:
-        raise ValueError(f'unknown format {format!r}; known formats: '
+        raise InputError(f'unknown format {format!r}; known formats: '
                          f'{", ".join(FORMATS)}')
     module = importlib.import_module(f'.{_MODULES[format]}', __name__)
     return module.convert(src, out_dir, overwrite=overwrite, **kwargs)
@@ -71,12 +72,12 @@ def check_source(src, kind: str = 'file') -> str:
     """``src`` as a local path that exists (``kind``: 'file' or 'folder')."""
     src = str(src)
     if _URL.match(src):
-        raise ValueError(f'{src!r} looks like a URL; the converters read '
+        raise InputError(f'{src!r} looks like a URL; the converters read '
                          'local files only: download it first')
     exists = osp.isfile if kind == 'file' else osp.isdir
     if not exists(src):
         what = 'is not a file' if osp.exists(src) else 'not found'
-        raise FileNotFoundError(f'source {kind} {src!r} {what}')
+        raise MissingFileError(f'source {kind} {src!r} {what}')
     return src
 
 

@@ -33,6 +33,8 @@ from . import (BATCH_SIZE, SPLITS, ConversionError, ConversionJob,
                batch_ranges, check_dims, check_labels, check_lengths,
                check_out_dir, check_source)
 from .cmu_h5_labels import plan_labels
+from ...utils.errors import (InputError, MissingDependencyError,
+                             MissingFileError)
 
 SOURCE_FORMAT = ('CMU-SDK derived HDF5 (MFN release): one file per modality '
                  'and split, a float64 array under key `d1`')
@@ -46,8 +48,8 @@ def _h5py():
     try:
         import h5py
     except ImportError:  # pragma: no cover
-        raise ImportError('the cmu-h5 converter needs h5py: '
-                          'pip install h5py') from None
+        raise MissingDependencyError('the cmu-h5 converter needs h5py: '
+                                     'pip install h5py') from None
     return h5py
 
 
@@ -77,7 +79,7 @@ def _modalities(modalities) -> Sequence[str]:
         modalities = [m.strip() for m in modalities.split(',') if m.strip()]
     unknown = [m for m in modalities if m not in FILES]
     if unknown or not modalities:
-        raise ValueError(f'modalities {unknown or modalities} unknown; '
+        raise InputError(f'modalities {unknown or modalities} unknown; '
                          f'the cmu-h5 files hold {list(FILES)}')
     return list(modalities)
 
@@ -100,7 +102,7 @@ def _scan(src: str, wanted: Sequence[str]) -> dict:
     if 'train' not in found:
         expected = [FILES[m].format('train') for m in wanted]
         expected.append(LABEL_FILE.format('train'))
-        raise FileNotFoundError(
+        raise MissingFileError(
             f'no train split in {src!r}: expected {expected}; found '
             f'{sorted(os.listdir(src))}')
     return found

@@ -19,10 +19,12 @@ from typing import IO, Callable, Dict, Tuple
 
 import numpy as np
 
+from ...utils.errors import NormTRError
+
 __all__ = ['SAFE_GLOBALS', 'SafeUnpickler', 'UnsafePickleError', 'load']
 
 
-class UnsafePickleError(pickle.UnpicklingError):
+class UnsafePickleError(NormTRError, pickle.UnpicklingError):
     """The pickle names a global outside :data:`SAFE_GLOBALS`."""
 
 

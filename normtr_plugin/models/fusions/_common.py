@@ -3,6 +3,8 @@ from typing import Optional, Sequence
 
 import torch
 
+from ...utils.errors import InputError
+
 
 def check_pair(name: str, query: torch.Tensor, memory: torch.Tensor,
                embed_dim: int, num_tokens: Optional[int] = None) -> None:
@@ -12,7 +14,7 @@ def check_pair(name: str, query: torch.Tensor, memory: torch.Tensor,
           and query.shape == memory.shape and query.shape[-1] == embed_dim
           and (num_tokens is None or query.shape[1] == num_tokens))
     if not ok:
-        raise ValueError(f'{name} expects query and memory of shape '
+        raise InputError(f'{name} expects query and memory of shape '
                          f'{expected}, got {tuple(query.shape)} and '
                          f'{tuple(memory.shape)}')
 
@@ -21,17 +23,17 @@ def check_num_modalities(name: str, num_modalities: Optional[int],
                          num_tokens: Optional[int],
                          seq_lens: Optional[Sequence[int]] = None) -> int:
     if num_modalities is None or num_modalities < 1:
-        raise ValueError(f'{name} needs num_modalities >= 1 (NormTR fills it '
+        raise InputError(f'{name} needs num_modalities >= 1 (NormTR fills it '
                          f'in), got {num_modalities}')
     if seq_lens is not None:
         if len(seq_lens) != num_modalities or (
                 num_tokens is not None and sum(seq_lens) != num_tokens):
-            raise ValueError(f'{name}: seq_lens {list(seq_lens)} must give '
+            raise InputError(f'{name}: seq_lens {list(seq_lens)} must give '
                              f'one length per modality ({num_modalities}) '
                              f'summing to num_tokens {num_tokens}')
         return num_modalities
     if num_tokens is not None and num_tokens % num_modalities:
-        raise ValueError(f'{name}: num_tokens {num_tokens} is not a multiple '
+        raise InputError(f'{name}: num_tokens {num_tokens} is not a multiple '
                          f'of num_modalities {num_modalities}')
     return num_modalities
 
@@ -49,6 +51,6 @@ def pool_per_modality(x: torch.Tensor, num_modalities: int,
                             x.split(list(seq_lens), dim=1)], dim=1)
     B, L, D = x.shape
     if L % num_modalities:
-        raise ValueError(f'{L} tokens cannot be split into {num_modalities} '
+        raise InputError(f'{L} tokens cannot be split into {num_modalities} '
                          'modalities of equal length')
     return x.reshape(B, num_modalities, L // num_modalities, D).mean(dim=2)

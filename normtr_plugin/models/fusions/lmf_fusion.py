@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 
 from ...registry import MODELS
 from ._common import check_num_modalities, check_pair, pool_per_modality
+from ...utils.errors import InputError
 
 
 @MODELS.register_module()
@@ -43,7 +44,7 @@ class LMFFusion(BaseModule):
                                  seq_lens)
         self.seq_lens = None if seq_lens is None else tuple(seq_lens)
         if rank < 1:
-            raise ValueError(f'LMFFusion needs rank >= 1, got {rank}')
+            raise InputError(f'LMFFusion needs rank >= 1, got {rank}')
         self.embed_dim, self.num_tokens, self.num_modalities = (
             embed_dim, num_tokens, M)
         self.rank = rank

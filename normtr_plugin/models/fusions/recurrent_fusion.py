@@ -4,6 +4,7 @@ from mmengine.model import BaseModule
 
 from ...registry import MODELS
 from ._common import check_pair
+from ...utils.errors import InputError
 
 
 class _RecurrentFusion(BaseModule):
@@ -36,7 +37,7 @@ class _RecurrentFusion(BaseModule):
         super().__init__(init_cfg=init_cfg)
         hidden_dim = hidden_dim or embed_dim
         if bidirectional and hidden_dim % 2:
-            raise ValueError(f'bidirectional {type(self).__name__} needs an '
+            raise InputError(f'bidirectional {type(self).__name__} needs an '
                              f'even hidden_dim, got {hidden_dim}')
         self.embed_dim, self.num_tokens = embed_dim, num_tokens
         self.out_dim = hidden_dim

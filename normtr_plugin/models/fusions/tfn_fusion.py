@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 
 from ...registry import MODELS
 from ._common import check_num_modalities, check_pair, pool_per_modality
+from ...utils.errors import InputError
 
 MAX_TENSOR_SIZE = 10**6
 
@@ -46,10 +47,10 @@ class TFNFusion(BaseModule):
                                  seq_lens)
         self.seq_lens = None if seq_lens is None else tuple(seq_lens)
         if d < 1:
-            raise ValueError(f'TFNFusion needs d >= 1, got {d}')
+            raise InputError(f'TFNFusion needs d >= 1, got {d}')
         size = (d + 1)**M
         if size > MAX_TENSOR_SIZE:
-            raise ValueError(
+            raise InputError(
                 f'TFNFusion: the fused tensor would have (d + 1)^M = '
                 f'({d} + 1)^{M} = {size} values per sample, above the limit '
                 f'of {MAX_TENSOR_SIZE}; use a smaller d or fewer modalities '

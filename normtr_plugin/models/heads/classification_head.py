@@ -13,6 +13,18 @@ class ClassificationHead(BaseEmotionHead):
     """
 
     names_key = 'classes'
+    task = 'classification'
+    single_column = True
+
+    @classmethod
+    def strata(cls, labels):
+        return labels if labels.ndim == 1 else None
+
+    @classmethod
+    def describe(cls, head_cfg, meta):
+        classes = meta.get('classes') or []
+        k = head_cfg.get('num_classes', len(classes) or '?')
+        return f'{k}-way softmax{cls._names(classes)} (`{cls.__name__}`)'
 
     def __init__(self, in_dim: int, num_classes: int):
         super().__init__(in_dim, num_classes)

@@ -15,6 +15,14 @@ class MultiBinaryHead(BaseEmotionHead):
     """
 
     names_key = 'label_names'
+    task = 'multi_binary'
+
+    @classmethod
+    def describe(cls, head_cfg, meta):
+        labels = meta.get('label_names') or []
+        k = head_cfg.get('num_tasks', len(labels) or '?')
+        return (f'{k} binary classifiers{cls._names(labels)} '
+                f'(`{cls.__name__}`)')
 
     def __init__(self, in_dim: int, num_tasks: int = 4):
         super().__init__(in_dim, num_tasks * 2)

@@ -1,3 +1,4 @@
+import numpy as np
 import torch.nn.functional as F
 
 from ...registry import MODELS
@@ -12,6 +13,13 @@ class MultiLabelHead(BaseEmotionHead):
     """
 
     names_key = 'label_names'
+    task = 'multi_label'
+    label_dtype = np.float32
+
+    @classmethod
+    def describe(cls, head_cfg, meta):
+        names = cls._names(meta.get('label_names'))
+        return f'multi-label sigmoid{names} (`{cls.__name__}`)'
 
     def __init__(self, in_dim: int, num_labels: int = 6,
                  threshold: float = 0.5):

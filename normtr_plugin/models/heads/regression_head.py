@@ -11,6 +11,16 @@ class RegressionHead(BaseEmotionHead):
     Shapes: ``(B, L, D) -> (B,)``; targets ``(B,)`` float.
     """
 
+    task = 'regression'
+    label_dtype = np.float32
+    categorical = False
+    single_column = True
+    hub_task = None
+
+    @classmethod
+    def describe(cls, head_cfg, meta):
+        return 'regression, 1 output (`RegressionHead`, MSE loss)'
+
     def __init__(self, in_dim: int):
         super().__init__(in_dim, 1)
 
