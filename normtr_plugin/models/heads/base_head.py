@@ -1,5 +1,6 @@
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -14,8 +15,9 @@ class BaseEmotionHead(nn.Module):
     check (``check_target``), the per-sample predictions, the constant
     prediction of a model that ignores its inputs (``constant_logits``), the
     names of its outputs (``names_key`` of ``dataset_meta``). Output
-    records are built from
-    ``pred_score``/``pred_label`` by ``evaluation.prediction_record``. Nothing else branches on a task string.
+    records are built from ``pred_score``/``pred_label`` by
+    ``evaluation.prediction_record``. Nothing else branches on a task
+    string.
 
     The class (no instance needed) also owns its task, for the dataset,
     the held-out split and the model card, which find it through the
