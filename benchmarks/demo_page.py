@@ -33,8 +33,9 @@ from mmengine.config import Config  # noqa: E402
 from normtr_plugin.datasets import (  # noqa: E402
     feature_schema, save_feature_dataset)
 from normtr_plugin.engine import propagate  # noqa: E402
+from normtr_plugin.hub import save_pretrained  # noqa: E402
 from normtr_plugin.registry import MODELS, build_in_scope  # noqa: E402
-from normtr_plugin.visualization.demo_page import (  # noqa: E402
+from normtr_plugin.apis.demo_page import (  # noqa: E402
     DemoPage, plot_prediction)
 
 CONFIG = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
@@ -59,8 +60,8 @@ def setup(tmp: str, num_samples: int):
         splits, osp.join(tmp, 'data'),
         feature_schema(mods, {'label': hf.Value('float32')}))
     stats = {m: dict(mean=[0.0] * d, std=[1.0] * d) for m, d in mods.items()}
-    folder = model.save_pretrained(
-        osp.join(tmp, 'model'), dataset_meta=dict(feature_stats=stats),
+    folder = save_pretrained(
+        model, osp.join(tmp, 'model'), dataset_meta=dict(feature_stats=stats),
         test_pipeline=list(cfg.test_dataloader.dataset.pipeline))
     return DemoPage(folder, data)
 

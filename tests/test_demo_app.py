@@ -48,6 +48,7 @@ def free_port() -> int:
 def save_tiny_model(root):
     import torch
     from normtr_plugin.datasets import MultimodalFeatureDataset
+    from normtr_plugin.hub import save_pretrained
     from normtr_plugin.models import NormTR
     data = write_dataset(root / 'data', MODS, task='multi_binary',
                          label_columns=EMOTIONS, seq_len=8,
@@ -61,8 +62,8 @@ def save_tiny_model(root):
     pipeline = [dict(type='NormalizeFeatures'),
                 dict(type='TruncatePad', keys=list(MODS), seq_len=6),
                 dict(type='PackMultimodalInputs')]
-    folder = model.save_pretrained(str(root / 'model'), dataset_meta=meta,
-                                   test_pipeline=pipeline)
+    folder = save_pretrained(model, str(root / 'model'), dataset_meta=meta,
+                             test_pipeline=pipeline)
     return folder, data
 
 
@@ -91,7 +92,7 @@ def test_demo_page_in_chromium(tmp_path, capsys):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from normtr_plugin.visualization.demo_page import DemoPage
+    from normtr_plugin.apis.demo_page import DemoPage
     model, data = save_tiny_model(tmp_path)
     expected = infer_cli(model, data, capsys)
     port = free_port()

@@ -13,8 +13,8 @@ import torch
 from conftest import ROOT
 from normtr_plugin.apis import DatasetInputs, InferenceError, \
     NormTRInferencer
-from normtr_plugin.visualization.demo_page import DemoPage, plot_prediction
-from normtr_plugin.visualization.demo_space import SpaceError, write_space
+from normtr_plugin.apis.demo_page import DemoPage, plot_prediction
+from normtr_plugin.apis.demo_space import SpaceError, write_space
 from test_demo_app import EMOTIONS, save_tiny_model
 
 
@@ -134,6 +134,7 @@ def test_video_through_the_extraction_code(tmp_path):
     from safetensors.torch import save_file
     from normtr_plugin.datasets import load_splits
     from normtr_plugin.extraction import extract_features
+    from normtr_plugin.hub import save_pretrained
     from normtr_plugin.models import NormTR
     video = str(tmp_path / 'clip.avi')
     writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'MJPG'), 10,
@@ -149,8 +150,8 @@ def test_video_through_the_extraction_code(tmp_path):
     model = NormTR(modalities=dict(video=512), seq_len=4, embed_dim=16,
                    fusion=dict(type='FusionDecoder', depth=1, num_heads=2),
                    head=dict(type='ClassificationHead', num_classes=3))
-    folder = model.eval().save_pretrained(
-        str(tmp_path / 'model'), test_pipeline=[
+    folder = save_pretrained(
+        model.eval(), str(tmp_path / 'model'), test_pipeline=[
             dict(type='PackMultimodalInputs')])
     page = DemoPage(folder, video_weights=weights, video_segments=4)
     assert page.video_unavailable() is None

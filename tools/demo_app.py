@@ -7,7 +7,7 @@
 
 MODEL: a published folder or Hub model id; CONFIG CKPT: a config and its
 training checkpoint (``--data-root`` defaults to the config's
-``data_root``). The page (``normtr_plugin/visualization/demo_page.py``)
+``data_root``). The page (``normtr_plugin/apis/demo_page.py``)
 predicts a dataset sample, an uploaded ``.npz`` of features or (with
 ``--video-weights``) a video, shows the cross-attention map and the
 prediction under test-time masking. Needs the ``demo`` extra:
@@ -39,7 +39,7 @@ def parse_args(argv=None):
 
 
 def build_page(args):
-    from normtr_plugin.visualization.demo_page import (DemoPage,
+    from normtr_plugin.apis.demo_page import (DemoPage,
                                                        MaskingInferencer)
     inferencer = MaskingInferencer(args.model, args.checkpoint)
     data_root = args.data_root
@@ -58,7 +58,7 @@ def main(argv=None):
         raise MissingDependencyError('gradio is not installed; pip install '
                                      '-e ".[demo]"')
     page = build_page(args)
-    from normtr_plugin.visualization.demo_page import build_demo
+    from normtr_plugin.apis.demo_page import build_demo
     build_demo(page).launch(server_name=args.host, server_port=args.port,
                             show_error=True)
 

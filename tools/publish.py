@@ -82,7 +82,7 @@ def main(argv=None):
                      repo_id=args.push_to_hub, overwrite=args.overwrite,
                      license=args.license, pipeline_tag=args.pipeline_tag)
     if args.space:
-        from normtr_plugin.visualization.demo_space import write_space
+        from normtr_plugin.apis.demo_space import write_space
         result['space'] = write_space(args.push_to_hub or args.out,
                                       args.space)
     if result.get('commit') is not None:

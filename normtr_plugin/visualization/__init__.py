@@ -1,8 +1,8 @@
 """Figures and reports: the paper's analysis figures (Figs. 7-10: attention
 maps, t-SNE of NRGFs / MFs and by label, cosine-similarity densities) in
 paper sizes and formats (``figure_style``), and the robustness report
-(curves of Fig. 5, AUILC tables). Needs matplotlib. The demo page
-(``demo_page``, ``demo_space``) needs gradio and is imported on its own."""
+(curves of Fig. 5, AUILC tables). Needs matplotlib. The demo page built
+on these figures is ``normtr_plugin.apis.demo_page``."""
 from .features import collect_features
 from .figure_style import FORMATS, OKABE_ITO, new_figure, save_figure
 from .plots import (cosine_similarities, plot_attention, plot_cosine_density,

@@ -29,12 +29,14 @@ from typing import Optional
 import numpy as np
 import torch
 
-from ..apis import InferenceError, NormTRInferencer
-from ..apis.inputs import read_npz
+from .inferencer import NormTRInferencer
+from .inputs import (DatasetBatches, DatasetInputs, InferenceError,
+                     read_npz)
 from ..structures.maskers import MASKER_TYPES, build_masker, check_ratio
 from ..utils import NormTRError
-from .figure_style import STYLE, new_figure, palette, paper_style
-from .plots import plot_attention
+from ..visualization.figure_style import (STYLE, new_figure, palette,
+                                          paper_style)
+from ..visualization.plots import plot_attention
 
 __all__ = ['DemoPage', 'MaskingInferencer', 'build_demo',
            'plot_prediction']
@@ -108,7 +110,6 @@ class DemoPage:
         self.data_root, self.split = data_root, split
         self.dataset = self.table = None
         if data_root is not None:
-            from ..apis.inputs import DatasetBatches, DatasetInputs
             self.dataset = DatasetBatches(DatasetInputs(data_root, split),
                                           self.model.modalities).dataset
             from ..datasets import load_splits

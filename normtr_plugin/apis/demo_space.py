@@ -7,7 +7,7 @@ model: ``app.py`` + ``requirements.txt`` (``tools/publish.py --space``).
 A local published folder (``config.json`` + ``model.safetensors``) is
 copied into ``DIR/model`` so the Space holds what it runs; a Hub model id
 is loaded by the Space at start. ``app.py`` builds the same page as
-``tools/demo_app.py`` (:mod:`~normtr_plugin.visualization.demo_page`).
+``tools/demo_app.py`` (:mod:`~normtr_plugin.apis.demo_page`).
 Files are written atomically.
 """
 import os.path as osp
@@ -23,7 +23,7 @@ __all__ = ['SpaceError', 'write_space']
 APP = '''"""Gradio Space: the NORM-TR demo page of {title}."""
 import os.path as osp
 
-from normtr_plugin.visualization.demo_page import DemoPage, build_demo
+from normtr_plugin.apis.demo_page import DemoPage, build_demo
 
 HERE = osp.dirname(osp.abspath(__file__))
 MODEL = {model}
