@@ -322,6 +322,9 @@ RULES = [
     (r'^python tools/analysis_tools/readme_numbers\.py --only ', check_help),
     (r'^python tools/analysis_tools/readme_numbers\.py --render-only$',
      render_readme),
+    # the demo page serves until stopped: flags only (tests/test_demo_app.py
+    # runs it in a browser)
+    (r'^python tools/demo_app\.py ', check_help),
     (r'^python ' + TOOLS + r'(\s|$)', run_or_help),
 ]
 

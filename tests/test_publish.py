@@ -205,6 +205,27 @@ def test_cli_takes_config_then_checkpoint(trained, tmp_path):
     assert not (tmp_path / 'x').exists()
 
 
+def test_cli_space_folder(trained, tmp_path):
+    """--space DIR: a Gradio Space (app.py + requirements.txt) holding a
+    copy of the published model (the demo page's Space writer)."""
+    out, space = tmp_path / 'repo', tmp_path / 'space'
+    proc = run(['tools/publish.py', DEMO, trained['checkpoint'], '--out',
+                str(out), '--metrics', trained['metrics_file'], '--space',
+                str(space)])
+    assert set(os.listdir(out)) == FILES  # the Hub folder is unchanged
+    written = json.loads(proc.stdout)['space']
+    assert sorted(os.listdir(space)) == ['app.py', 'model',
+                                         'requirements.txt']
+    for name in ('config.json', 'model.safetensors'):
+        with open(out / name, 'rb') as a, open(space / 'model' / name,
+                                               'rb') as b:
+            assert a.read() == b.read()
+        assert written[name] == str(space / 'model' / name)
+    app = (space / 'app.py').read_text()
+    assert 'build_demo(DemoPage(MODEL' in app
+    assert 'normtr-plugin' in (space / 'requirements.txt').read_text()
+
+
 def test_disagreeing_config_is_refused(trained, tmp_path):
     out = tmp_path / 'repo'
     options = dict(data_root=trained['data'])

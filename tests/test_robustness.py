@@ -352,15 +352,15 @@ def demo(tmp_path_factory):
     run(['tools/test.py', DEMO, ckpts[0], '--work-dir', str(tmp / 'test'),
          '--out', str(clean), '--cfg-options', f'data_root={data}'])
     out = tmp / 'robustness'
-    run(['tools/robustness.py', DEMO, ckpts[0], DEMO, ckpts[0], DEMO,
-         ','.join(ckpts), '--names', 'first', 'second', 'both', '--ratios',
-         '0:1:0.5', '--seeds', '2', '--out', str(out), '--cfg-options',
-         f'data_root={data}'])
+    proc = run(['tools/robustness.py', DEMO, ckpts[0], DEMO, ckpts[0], DEMO,
+                ','.join(ckpts), '--names', 'first', 'second', 'both', '--ratios',
+                '0:1:0.5', '--seeds', '2', '--out', str(out),
+                '--cfg-options', f'data_root={data}'])
     with open(out / 'robustness.json') as f:
         report = json.load(f)
     clean, _ = read_metrics(str(clean))  # flat metrics (+ checkpoint)
     return SimpleNamespace(data=data, ckpts=ckpts, clean=clean, out=out,
-                           report=report)
+                           report=report, proc=proc)
 
 
 def test_robustness_tool_end_to_end(demo):
@@ -400,6 +400,15 @@ def test_robustness_tool_end_to_end(demo):
                         for s in ('0', '1')]
             assert a['per_seed'] == pytest.approx(dict(zip('01', per_seed)))
             assert a['std'] == pytest.approx(np.std(per_seed))
+    # console: the config once (one config for three models), one
+    # progress bar over all 4 checkpoints x 4 passes (r = 0 and 1 once),
+    # no per-pass log lines, the AUILCs as a table
+    err, out_text = demo.proc.stderr, demo.proc.stdout
+    assert err.count('\nmodel = dict(') == 1
+    assert '16/16 passes' in err
+    assert 'robustness: random masking, ratio' not in err + out_text
+    assert 'AUILC: mean ± training spread [± masking spread]' in out_text
+    assert 'both (n=2)' in out_text and 'Acc-2_mean ↑' in out_text
     first, second = (report['models'][n]['checkpoints'][0]
                      for n in ('first', 'second'))
     assert first['per_ratio'] == second['per_ratio']  # same model twice

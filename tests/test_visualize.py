@@ -12,18 +12,11 @@ from torch.utils.data import DataLoader
 
 from conftest import ROOT
 from normtr_plugin.datasets import make_synthetic_iemocap, multimodal_collate
-from normtr_plugin.models import (ClassificationHead, MultiBinaryHead,
-                                  MultiLabelHead, RegressionHead)
 from normtr_plugin.structures.maskers import WindowMasker, build_masker
 from normtr_plugin.visualization import (collect_features,
                                          cosine_similarities, plot_attention,
                                          plot_cosine_density, plot_tsne,
                                          save_figure)
-
-
-def label_groups(labels, head, names=None):
-    """The head owns its label groups (no task strings)."""
-    return head.label_groups(labels, names or head.output_names())
 
 
 def mask_time_steps(inputs, ratio, seed):
@@ -138,19 +131,6 @@ def test_tsne_plot_and_save(tmp_path):
     assert os.listdir(tmp_path / 'sub') == ['x.png']  # no temp file left
 
 
-def test_label_groups():
-    multi = np.array([[1, 0, 0], [0, 1, 1], [0, 0, 0]])
-    assert list(label_groups(multi, MultiBinaryHead(4, 3), ['A', 'B', 'C'])
-                ) == ['A: present', 'A: absent', 'A: absent']
-    one_hot = np.eye(3, dtype=int)[[2, 0]]
-    assert list(label_groups(one_hot, MultiLabelHead(4, 3), ['A', 'B', 'C'])
-                ) == ['C', 'A']
-    assert list(label_groups(np.array([-0.5, 0.0, 2.0]), RegressionHead(4))
-                ) == ['negative', 'non-negative', 'non-negative']
-    assert list(label_groups(np.array([1, 0]), ClassificationHead(4, 2),
-                             ['x', 'y'])) == ['y', 'x']
-
-
 def test_mask_time_steps():
     inputs = dict(a=torch.ones(3, 10, 2), v=torch.ones(3, 10, 4))
     out, masks = mask_time_steps(inputs, 0.3, seed=0)
@@ -229,14 +209,20 @@ def test_visualize_tool_end_to_end(tmp_path):
     out = tmp_path / 'figs'
     proc = _run(['tools/visualize.py', 'configs/normtr_demo.py', str(ckpt),
                  '--out', str(out), '--max-samples', '24',
-                 '--sample-index', '3', '--cfg-options',
+                 '--sample-index', '3', '--kinds', 'all', '--format', 'png',
+                 'svg', '--dpi', '100', '--cfg-options',
                  f'data_root={data}'])
-    names = ['attention.png', 'tsne_nrgf_mf_modality.png', 'tsne_label.png',
-             'cosine_density.png']
-    assert sorted(os.listdir(out)) == sorted(names)  # no temp files left
-    for name in names:
-        path = out / name
+    stems = ['attention', 'tsne_nrgf_mf_modality', 'tsne_label',
+             'cosine_density']
+    names = [f'{s}.{fmt}' for s in stems for fmt in ('png', 'svg')]
+    # no temp files left; no robustness curves without --robustness
+    assert sorted(os.listdir(out)) == sorted(names + ['index.html'])
+    for stem in stems:
+        path = out / f'{stem}.png'
         assert str(path) in proc.stdout
         with open(path, 'rb') as f:
             assert f.read(8) == PNG
         assert osp.getsize(path) > 10_000
+        assert (out / f'{stem}.svg').read_text().lstrip().startswith('<?xml')
+    index = (out / 'index.html').read_text()
+    assert all(f'src="{s}.png"' in index for s in stems)

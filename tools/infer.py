@@ -19,13 +19,12 @@ id), of which ``--split`` is read; label columns are not needed. Runs
 import argparse
 import json
 import os.path as osp
-import pickle
-import sys
-
-from mmengine.config import DictAction
 
 from normtr_plugin.apis import DatasetInputs, NormTRInferencer
-from normtr_plugin.utils import NormTRError, write_json
+from normtr_plugin.engine import CfgOptions
+from normtr_plugin.evaluation.dump_predictions import (check_dump_path,
+                                                       write_rows)
+from normtr_plugin.utils import add_debug_argument, run_tool
 
 
 def parse_args(argv=None):
@@ -41,39 +40,31 @@ def parse_args(argv=None):
     parser.add_argument('--revision', help='Hub revision of the model')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
     parser.add_argument('--batch-size', type=int, default=64)
-    parser.add_argument('--out', help='also write the predictions here')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--out', help='also write the predictions here '
+                        '(.json, .jsonl or .parquet, as test.py --dump)')
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions,
                         help='override settings of CONFIG (key=value)')
+    add_debug_argument(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        inferencer = NormTRInferencer(
-            args.model, args.checkpoint, revision=args.revision,
-            device=args.device, cfg_options=args.cfg_options)
-        if args.input.endswith('.npz') or osp.isfile(args.input):
-            inputs = args.input
-        else:
-            inputs = DatasetInputs(args.input, args.split)
-        preds = inferencer(inputs, batch_size=args.batch_size)[
-            'predictions']
-    except (NormTRError, ValueError, KeyError, OSError,
-            pickle.UnpicklingError) as err:
-        # one line, no traceback, for anything wrong with the model,
-        # checkpoint (refused pickles), input or dataset
-        msg = err.args[0] if isinstance(err, KeyError) and err.args else err
-        sys.exit(f'infer.py: error: {msg}')
-    try:  # strict JSON: a NaN is an error (the API already refuses them)
-        text = json.dumps(preds, indent=2, allow_nan=False)
-    except ValueError as err:
-        sys.exit(f'infer.py: error: a prediction is not finite ({err})')
-    print(text)
     if args.out:
-        write_json(args.out, preds)
+        check_dump_path(args.out)
+    inferencer = NormTRInferencer(
+        args.model, args.checkpoint, revision=args.revision,
+        device=args.device, cfg_options=args.cfg_options)
+    if args.input.endswith('.npz') or osp.isfile(args.input):
+        inputs = args.input
+    else:
+        inputs = DatasetInputs(args.input, args.split)
+    preds = inferencer(inputs, batch_size=args.batch_size)['predictions']
+    # strict JSON: a NaN is an error (the inferencer already refuses them)
+    print(json.dumps(preds, indent=2, allow_nan=False))
+    if args.out:
+        write_rows(args.out, preds)
 
 
 if __name__ == '__main__':
-    from normtr_plugin.utils.errors import run_tool
     run_tool(main)

@@ -3,7 +3,7 @@
     python tools/publish.py CONFIG CHECKPOINT --out DIR
         [--test | --metrics METRICS_JSON] [--push-to-hub ORG/NAME]
         [--dataset-name NAME] [--license ID] [--pipeline-tag TAG]
-        [--overwrite] [--cfg-options k=v ...]
+        [--overwrite] [--space DIR] [--cfg-options k=v ...]
 
 Arguments in OpenMMLab's order (as ``tools/test.py CONFIG CHECKPOINT``).
 Checks that CHECKPOINT was trained with the model CONFIG describes and
@@ -19,6 +19,8 @@ cache folder, or ``--dataset-name ORG/NAME``), takes its licence from the
 dataset's card unless ``--license`` is given, and sets ``pipeline_tag``
 from the head (none for regression or several modalities) unless
 ``--pipeline-tag`` is given.
+``--space DIR`` also writes a Hugging Face Space (``app.py`` +
+``requirements.txt``) running the demo page over the model.
 """
 import argparse
 import json
@@ -58,6 +60,9 @@ def parse_args(argv=None):
     parser.add_argument('--overwrite', action='store_true',
                         help='replace config.json, model.safetensors, '
                         'README.md and metrics.json in an existing --out')
+    parser.add_argument('--space', metavar='DIR', help='also write a Space '
+                        'folder (app.py + requirements.txt) running the '
+                        'demo page over the published model')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. data_root=DIR')
     add_debug_argument(parser)
@@ -76,6 +81,10 @@ def main(argv=None):
                      dataset_name=args.dataset_name,
                      repo_id=args.push_to_hub, overwrite=args.overwrite,
                      license=args.license, pipeline_tag=args.pipeline_tag)
+    if args.space:
+        from normtr_plugin.apis.demo_space import write_space
+        result['space'] = write_space(args.push_to_hub or args.out,
+                                      args.space)
     if result.get('commit') is not None:
         result['commit'] = str(result['commit'])
     print(json.dumps(result, indent=2))

@@ -18,7 +18,10 @@ constant-predictor reference. Writes ``robustness.json``,
 ``robustness.md`` and ``robustness_<metric>.png`` to ``--out`` (the
 Runners' logs go to ``--work-dir``, by default a temporary folder removed at
 the end); a metric that is NaN/Inf is an error (exit status 1, nothing
-written).
+written). Task metrics only: the masked passes never run the invariance
+diagnostics, so the configs' ``InvarianceMetric`` is left out of the
+evaluator. Each config is printed once; one progress bar with ETA runs over all passes of all
+checkpoints; the AUILCs end as a table.
 """
 import argparse
 import os
@@ -31,16 +34,24 @@ import time
 
 from mmengine.config import Config
 from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
+                           TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 
 from normtr_plugin.engine import (CfgOptions, build_runner, merge_cfg_options,
                                   register_checkpoint_loader)
 from normtr_plugin.evaluation import (parse_ratios, parse_seeds,
                                       summarise_checkpoints)
+from normtr_plugin.evaluation.metrics_table import print_metrics
 from normtr_plugin.evaluation.robustness_summary import reference_areas
 from normtr_plugin.datasets.transforms.test_time_masking import MASKERS
+from normtr_plugin.structures.maskers import build_masker
 from normtr_plugin.utils import (NonFiniteError, add_debug_argument,
                                  non_finite_paths, run_tool)
 from normtr_plugin.visualization import write_report
+from normtr_plugin.visualization.robustness_plot import arrow
 
 
 def parse_args(argv=None):
@@ -133,11 +144,47 @@ def key_metric(cfg, names):
     return best if isinstance(best, str) and best in names else names[0]
 
 
+class PassProgress(Hook):
+    """Advances the tool's progress bar after each pass of the loop."""
+
+    def __init__(self, progress: Progress, task):
+        self.progress, self.task = progress, task
+
+    def after_test_epoch(self, runner, metrics=None) -> None:
+        self.progress.advance(self.task)
+
+
+def passes_per_checkpoint(args) -> int:
+    """Passes the loop runs per checkpoint (ratios 0 and 1 are the same
+    for every seed: run once)."""
+    keys = set()
+    for seed in args.seeds:
+        for ratio in args.ratios:
+            m = build_masker(args.masker, ratio, seed)
+            keys.add(ratio if m.seed_independent else (seed, ratio))
+    return len(keys)
+
+
+def without_diagnostics(evaluator):
+    """``evaluator`` without ``InvarianceMetric`` (task metrics only)."""
+    if isinstance(evaluator, dict) and 'metrics' in evaluator:
+        return dict(evaluator,
+                    metrics=without_diagnostics(evaluator['metrics']))
+    if isinstance(evaluator, (list, tuple)):
+        return [e for e in evaluator
+                if not (isinstance(e, dict)
+                        and e.get('type') == 'InvarianceMetric')]
+    return evaluator
+
+
 def robustness_config(args, config, checkpoint, work_dir, reference):
     """The config switch: the config's test set-up with the robustness
     loop as its test loop and ``checkpoint`` as its weights."""
     cfg = merge_cfg_options(Config.fromfile(config), args.cfg_options)
     cfg.work_dir, cfg.launcher = work_dir, args.launcher
+    # the loop never runs the diagnostics: the metric would only warn
+    cfg.test_evaluator = without_diagnostics(cfg.test_evaluator)
+    cfg.log_level = 'WARNING'  # one progress bar, not a line per pass
     cfg.test_cfg = dict(type='RobustnessTestLoop', ratios=args.ratios,
                         seeds=args.seeds, masker=args.masker, fp16=args.amp,
                         constant_reference=reference)
@@ -152,7 +199,12 @@ def robustness_config(args, config, checkpoint, work_dir, reference):
 def run_checkpoint(args, config, checkpoint, work_dir, reference):
     """``Runner.test()`` with the robustness loop; returns its results."""
     cfg = robustness_config(args, config, checkpoint, work_dir, reference)
+    if config not in args.shown:  # each config printed once
+        args.shown.add(config)
+        args.console.print(f'[bold]{config}[/bold]\n{cfg.pretty_text}',
+                           markup=True, highlight=False)
     runner = build_runner(cfg)
+    runner.register_hook(PassProgress(args.progress, args.task))
     if args.device:
         runner.model.to(args.device)
     runner.test()
@@ -163,9 +215,9 @@ def evaluate_model(args, name, config, checkpoints):
     """All checkpoints of one model, summarised (both spreads)."""
     runs, cfg, reference = [], None, None
     for i, checkpoint in enumerate(checkpoints):
-        print(f'[{name}] {checkpoint}: {args.masker} masking, '
-              f'{len(args.ratios)} ratios x {len(args.seeds)} seeds',
-              file=sys.stderr, flush=True)
+        args.progress.update(args.task, description=(
+            f'{name} [{i + 1}/{len(checkpoints)}] '
+            f'{osp.basename(checkpoint)}'))
         work_dir = osp.join(args.work_dir,
                             re.sub(r'[^A-Za-z0-9_.-]+', '_', name), str(i))
         cfg, results = run_checkpoint(args, config, checkpoint, work_dir,
@@ -192,8 +244,19 @@ def main(argv=None):
                          [osp.basename(sys.executable)] + sys.argv),
         masker=args.masker, ratios=args.ratios, seeds=args.seeds,
         cfg_options=dict(args.cfg_options or {}), models={})
+    args.console = Console(stderr=True, quiet=not is_main_process())
+    args.shown = set()
+    total = passes_per_checkpoint(args) * sum(len(c) for _, c in args.pairs)
+    args.progress = Progress(
+        TextColumn('{task.description}'), BarColumn(),
+        MofNCompleteColumn(), TextColumn('passes'), TimeElapsedColumn(),
+        TextColumn('ETA'), TimeRemainingColumn(), console=args.console,
+        disable=not is_main_process())
     try:
-        with tempfile.TemporaryDirectory(prefix='robustness-runs-') as tmp:
+        with tempfile.TemporaryDirectory(prefix='robustness-runs-') as tmp, \
+                args.progress:
+            args.task = args.progress.add_task(
+                f'{args.masker} masking', total=total)
             args.work_dir = args.work_dir or tmp
             for name, (config, checkpoints) in zip(names, args.pairs):
                 results['models'][name] = evaluate_model(args, name, config,
@@ -210,16 +273,16 @@ def main(argv=None):
         return
     paths = write_report(results, args.out, metrics=args.metrics,
                          key_metric=args.key_metric, plot=not args.no_plots)
+    rows = {}  # one row per metric, one column per model
     for name, entry in results['models'].items():
         summary = entry['summary']
-        cells = []
+        column = f"{name} (n={summary['num_checkpoints']})"
         for m, a in summary['auilc'].items():
             spread = ('' if a['train_std'] is None else
-                      f" ±{a['train_std']:.3f} (training)")
-            cells.append(f"{m} {a['mean']:.3f}{spread} "
-                         f"±{a['mask_std']:.3f} (masking)")
-        print(f"{name} ({summary['num_checkpoints']} checkpoint(s)): "
-              f"AUILC {'; '.join(cells)}")
+                      f" ± {a['train_std']:.3f}")
+            rows.setdefault(f'{m} {arrow(m)}', {})[column] = (
+                f"{a['mean']:.3f}{spread} [± {a['mask_std']:.3f}]")
+    print_metrics(rows, 'AUILC: mean ± training spread [± masking spread]')
     print(f"wrote {paths['json']}, {paths['markdown']} and "
           f"{sum(k.startswith('png:') for k in paths)} plot(s) to "
           f'{os.path.abspath(args.out)}')

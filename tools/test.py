@@ -20,10 +20,11 @@ from mmengine.dist import is_main_process
 
 from normtr_plugin.engine import (CfgOptions, ConfigError, build_runner,
                                   launched_distributed, merge_cfg_options,
-                                  metrics_table, setup_distributed,
+                                  setup_distributed,
                                   write_metrics)
 from normtr_plugin.evaluation.dump_predictions import check_dump_path
 from normtr_plugin.utils import require_finite
+from normtr_plugin.evaluation.metrics_table import print_metrics
 from normtr_plugin.utils.errors import run_tool
 
 
@@ -87,8 +88,7 @@ def main():
     metrics = runner.test()
     require_finite(metrics, 'test metrics')
     if is_main_process():
-        print(metrics_table(metrics, f'test metrics ({args.checkpoint})'),
-              flush=True)
+        print_metrics(metrics, f'test metrics ({args.checkpoint})')
         if args.out:
             write_metrics(args.out, metrics, args.checkpoint)
 

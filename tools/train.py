@@ -29,10 +29,11 @@ from normtr_plugin.engine import (CfgOptions, ConfigError, NormTRRunner,
                                   enable_amp,
                                   launched_distributed,
                                   load_checkpoint_safely, merge_cfg_options,
-                                  metrics_table, prepare_config,
+                                  prepare_config,
                                   resolve_resume, setup_distributed,
                                   write_metrics)
 from normtr_plugin.utils import require_finite
+from normtr_plugin.evaluation.metrics_table import print_metrics
 from normtr_plugin.utils.errors import run_tool
 
 
@@ -115,8 +116,7 @@ def main():
         metrics, checkpoint = runner.test(), None
     require_finite(metrics, 'test metrics')
     if is_main_process():
-        print(metrics_table(metrics, f'test metrics ({checkpoint})'),
-              flush=True)
+        print_metrics(metrics, f'test metrics ({checkpoint})')
         write_metrics(osp.join(runner.work_dir, 'test_metrics.json'),
                       metrics, checkpoint)
 

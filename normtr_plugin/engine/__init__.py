@@ -4,7 +4,7 @@ from .checkpoint_guard_hook import CheckpointGuardHook, CheckpointMismatchError
 from .checkpoint_hook import AtomicCheckpointHook
 from .checkpoint_loader import (load_checkpoint_safely,
                                 register_checkpoint_loader)
-from .cli import (CfgOptions, enable_amp, merge_cfg_options, metrics_table,
+from .cli import (CfgOptions, enable_amp, merge_cfg_options,
                   read_metrics, set_mixed_precision, write_json,
                   write_metrics)
 from .config_check import ConfigError, check_lengths
@@ -30,7 +30,7 @@ from .run_identity import (ResumeMismatchError, RunIdentityHook,
 __all__ = [
     'ATOMIC_BACKEND', 'AtomicCheckpointHook', 'AtomicLocalBackend',
     'CfgOptions', 'ConfigError', 'NormTRRunner', 'build_runner',
-    'check_lengths', 'merge_cfg_options', 'metrics_table', 'prepare_config',
+    'check_lengths', 'merge_cfg_options', 'prepare_config',
     'read_metrics',
     'write_metrics',
     'AutocastOptimWrapper', 'CheckpointGuardHook', 'CheckpointMismatchError',

@@ -13,7 +13,7 @@ from ..utils import atomic
 from .config_check import ConfigError
 
 __all__ = ['CfgOptions', 'enable_amp', 'merge_cfg_options',
-           'metrics_table', 'read_metrics', 'set_mixed_precision',
+           'read_metrics', 'set_mixed_precision',
            'write_json', 'write_metrics']
 
 _NOT_LITERAL = object()
@@ -151,19 +151,3 @@ def read_metrics(path: str) -> Tuple[dict, Optional[str]]:
         checkpoint = osp.normpath(osp.join(osp.dirname(osp.abspath(path)),
                                            checkpoint))
     return data, checkpoint
-
-
-def metrics_table(metrics: dict, title: str = 'metrics') -> str:
-    """The final metrics as a table (rich), one row per metric."""
-    from rich.console import Console
-    from rich.table import Table
-    table = Table(title=title)
-    table.add_column('metric')
-    table.add_column('value', justify='right')
-    for name, value in metrics.items():
-        table.add_row(str(name), f'{value:.4f}' if isinstance(
-            value, float) else str(value))
-    console = Console(width=100, force_terminal=False, color_system=None)
-    with console.capture() as capture:
-        console.print(table)
-    return capture.get()

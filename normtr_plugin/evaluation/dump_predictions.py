@@ -22,7 +22,7 @@ from ..utils.errors import InputError
 __all__ = ['DUMP_FORMATS', 'DumpPredictions', 'output_names',
            'prediction_record', 'write_rows']
 
-DUMP_FORMATS = ('.jsonl', '.parquet')
+DUMP_FORMATS = ('.json', '.jsonl', '.parquet')
 
 
 def output_names(meta: Optional[dict], count: int) -> List[str]:
@@ -95,8 +95,14 @@ def check_dump_path(path: str) -> str:
 
 
 def write_rows(path: str, rows: List[dict]) -> str:
-    """Write ``rows`` (dicts) as JSON lines or Parquet (by extension)."""
-    if check_dump_path(path) == '.jsonl':
+    """Write ``rows`` (dicts) as a JSON list, JSON lines or Parquet (by
+    extension); a non-finite value is an error in the JSON forms."""
+    ext = check_dump_path(path)
+    if ext == '.json':
+        with atomic_write(path) as f:
+            json.dump(rows, f, indent=2, allow_nan=False)
+        return path
+    if ext == '.jsonl':
         with atomic_write(path) as f:
             for row in rows:
                 f.write(json.dumps(row, allow_nan=False) + '\n')

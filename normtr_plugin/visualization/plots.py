@@ -1,9 +1,11 @@
 """Figures of the paper's analysis section (Figs. 7-10).
 
 Every plotting function returns a :class:`matplotlib.figure.Figure` drawn
-on an Agg canvas. Figures are built without ``pyplot``, so nothing touches
-the global backend or pyplot's figure list (no ``plt.show``, nothing to
-close); :func:`save_figure` writes one atomically.
+on an Agg canvas, one or two paper columns wide, in colour-blind-safe
+colours (:mod:`~normtr_plugin.visualization.figure_style`). Figures are
+built without ``pyplot``, so nothing touches the global backend or
+pyplot's figure list; :func:`~normtr_plugin.visualization.figure_style.
+save_figure` writes one (PNG, PDF or SVG) atomically.
 
 - :func:`plot_attention`: cross-attention maps of one sample without and
   with masked time steps (Fig. 10).
@@ -16,23 +18,22 @@ close); :func:`save_figure` writes one atomically.
 Features come from :func:`~normtr_plugin.visualization.features.
 collect_features`; masked inputs from the masker family
 (:mod:`normtr_plugin.structures.maskers`), as in the robustness table; label
-groups from the model's head (``head.label_groups``).
+forms (score, per-emotion panels, classes) in ``tsne_labels.py``.
 """
 import itertools
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
-from matplotlib import colormaps
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..utils import atomic_write
 from ..utils.errors import InputError
+from .figure_style import (SEQUENTIAL_CMAP, new_figure, palette,
+                           paper_style)
 
 __all__ = [
     'cosine_similarities', 'plot_attention', 'plot_cosine_density',
-    'plot_tsne', 'pool_tokens', 'save_figure', 'tsne_embedding'
+    'plot_tsne', 'pool_tokens', 'tsne_embedding'
 ]
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
@@ -46,20 +47,6 @@ def _numpy(x: ArrayLike) -> np.ndarray:
             x = x.float()  # bf16 / fp16 have no numpy dtype
         return x.numpy()
     return np.asarray(x)
-
-
-def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height))
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def save_figure(fig: Figure, path: str, dpi: int = 120) -> str:
-    """Save ``fig`` as PNG atomically (``normtr_plugin.utils.atomic_write``):
-    a reader never sees a half-written file."""
-    with atomic_write(path, 'wb') as f:
-        fig.savefig(f, format='png', dpi=dpi, bbox_inches='tight')
-    return path
 
 
 # ---------------------------------------------------------------------------
@@ -83,11 +70,13 @@ def _head_mean(attn, layer: int) -> np.ndarray:
     return a
 
 
+@paper_style
 def plot_attention(attn_clean, attn_masked, modalities: Sequence[str],
                    seq_len: Union[int, Sequence[int], Dict[str, int]],
                    layer: int = -1,
                    masked_tokens: Optional[ArrayLike] = None,
-                   titles: Sequence[str] = ('without mask', 'with mask')
+                   titles: Sequence[str] = ('without masking',
+                                            'with masking')
                    ) -> Figure:
     """Cross-attention of one sample without and with masking (Fig. 10).
 
@@ -103,9 +92,10 @@ def plot_attention(attn_clean, attn_masked, modalities: Sequence[str],
         masked_tokens: optional boolean (M*T,) marking masked tokens; they
             are ticked in red on the second map.
 
-    Rows are NRGF queries, columns MF keys. Both maps are the mean over
-    heads and share one colour scale (a single colour bar, darker =
-    higher, min to max of both maps): 3 axes.
+    Rows are NRGF queries, columns MF keys, modality blocks labelled and
+    separated. Both maps are the mean over heads and share one colour
+    scale (one colour bar, min to max of both maps): 3 axes, two columns
+    wide.
     """
     modalities = list(modalities)
     lens = [seq_len] * len(modalities) if isinstance(seq_len, int) else \
@@ -126,35 +116,36 @@ def plot_attention(attn_clean, attn_masked, modalities: Sequence[str],
     vmax = max(float(a.max()) for a in maps)
     if isinstance(attn_clean, (list, tuple)):
         layer = range(len(attn_clean))[layer]  # -1 -> last index
-    fig = _figure(11, 5)
+    fig = new_figure(2, aspect=0.5)
     axes = fig.subplots(1, 2)
-    fig.suptitle('cross-attention, mean over heads')
+    fig.suptitle('Cross-attention of the fusion decoder (mean over heads)')
     centres = [start + t / 2 - 0.5 for start, t in zip(starts, lens)]
     for ax, a, title in zip(axes, maps, titles):
-        im = ax.imshow(a, cmap='Blues', vmin=vmin, vmax=vmax,
+        im = ax.imshow(a, cmap=SEQUENTIAL_CMAP, vmin=vmin, vmax=vmax,
                        interpolation='nearest')
         for edge in starts[1:] - 0.5:
-            ax.axhline(edge, color='k', lw=1.0)
-            ax.axvline(edge, color='k', lw=1.0)
+            ax.axhline(edge, color='w', lw=1.0)
+            ax.axvline(edge, color='w', lw=1.0)
         ax.set_xticks(centres)
         ax.set_xticklabels(modalities)
         ax.set_yticks(centres)
         ax.set_yticklabels(modalities)
-        ax.set_xlabel('MF tokens (key / value)')
-        ax.set_ylabel('NRGF tokens (query)')
-        ax.set_title(f'{title} (layer {layer})')
+        ax.set_xlabel('modality-specific tokens (keys)')
+        ax.set_ylabel('noise-resistant tokens (queries)')
+        ax.set_title(f'{title} (decoder layer {layer + 1})')
     if masked_tokens is not None:
         idx = np.flatnonzero(_numpy(masked_tokens).astype(bool))
         ax = axes[1]
         ax.scatter(idx, np.full(len(idx), size - 0.5), marker='^',
-                   color='red', s=25, clip_on=False, zorder=3)
-        ax.scatter(np.full(len(idx), -0.5), idx, marker='>', color='red',
-                   s=25, clip_on=False, zorder=3)
+                   color=palette(5), s=12, clip_on=False, zorder=3)
+        ax.scatter(np.full(len(idx), -0.5), idx, marker='>',
+                   color=palette(5), s=12, clip_on=False, zorder=3)
         ax.set_xlim(-0.5, size - 0.5)
         ax.set_ylim(size - 0.5, -0.5)
         if len(idx):
-            ax.set_title(f'{titles[1]} (layer {layer}; red: masked steps)')
-    fig.colorbar(im, ax=list(axes), fraction=0.025, pad=0.02,
+            ax.set_title(f'{titles[1]} (decoder layer {layer + 1};\n'
+                         'marks: masked time steps)')
+    fig.colorbar(im, ax=list(axes), fraction=0.03, pad=0.02,
                  label='attention weight')
     return fig
 
@@ -189,6 +180,7 @@ def _groups(labels) -> Tuple[np.ndarray, List]:
     return labels, values
 
 
+@paper_style
 def plot_tsne(features: ArrayLike, colour_labels: Sequence, title: str = '',
               marker_labels: Optional[Sequence] = None,
               perplexity: float = 30.0, random_state: int = 0,
@@ -210,10 +202,8 @@ def plot_tsne(features: ArrayLike, colour_labels: Sequence, title: str = '',
     xy = embedding if embedding is not None else tsne_embedding(
         features, perplexity, random_state)
     xy = np.asarray(xy)
-    cmap = 'tab10' if len(colour_values) <= 10 else 'tab20'
-    fig = _figure(6.5, 5.5)
+    fig = new_figure(1, aspect=0.9)
     ax = fig.subplots()
-    cm = colormaps[cmap]
     for ci, cval in enumerate(colour_values):
         for mi, mval in enumerate(mark_values):
             sel = (colours == cval) & (marks == mval)
@@ -222,12 +212,14 @@ def plot_tsne(features: ArrayLike, colour_labels: Sequence, title: str = '',
             label = f'{cval} / {mval}' if marker_labels is not None \
                 else str(cval)
             ax.scatter(xy[sel, 0], xy[sel, 1], s=12, alpha=0.75,
-                       color=cm(ci % cm.N), marker=MARKERS[mi % len(MARKERS)],
+                       color=palette(ci), marker=MARKERS[mi % len(MARKERS)],
                        label=label, linewidths=0)
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.legend(loc='best', fontsize='small', markerscale=1.5, framealpha=0.7)
+    ax.set_xlabel('t-SNE dimension 1')
+    ax.set_ylabel('t-SNE dimension 2')
+    ax.legend(loc='best', markerscale=1.5, framealpha=0.7)
     return fig
 
 
@@ -273,6 +265,7 @@ def cosine_similarities(nrgf: ArrayLike, mf: ArrayLike,
                 nrgf_mf=(n * f).sum(-1).reshape(-1))
 
 
+@paper_style
 def plot_cosine_density(nrgf: ArrayLike, mf: ArrayLike, bins: int = 50,
                         title: str = 'Cosine similarity distributions'
                         ) -> Figure:
@@ -282,21 +275,22 @@ def plot_cosine_density(nrgf: ArrayLike, mf: ArrayLike, bins: int = 50,
     sims = cosine_similarities(nrgf, mf)
     edges = np.linspace(-1.0, 1.0, bins + 1)
     centres = (edges[:-1] + edges[1:]) / 2
-    fig = _figure(6.5, 4.5)
+    fig = new_figure(1, aspect=0.75)
     ax = fig.subplots()
     for (key, label), colour in zip(
-            (('within_nrgf', 'within NRGF'), ('nrgf_mf', 'NRGF-MF')),
-            ('tab:blue', 'tab:orange')):
+            (('within_nrgf', 'between modalities (noise-resistant)'),
+             ('nrgf_mf', 'noise-resistant vs. modality-specific')),
+            (palette(4), palette(0))):
         values = np.clip(sims[key], -1.0, 1.0)
         if not len(values):
             continue
         density, _ = np.histogram(values, bins=edges, density=True)
         ax.plot(centres, density, color=colour,
-                label=f'{label} (mean {values.mean():.2f}, n={len(values)})')
+                label=f'{label}: mean {values.mean():.2f}')
         ax.fill_between(centres, density, color=colour, alpha=0.25)
     ax.set_xlim(-1, 1)
     ax.set_xlabel('cosine similarity')
     ax.set_ylabel('density')
     ax.set_title(title)
-    ax.legend(loc='best', fontsize='small')
+    ax.legend(loc='best')
     return fig

@@ -1,9 +1,9 @@
 """Metric-vs-masking-ratio curves (paper Fig. 5), one line per model."""
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..evaluation.robustness_summary import lower_is_better
+from .figure_style import new_figure, palette, paper_style
 
 __all__ = ['arrow', 'fmt', 'plot_robustness']
 
@@ -20,20 +20,23 @@ def fmt(value) -> str:
     return f'{value:.3f}'
 
 
+@paper_style
 def plot_robustness(results: dict, metric: str) -> Figure:
-    """Curves of ``metric`` for every model of a robustness report.
+    """Curves of ``metric`` for every model of a robustness report (Fig. 5
+    style, one column wide, one axes).
 
     ``results['models'][name]['summary']`` (``summarise_checkpoints``)
     gives the line (mean over checkpoints of the mean over masking seeds)
-    and the band: ± the training spread with several checkpoints, else ±
-    the masking spread. A model's constant-predictor reference is a dashed
-    line. Returns a Figure on an Agg canvas (one axes).
+    and the band: ± the training spread (std over training seeds) with
+    several checkpoints, else ± the masking spread (std over masking
+    seeds); the legend names each model and its band. A model's
+    constant-predictor reference is a dashed line. The y label says the
+    metric's direction (lower-is-better metrics get ↓).
     """
-    fig = Figure(figsize=(5.4, 3.8), dpi=120)
-    FigureCanvasAgg(fig)
+    fig = new_figure(1, aspect=0.95)
     ax = fig.add_subplot(1, 1, 1)
     drawn_refs = []
-    for name, entry in results['models'].items():
+    for i, (name, entry) in enumerate(results['models'].items()):
         summary = entry['summary']
         if metric not in summary['metrics']:
             continue
@@ -45,24 +48,26 @@ def plot_robustness(results: dict, metric: str) -> Figure:
                           row['mask_std'])[metric] for row in rows],
                         np.float64)
         a = summary['auilc'].get(metric, {}).get('mean')
-        b = summary['auilc_below_1'].get(metric, {}).get('mean')
-        label = (f"{name} (n={summary['num_checkpoints']}; AUILC "
-                 f'{fmt(a)}, r<1 {fmt(b)})')
-        line, = ax.plot(x, mean, marker='o', markersize=3, label=label)
-        ax.fill_between(x, mean - band, mean + band, color=line.get_color(),
-                        alpha=0.2, linewidth=0)
+        n = summary['num_checkpoints']
+        spread = (f'± std over {n} training seeds' if several else
+                  '± std over masking seeds')
+        colour = palette(i)
+        ax.plot(x, mean, marker='o', markersize=3, color=colour,
+                label=f'{name} (AUILC {fmt(a)}; band {spread})')
+        ax.fill_between(x, mean - band, mean + band, color=colour,
+                        alpha=0.25, linewidth=0)
         ref = (entry.get('reference') or {}).get(metric)
         if ref is not None and ref not in drawn_refs:
             drawn_refs.append(ref)
             ax.axhline(ref, color='0.35', linestyle='--', linewidth=1,
                        label='constant predictor' if len(drawn_refs) == 1
                        else f'constant predictor ({name})')
-    ax.set_xlabel('masking ratio $r_t$')
-    ax.set_ylabel(metric)
-    ax.set_title(f"{metric} {arrow(metric)} ({results['masker']} masking; "
-                 'band: training spread, or masking spread for n=1)',
-                 fontsize='small')
+    better = 'lower' if lower_is_better(metric) else 'higher'
+    ax.set_xlabel('test-time masking ratio')
+    ax.set_ylabel(f'{metric} {arrow(metric)} ({better} is better)')
+    ax.set_title(f"{metric} under {results['masker']} masking")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize='x-small')
-    fig.tight_layout()
+    # below the axes: the curves stay visible
+    ax.legend(loc='upper center', bbox_to_anchor=(0.5, -0.2),
+              frameon=False)
     return fig

@@ -21,16 +21,26 @@ import re
 from typing import Dict, Iterable, List, Mapping, Optional
 
 from ..utils import write_json, write_text
-from .plots import save_figure
+from .figure_style import save_figure
 from .robustness_plot import arrow, fmt, plot_robustness
 from ..utils.errors import InputError
 
-__all__ = ['metric_file_name', 'render_markdown', 'write_report']
+__all__ = ['metric_file_name', 'render_markdown', 'task_metrics',
+           'write_report']
+
+#: Prefix of the invariance diagnostics (``InvarianceMetric``).
+DIAGNOSTIC_PREFIX = 'invariance/'
 
 
 def metric_file_name(metric: str) -> str:
     """``robustness_<metric>.png`` with unsafe characters replaced."""
     return 'robustness_' + re.sub(r'[^A-Za-z0-9._-]+', '_', metric) + '.png'
+
+
+def task_metrics(names: Iterable[str]) -> List[str]:
+    """The task metrics among ``names``: all but the invariance
+    diagnostics (``invariance/...``)."""
+    return [m for m in names if not m.startswith(DIAGNOSTIC_PREFIX)]
 
 
 def _finite_or_none(value):
@@ -148,10 +158,13 @@ def render_markdown(results: dict, metrics: List[str], key_metric: str,
 def write_report(results: dict, out_dir: str,
                  metrics: Optional[Iterable[str]] = None,
                  key_metric: Optional[str] = None,
-                 plot: bool = True) -> Dict[str, str]:
+                 plot: bool = True,
+                 invariance: bool = False) -> Dict[str, str]:
     """Write ``robustness.json``, ``robustness.md`` and the curves.
 
-    ``metrics`` restricts the Markdown tables and the plots (default: all);
+    ``metrics`` restricts the Markdown tables and the plots (default: the
+    task metrics, :func:`task_metrics`, or every metric with
+    ``invariance``; the JSON keeps every metric);
     ``key_metric`` picks the per-ratio table's metric (default: the first
     model's ``key_metric``, else its first metric). Non-finite numbers are
     written as ``null`` in the JSON. Returns ``{what: path}``.
@@ -164,7 +177,9 @@ def write_report(results: dict, out_dir: str,
     # The JSON first: a wrong metric name below must not lose the results.
     write_json(paths['json'], _finite_or_none(dict(results)))
     names = _all_metrics(models)
-    metrics = list(metrics) if metrics else names
+    if not metrics:
+        metrics = names if invariance else task_metrics(names) or names
+    metrics = list(metrics)
     unknown = [m for m in metrics if m not in names]
     if unknown:
         raise InputError(f'unknown metric(s) {unknown}; the models report '

@@ -14,9 +14,10 @@ class BaseEmotionHead(nn.Module):
     does: subclasses set the output layout, the loss L_er (Eq. 8), the label
     check (``check_target``), the per-sample predictions, the constant
     prediction of a model that ignores its inputs (``constant_logits``), the
-    names of its outputs (``names_key`` of ``dataset_meta``) and the label
-    groups of a figure (``label_groups``). Output records are built from
-    ``pred_score``/``pred_label`` by ``evaluation.prediction_record``. Nothing else branches on a task string.
+    names of its outputs (``names_key`` of ``dataset_meta``). Output
+    records are built from ``pred_score``/``pred_label`` by
+    ``evaluation.prediction_record``. Nothing else branches on a task
+    string.
 
     The class (no instance needed) also owns its task, for the dataset,
     the held-out split and the model card, which find it through the
@@ -145,11 +146,6 @@ class BaseEmotionHead(nn.Module):
                              f'{len(names)} outputs {names}, the model head '
                              f'gives {self.num_outputs}')
         return names
-
-    def label_groups(self, targets: torch.Tensor,
-                     names: Sequence[str]) -> np.ndarray:
-        """One string per sample to colour a figure by label."""
-        raise NotImplementedError
 
     @staticmethod
     def log_frequencies(counts: torch.Tensor) -> torch.Tensor:

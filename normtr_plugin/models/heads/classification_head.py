@@ -1,4 +1,3 @@
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -51,7 +50,3 @@ class ClassificationHead(BaseEmotionHead):
         counts = torch.bincount(targets.long().flatten(),
                                 minlength=self.num_classes)
         return self.log_frequencies(counts)
-
-    def label_groups(self, targets, names):
-        idx = np.asarray(targets).reshape(len(targets)).astype(int)
-        return np.array([str(names[i]) for i in idx])

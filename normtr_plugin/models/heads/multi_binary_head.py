@@ -1,4 +1,3 @@
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -54,18 +53,3 @@ class MultiBinaryHead(BaseEmotionHead):
         present = t.sum(0)
         return self.log_frequencies(torch.stack(
             [len(t) - present, present], dim=-1))
-
-    def label_groups(self, targets, names):
-        return present_groups(targets, names)
-
-
-def present_groups(targets, names) -> np.ndarray:
-    """Samples with exactly one present label: its name; otherwise the
-    first label's ``'<name>: present'`` / ``'<name>: absent'``."""
-    y = np.asarray(targets)
-    y = y.reshape(len(y), -1)
-    present = y > 0.5
-    if (present.sum(axis=1) == 1).all():
-        return np.array([names[i] for i in present.argmax(axis=1)])
-    return np.where(present[:, 0], f'{names[0]}: present',
-                    f'{names[0]}: absent')

@@ -3,7 +3,6 @@ import torch.nn.functional as F
 
 from ...registry import MODELS
 from .base_head import BaseEmotionHead
-from .multi_binary_head import present_groups
 
 
 @MODELS.register_module()
@@ -50,6 +49,3 @@ class MultiLabelHead(BaseEmotionHead):
         p = targets.double().reshape(len(targets), -1).mean(0)
         p = p.clamp(1e-12, 1 - 1e-12)
         return (p.log() - (1 - p).log()).float()
-
-    def label_groups(self, targets, names):
-        return present_groups(targets, names)

@@ -38,8 +38,3 @@ class RegressionHead(BaseEmotionHead):
         """The training mean (a 0-d tensor)."""
         return targets.double().reshape(len(targets), -1)[:, 0].mean() \
             .float()
-
-    def label_groups(self, targets, names):
-        """``'negative'`` (< 0) / ``'non-negative'`` (the Acc-2 split)."""
-        y = np.asarray(targets).reshape(len(targets), -1)[:, 0]
-        return np.where(y < 0, 'negative', 'non-negative')
