@@ -8,13 +8,12 @@ percentages (x100); MAE and Corr are raw values. Every function raises
 from typing import Dict, Optional, Sequence
 
 import numpy as np
-from sklearn.metrics import f1_score
 
 from ..utils.errors import InputError
 
 __all__ = ['sentiment_metrics', 'multi_binary_metrics',
            'classification_metrics', 'multilabel_metrics',
-           'weighted_accuracy', 'to_numpy']
+           'weighted_accuracy', 'weighted_f1', 'to_numpy']
 
 
 def to_numpy(x) -> np.ndarray:
@@ -61,8 +60,10 @@ def _names(names: Optional[Sequence[str]], k: int, what: str):
     return names
 
 
-def _wf1(truth, pred) -> float:
-    """Weighted F1 in percent (sklearn ``average='weighted'``)."""
+def weighted_f1(truth, pred) -> float:
+    """Weighted F1 in percent (sklearn ``average='weighted'``; sklearn is
+    imported here, not with the package, to keep start-up short)."""
+    from sklearn.metrics import f1_score
     return 100.0 * float(f1_score(truth, pred, average='weighted',
                                   zero_division=0))
 
@@ -97,12 +98,12 @@ def sentiment_metrics(pred, truth) -> Dict[str, float]:
     out = {'Acc-7': acc_clip(3.0), 'Acc-5': acc_clip(2.0)}
     bp, bt = pred >= 0, truth >= 0
     out['Acc-2_has0'] = 100.0 * float(np.mean(bp == bt))
-    out['F1_has0'] = _wf1(bt, bp)
+    out['F1_has0'] = weighted_f1(bt, bp)
     nz = truth != 0
     if nz.any():
         bp, bt = pred[nz] > 0, truth[nz] > 0
         out['Acc-2_non0'] = 100.0 * float(np.mean(bp == bt))
-        out['F1_non0'] = _wf1(bt, bp)
+        out['F1_non0'] = weighted_f1(bt, bp)
     else:
         out['Acc-2_non0'] = out['F1_non0'] = float('nan')
     out.update(regression_metrics(pred, truth))
@@ -123,7 +124,7 @@ def multi_binary_metrics(pred_label, truth, names=None) -> Dict[str, float]:
     out, accs, f1s = {}, [], []
     for i, name in enumerate(names):
         accs.append(100.0 * float(np.mean(pred[:, i] == truth[:, i])))
-        f1s.append(_wf1(truth[:, i], pred[:, i]))
+        f1s.append(weighted_f1(truth[:, i], pred[:, i]))
         out[f'Acc-2_{name}'], out[f'F1_{name}'] = accs[-1], f1s[-1]
     out['Acc-2_mean'] = float(np.mean(accs))
     out['F1_mean'] = float(np.mean(f1s))
@@ -145,7 +146,7 @@ def classification_metrics(pred_label, truth,
                              f'{np.unique(arr).tolist()[:10]}')
     pred, truth = pred.astype(np.int64), truth.astype(np.int64)
     return {f'Acc-{num_classes}': 100.0 * float(np.mean(pred == truth)),
-            'F1': _wf1(truth, pred)}
+            'F1': weighted_f1(truth, pred)}
 
 
 def weighted_accuracy(pred, truth) -> float:
@@ -175,7 +176,7 @@ def multilabel_metrics(pred_label, truth, names=None) -> Dict[str, float]:
     out, waccs, f1s = {}, [], []
     for i, name in enumerate(names):
         waccs.append(weighted_accuracy(pred[:, i], truth[:, i]))
-        f1s.append(_wf1(truth[:, i], pred[:, i]))
+        f1s.append(weighted_f1(truth[:, i], pred[:, i]))
         out[f'wAcc_{name}'], out[f'F1_{name}'] = waccs[-1], f1s[-1]
     out['wAcc_mean'] = float(np.mean(waccs))
     out['F1_mean'] = float(np.mean(f1s))

@@ -21,11 +21,10 @@ either side is constant, and keys ``Acc-2``, ``Acc-3``, ``Acc-5``, ``F1``,
 from typing import Dict, List
 
 import numpy as np
-from sklearn.metrics import f1_score
 
 from ..registry import METRICS
 from ..utils.errors import InputError
-from .functional import to_numpy
+from .functional import to_numpy, weighted_f1
 from .sentiment_metric import SentimentMetric
 
 __all__ = ['SIMS_BOUNDARIES', 'SIMSMetric', 'sims_metrics']
@@ -63,7 +62,7 @@ def sims_metrics(pred, truth) -> Dict[str, float]:
         out[f'Acc-{k}'] = 100.0 * float(
             np.sum(np.round(p) == np.round(t)) / float(len(t)))
         if k == 2:
-            out['F1'] = 100.0 * float(f1_score(t, p, average='weighted'))
+            out['F1'] = weighted_f1(t, p)
     out['MAE'] = float(np.mean(np.absolute(pred - truth)).astype(np.float64))
     if np.std(pred) == 0 or np.std(truth) == 0:
         out['Corr'] = 0.0
