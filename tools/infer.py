@@ -21,7 +21,7 @@ import json
 import os.path as osp
 
 from normtr_plugin.apis import DatasetInputs, NormTRInferencer
-from normtr_plugin.engine import CfgOptions
+from normtr_plugin.engine import add_cfg_options
 from normtr_plugin.evaluation.dump_predictions import (check_dump_path,
                                                        write_rows)
 from normtr_plugin.utils import add_debug_argument, run_tool
@@ -42,8 +42,7 @@ def parse_args(argv=None):
     parser.add_argument('--batch-size', type=int, default=64)
     parser.add_argument('--out', help='also write the predictions here '
                         '(.json, .jsonl or .parquet, as test.py --dump)')
-    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions,
-                        help='override settings of CONFIG (key=value)')
+    add_cfg_options(parser, 'override settings of CONFIG (key=value)')
     add_debug_argument(parser)
     return parser.parse_args(argv)
 

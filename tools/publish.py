@@ -25,8 +25,8 @@ from the head (none for regression or several modalities) unless
 import argparse
 import json
 
-from mmengine.config import DictAction
 
+from normtr_plugin.engine import add_cfg_options
 from normtr_plugin.hub.publish import publish
 from normtr_plugin.utils import InputError, add_debug_argument, run_tool
 
@@ -63,8 +63,7 @@ def parse_args(argv=None):
     parser.add_argument('--space', metavar='DIR', help='also write a Space '
                         'folder (app.py + requirements.txt) running the '
                         'demo page over the published model')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, e.g. data_root=DIR')
+    add_cfg_options(parser, 'override config settings, e.g. data_root=DIR')
     add_debug_argument(parser)
     return parser.parse_args(argv)
 

@@ -40,7 +40,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
                            TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
 
-from normtr_plugin.engine import (CfgOptions, build_runner, merge_cfg_options,
+from normtr_plugin.engine import (add_cfg_options, build_runner, merge_cfg_options,
                                   register_checkpoint_loader)
 from normtr_plugin.evaluation import (parse_ratios, parse_seeds,
                                       summarise_checkpoints)
@@ -90,9 +90,8 @@ def parse_args(argv=None):
                         '(default: a temporary folder, removed at the end)')
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'])
-    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions,
-                        help='override settings of every config, e.g. '
-                        'data_root=DIR')
+    add_cfg_options(parser, 'override settings of every config, e.g. '
+                    'data_root=DIR')
     add_debug_argument(parser)
     args = parser.parse_args(argv)
     if len(args.models) % 2:

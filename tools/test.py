@@ -18,14 +18,14 @@ import os.path as osp
 from mmengine.config import Config
 from mmengine.dist import is_main_process
 
-from normtr_plugin.engine import (CfgOptions, ConfigError, build_runner,
+from normtr_plugin.engine import (ConfigError, add_cfg_options,
+                                  add_launcher_arguments, build_runner,
                                   launched_distributed, merge_cfg_options,
-                                  setup_distributed,
-                                  write_metrics)
+                                  setup_distributed, write_metrics)
 from normtr_plugin.evaluation.dump_predictions import check_dump_path
 from normtr_plugin.utils import require_finite
 from normtr_plugin.evaluation.metrics_table import print_metrics
-from normtr_plugin.utils.errors import run_tool
+from normtr_plugin.utils.errors import add_debug_argument, run_tool
 
 
 def parse_args():
@@ -36,15 +36,10 @@ def parse_args():
     parser.add_argument('--out', help='write the test metrics as JSON')
     parser.add_argument('--dump', metavar='FILE',
                         help='write per-sample predictions with ids, one '
-                        'row per test sample (.jsonl or .parquet)')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=CfgOptions,
-        help='override config settings: KEY=VALUE, e.g. data_root=DIR')
-    parser.add_argument('--launcher', default='none',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'])
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    parser.add_argument('--debug', action='store_true',
-                        help='show the traceback of an error')
+                        'row per test sample (.json, .jsonl or .parquet)')
+    add_cfg_options(parser)
+    add_launcher_arguments(parser)
+    add_debug_argument(parser)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args

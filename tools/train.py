@@ -24,17 +24,16 @@ import sys
 from mmengine.config import Config
 from mmengine.dist import is_main_process
 
-from normtr_plugin.engine import (CfgOptions, ConfigError, NormTRRunner,
-                                  build_runner, check_resume,
-                                  enable_amp,
+from normtr_plugin.engine import (ConfigError, NormTRRunner,
+                                  add_cfg_options, add_launcher_arguments,
+                                  build_runner, check_resume, enable_amp,
                                   launched_distributed,
                                   load_checkpoint_safely, merge_cfg_options,
-                                  prepare_config,
-                                  resolve_resume, setup_distributed,
-                                  write_metrics)
+                                  prepare_config, resolve_resume,
+                                  setup_distributed, write_metrics)
 from normtr_plugin.utils import require_finite
 from normtr_plugin.evaluation.metrics_table import print_metrics
-from normtr_plugin.utils.errors import run_tool
+from normtr_plugin.utils.errors import add_debug_argument, run_tool
 
 
 def parse_args():
@@ -55,15 +54,9 @@ def parse_args():
                         "(base: the paper's 16)")
     parser.add_argument('--no-test', action='store_true',
                         help='do not test the selected checkpoint')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=CfgOptions,
-        help='override config settings: KEY=VALUE, e.g. data_root=DIR, '
-        'seq_len.audio=375, "custom_hooks=[dict(type=\'GRLLambdaHook\')]"')
-    parser.add_argument('--launcher', default='none',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'])
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    parser.add_argument('--debug', action='store_true',
-                        help='show the traceback of an error')
+    add_cfg_options(parser)
+    add_launcher_arguments(parser)
+    add_debug_argument(parser)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args

@@ -40,7 +40,7 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 from torch.utils.data import DataLoader, Subset
 
-from normtr_plugin.engine import (CfgOptions, load_checkpoint_safely,
+from normtr_plugin.engine import (add_cfg_options, load_checkpoint_safely,
                                   merge_cfg_options, prepare_config)
 from normtr_plugin.registry import MODELS, SCOPE, build_in_scope
 from normtr_plugin.structures.data_samples import split_data_samples
@@ -94,8 +94,7 @@ def parse_args(argv=None):
                         default=['png'], help='file formats (default png)')
     parser.add_argument('--dpi', type=int, default=300,
                         help='resolution of PNGs (default 300)')
-    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions,
-                        help='override config settings, e.g. data_root=DIR')
+    add_cfg_options(parser, 'override config settings, e.g. data_root=DIR')
     add_debug_argument(parser)
     args = parser.parse_args(argv)
     args.index = 'all' in args.kinds

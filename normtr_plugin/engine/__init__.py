@@ -4,7 +4,8 @@ from .checkpoint_guard_hook import CheckpointGuardHook, CheckpointMismatchError
 from .checkpoint_hook import AtomicCheckpointHook
 from .checkpoint_loader import (load_checkpoint_safely,
                                 register_checkpoint_loader)
-from .cli import (CfgOptions, enable_amp, merge_cfg_options,
+from .cli import (CfgOptions, add_cfg_options, add_launcher_arguments,
+                  enable_amp, merge_cfg_options,
                   read_metrics, set_mixed_precision, write_json,
                   write_metrics)
 from .config_check import ConfigError, check_lengths
@@ -29,7 +30,8 @@ from .run_identity import (ResumeMismatchError, RunIdentityHook,
 
 __all__ = [
     'ATOMIC_BACKEND', 'AtomicCheckpointHook', 'AtomicLocalBackend',
-    'CfgOptions', 'ConfigError', 'NormTRRunner', 'build_runner',
+    'CfgOptions', 'add_cfg_options', 'add_launcher_arguments',
+    'ConfigError', 'NormTRRunner', 'build_runner',
     'check_lengths', 'merge_cfg_options', 'prepare_config',
     'read_metrics',
     'write_metrics',

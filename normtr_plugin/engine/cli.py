@@ -12,7 +12,8 @@ from mmengine.config import Config, DictAction
 from ..utils import atomic
 from .config_check import ConfigError
 
-__all__ = ['CfgOptions', 'enable_amp', 'merge_cfg_options',
+__all__ = ['CfgOptions', 'add_cfg_options', 'add_launcher_arguments',
+           'enable_amp', 'merge_cfg_options',
            'read_metrics', 'set_mixed_precision',
            'write_json', 'write_metrics']
 
@@ -65,6 +66,22 @@ class CfgOptions(DictAction):
                 literal[key] = parsed
         super().__call__(parser, namespace, plain, option_string)
         getattr(namespace, self.dest).update(literal)
+
+
+def add_cfg_options(parser, help: str = 'override config settings: '
+                    'KEY=VALUE, e.g. data_root=DIR, seq_len.audio=375, '
+                    '"custom_hooks=[dict(type=\'GRLLambdaHook\')]"') -> None:
+    """Give a tool's parser ``--cfg-options`` (:class:`CfgOptions`)."""
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions,
+                        help=help)
+
+
+def add_launcher_arguments(parser) -> None:
+    """``--launcher`` and ``--local-rank``, as OpenMMLab's tools have them
+    (the rank goes to ``LOCAL_RANK`` when the tool parses it)."""
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'])
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
 def _current(cfg: Config, key: str):
