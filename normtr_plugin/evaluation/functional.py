@@ -117,18 +117,8 @@ def multi_binary_metrics(pred_label, truth, names=None) -> Dict[str, float]:
     ``pred_label``/``truth``: (N, K) 0/1 ints. Per task Acc-2 and weighted
     F1, keys ``Acc-2_{name}``/``F1_{name}``, plus ``Acc-2_mean``/``F1_mean``.
     """
-    pred, truth = _check_pair(pred_label, truth, 2, 'multi_binary_metrics')
-    pred = _check_binary(pred, 'multi_binary_metrics pred_label')
-    truth = _check_binary(truth, 'multi_binary_metrics truth')
-    names = _names(names, truth.shape[1], 'multi_binary_metrics')
-    out, accs, f1s = {}, [], []
-    for i, name in enumerate(names):
-        accs.append(100.0 * float(np.mean(pred[:, i] == truth[:, i])))
-        f1s.append(weighted_f1(truth[:, i], pred[:, i]))
-        out[f'Acc-2_{name}'], out[f'F1_{name}'] = accs[-1], f1s[-1]
-    out['Acc-2_mean'] = float(np.mean(accs))
-    out['F1_mean'] = float(np.mean(f1s))
-    return out
+    return _per_label_metrics(pred_label, truth, names,
+                              'multi_binary_metrics', 'Acc-2', _accuracy)
 
 
 def classification_metrics(pred_label, truth,
@@ -169,15 +159,27 @@ def multilabel_metrics(pred_label, truth, names=None) -> Dict[str, float]:
     ``pred_label``/``truth``: (N, K) 0/1. Keys ``wAcc_{name}``, ``F1_{name}``,
     ``wAcc_mean``, ``F1_mean``.
     """
-    pred, truth = _check_pair(pred_label, truth, 2, 'multilabel_metrics')
-    pred = _check_binary(pred, 'multilabel_metrics pred_label')
-    truth = _check_binary(truth, 'multilabel_metrics truth')
-    names = _names(names, truth.shape[1], 'multilabel_metrics')
-    out, waccs, f1s = {}, [], []
+    return _per_label_metrics(pred_label, truth, names,
+                              'multilabel_metrics', 'wAcc', weighted_accuracy)
+
+
+def _accuracy(pred, truth) -> float:
+    return 100.0 * float(np.mean(pred == truth))
+
+
+def _per_label_metrics(pred_label, truth, names, what: str, acc_key: str,
+                       accuracy) -> Dict[str, float]:
+    """K binary labels ((N, K) 0/1): ``{acc_key}_{name}`` (``accuracy``)
+    and weighted ``F1_{name}`` per label, plus their ``_mean``."""
+    pred, truth = _check_pair(pred_label, truth, 2, what)
+    pred = _check_binary(pred, f'{what} pred_label')
+    truth = _check_binary(truth, f'{what} truth')
+    names = _names(names, truth.shape[1], what)
+    out, accs, f1s = {}, [], []
     for i, name in enumerate(names):
-        waccs.append(weighted_accuracy(pred[:, i], truth[:, i]))
+        accs.append(accuracy(pred[:, i], truth[:, i]))
         f1s.append(weighted_f1(truth[:, i], pred[:, i]))
-        out[f'wAcc_{name}'], out[f'F1_{name}'] = waccs[-1], f1s[-1]
-    out['wAcc_mean'] = float(np.mean(waccs))
+        out[f'{acc_key}_{name}'], out[f'F1_{name}'] = accs[-1], f1s[-1]
+    out[f'{acc_key}_mean'] = float(np.mean(accs))
     out['F1_mean'] = float(np.mean(f1s))
     return out

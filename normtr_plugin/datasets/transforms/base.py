@@ -38,6 +38,19 @@ class BatchTransform:
         """T for ``key`` (``self.seq_len``: int or ``{modality: T_m}``)."""
         return seq_len_of(self.seq_len, key, type(self).__name__)
 
+    def resize_steps(self, batch: dict, resize) -> dict:
+        """Apply ``resize(x (B, T_in, D), length (B,), T) -> (x (B, T, D),
+        length (B,))`` to every modality of ``self.keys`` in ``batch``, with
+        its T and its column of ``batch['lengths']`` (B, M)."""
+        lengths = batch['lengths'].clone()
+        for key in self.keys:
+            if key in batch:
+                j = self.column(batch, key)
+                batch[key], lengths[:, j] = resize(
+                    batch[key], lengths[:, j], self.seq_len_for(key))
+        batch['lengths'] = lengths
+        return batch
+
 
 def check_batch_pipeline(transforms) -> None:
     """Every transform must run on batches; name the first that does not."""

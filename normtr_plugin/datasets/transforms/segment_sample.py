@@ -56,21 +56,15 @@ class SegmentSample(BatchTransform):
                            steps.long()[None])
 
     def transform(self, batch: dict) -> dict:
-        lengths = batch['lengths'].clone()
-        for key in self.keys:
-            if key not in batch:
-                continue
-            T, j = self.seq_len_for(key), self.column(batch, key)
-            x, length = batch[key], lengths[:, j]
-            if x.shape[1] == 0:
-                x = x.new_zeros(x.shape[0], 1, x.shape[2])
-            idx = self.indices(length, T).clamp(max=x.shape[1] - 1)
-            kept = length.clamp(max=T)
-            x = torch.gather(x, 1, idx[..., None].expand(-1, -1, x.shape[2]))
-            batch[key] = x * valid_mask(kept, T)[..., None]
-            lengths[:, j] = kept
-        batch['lengths'] = lengths
-        return batch
+        return self.resize_steps(batch, self._segment)
+
+    def _segment(self, x: torch.Tensor, length: torch.Tensor, T: int):
+        if x.shape[1] == 0:
+            x = x.new_zeros(x.shape[0], 1, x.shape[2])
+        idx = self.indices(length, T).clamp(max=x.shape[1] - 1)
+        kept = length.clamp(max=T)
+        x = torch.gather(x, 1, idx[..., None].expand(-1, -1, x.shape[2]))
+        return x * valid_mask(kept, T)[..., None], kept
 
     def __repr__(self):
         return (f'SegmentSample(keys={self.keys}, seq_len={self.seq_len}, '

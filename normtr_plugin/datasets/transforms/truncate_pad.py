@@ -33,20 +33,15 @@ class TruncatePad(BatchTransform):
         return self.seq_len_for(key) if key in self.keys else None
 
     def transform(self, batch: dict) -> dict:
-        lengths = batch['lengths'].clone()
-        for key in self.keys:
-            if key not in batch:
-                continue
-            T, j = self.seq_len_for(key), self.column(batch, key)
-            x = batch[key]
-            if x.shape[1] >= T:
-                x = x[:, :T]
-            else:
-                x = torch.nn.functional.pad(x, (0, 0, 0, T - x.shape[1]))
-            batch[key] = x
-            lengths[:, j] = lengths[:, j].clamp(max=T)
-        batch['lengths'] = lengths
-        return batch
+        return self.resize_steps(batch, self._truncate_pad)
+
+    @staticmethod
+    def _truncate_pad(x: torch.Tensor, length: torch.Tensor, T: int):
+        if x.shape[1] >= T:
+            x = x[:, :T]
+        else:
+            x = torch.nn.functional.pad(x, (0, 0, 0, T - x.shape[1]))
+        return x, length.clamp(max=T)
 
     def __repr__(self):
         return f'TruncatePad(keys={self.keys}, seq_len={self.seq_len})'

@@ -54,3 +54,15 @@ def pool_per_modality(x: torch.Tensor, num_modalities: int,
         raise InputError(f'{L} tokens cannot be split into {num_modalities} '
                          'modalities of equal length')
     return x.reshape(B, num_modalities, L // num_modalities, D).mean(dim=2)
+
+
+def pooled_query_memory(fusion, query: torch.Tensor,
+                        memory: torch.Tensor) -> torch.Tensor:
+    """Check ``query``/``memory`` against ``fusion`` (its ``embed_dim``,
+    ``num_tokens``, ``num_modalities``, ``seq_lens``) and mean-pool both per
+    modality: ``(B, L, D), (B, L, D) -> (B, M, 2D)`` (query first)."""
+    check_pair(type(fusion).__name__, query, memory, fusion.embed_dim,
+               fusion.num_tokens)
+    M, lens = fusion.num_modalities, fusion.seq_lens
+    return torch.cat([pool_per_modality(query, M, lens),
+                      pool_per_modality(memory, M, lens)], dim=-1)

@@ -5,7 +5,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from ...registry import MODELS
-from ._common import check_num_modalities, check_pair, pool_per_modality
+from ._common import check_num_modalities, pooled_query_memory
 from ...utils.errors import InputError
 
 
@@ -60,12 +60,7 @@ class LMFFusion(BaseModule):
 
     def forward(self, query: torch.Tensor,
                 memory: torch.Tensor) -> torch.Tensor:
-        check_pair('LMFFusion', query, memory, self.embed_dim,
-                   self.num_tokens)
-        M, lens = self.num_modalities, self.seq_lens
-        pooled = torch.cat([pool_per_modality(query, M, lens),
-                            pool_per_modality(memory, M, lens)],
-                           dim=-1)  # (B, M, 2D)
+        pooled = pooled_query_memory(self, query, memory)  # (B, M, 2D)
         z = torch.cat([self.dropout(pooled),
                        pooled.new_ones(pooled.shape[:2] + (1,))], dim=-1)
         # (B, M, 2D+1) x (M, r, 2D+1, out) -> (B, M, r, out)

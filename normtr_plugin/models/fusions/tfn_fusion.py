@@ -5,7 +5,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from ...registry import MODELS
-from ._common import check_num_modalities, check_pair, pool_per_modality
+from ._common import check_num_modalities, pooled_query_memory
 from ...utils.errors import InputError
 
 MAX_TENSOR_SIZE = 10**6
@@ -66,12 +66,7 @@ class TFNFusion(BaseModule):
 
     def forward(self, query: torch.Tensor,
                 memory: torch.Tensor) -> torch.Tensor:
-        check_pair('TFNFusion', query, memory, self.embed_dim,
-                   self.num_tokens)
-        M, lens = self.num_modalities, self.seq_lens
-        pooled = torch.cat([pool_per_modality(query, M, lens),
-                            pool_per_modality(memory, M, lens)],
-                           dim=-1)  # (B, M, 2D)
+        pooled = pooled_query_memory(self, query, memory)  # (B, M, 2D)
         ones = pooled.new_ones(pooled.shape[0], 1)
         fused = None
         for m, proj in enumerate(self.modality_proj):
