@@ -13,18 +13,14 @@ and a NaN/Inf metric are one-line errors (exit status 1).
 """
 import argparse
 import os
-import os.path as osp
 
 from mmengine.config import Config
-from mmengine.dist import is_main_process
 
 from normtr_plugin.engine import (ConfigError, add_cfg_options,
-                                  add_launcher_arguments, build_runner,
-                                  launched_distributed, merge_cfg_options,
-                                  setup_distributed, write_metrics)
+                                  add_launcher_arguments, merge_cfg_options,
+                                  read_tool_config, report_test_metrics,
+                                  start_runner)
 from normtr_plugin.evaluation.dump_predictions import check_dump_path
-from normtr_plugin.utils import require_finite
-from normtr_plugin.evaluation.metrics_table import print_metrics
 from normtr_plugin.utils.errors import add_debug_argument, run_tool
 
 
@@ -70,22 +66,10 @@ def _metrics(evaluator):
 
 def main():
     args = parse_args()
-    for what, path in (('config', args.config),
-                       ('checkpoint', args.checkpoint)):
-        if not osp.isfile(path):
-            raise ConfigError(f'{what} file {path!r} not found')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    cfg = merge_args(cfg, args)
-    if launched_distributed():  # accelerate launch / torchrun
-        print(f'distributed: {setup_distributed(cfg)}', flush=True)
-    runner = build_runner(cfg)
-    metrics = runner.test()
-    require_finite(metrics, 'test metrics')
-    if is_main_process():
-        print_metrics(metrics, f'test metrics ({args.checkpoint})')
-        if args.out:
-            write_metrics(args.out, metrics, args.checkpoint)
+    cfg = read_tool_config(args.config, args.launcher,
+                           checkpoint=args.checkpoint)
+    runner = start_runner(merge_args(cfg, args))
+    report_test_metrics(runner.test(), args.checkpoint, args.out)
 
 
 if __name__ == '__main__':

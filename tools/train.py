@@ -24,15 +24,12 @@ import sys
 from mmengine.config import Config
 from mmengine.dist import is_main_process
 
-from normtr_plugin.engine import (ConfigError, NormTRRunner,
-                                  add_cfg_options, add_launcher_arguments,
-                                  build_runner, check_resume, enable_amp,
-                                  launched_distributed,
-                                  load_checkpoint_safely, merge_cfg_options,
-                                  prepare_config, resolve_resume,
-                                  setup_distributed, write_metrics)
-from normtr_plugin.utils import require_finite
-from normtr_plugin.evaluation.metrics_table import print_metrics
+from normtr_plugin.engine import (NormTRRunner, add_cfg_options,
+                                  add_launcher_arguments, check_resume,
+                                  enable_amp, load_checkpoint_safely,
+                                  merge_cfg_options, prepare_config,
+                                  read_tool_config, report_test_metrics,
+                                  resolve_resume, start_runner)
 from normtr_plugin.utils.errors import add_debug_argument, run_tool
 
 
@@ -92,14 +89,8 @@ def resume(cfg: Config, args) -> None:
 
 def main():
     args = parse_args()
-    if not osp.isfile(args.config):
-        raise ConfigError(f'config file {args.config!r} not found')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    cfg = merge_args(cfg, args)
-    if launched_distributed():  # accelerate launch / torchrun
-        print(f'distributed: {setup_distributed(cfg)}', flush=True)
-    runner = build_runner(cfg)
+    cfg = read_tool_config(args.config, args.launcher)
+    runner = start_runner(merge_args(cfg, args))
     runner.train()
     if args.no_test or not runner.cfg.get('test_dataloader'):
         return
@@ -107,11 +98,8 @@ def main():
         metrics, checkpoint = runner.test_selected()
     else:  # a config without runner_type: mmengine's Runner as it is
         metrics, checkpoint = runner.test(), None
-    require_finite(metrics, 'test metrics')
-    if is_main_process():
-        print_metrics(metrics, f'test metrics ({checkpoint})')
-        write_metrics(osp.join(runner.work_dir, 'test_metrics.json'),
-                      metrics, checkpoint)
+    report_test_metrics(metrics, checkpoint,
+                        osp.join(runner.work_dir, 'test_metrics.json'))
 
 
 if __name__ == '__main__':

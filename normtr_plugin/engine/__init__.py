@@ -19,6 +19,7 @@ from .propagate import infer_from_data, propagate
 from .runner import (NormTRRunner, build_runner, default_work_dir,
                      prepare_config)
 from .resume import ResumeError, newest_readable_checkpoint, resolve_resume
+from .tool_run import read_tool_config, report_test_metrics, start_runner
 from .rng_state import capture_rng_state, restore_rng_state
 from .robustness_loop import RobustnessTestLoop
 from .run_identity import (ResumeMismatchError, RunIdentityHook,
@@ -31,7 +32,8 @@ from .run_identity import (ResumeMismatchError, RunIdentityHook,
 __all__ = [
     'ATOMIC_BACKEND', 'AtomicCheckpointHook', 'AtomicLocalBackend',
     'CfgOptions', 'add_cfg_options', 'add_launcher_arguments',
-    'ConfigError', 'NormTRRunner', 'build_runner',
+    'ConfigError', 'read_tool_config', 'report_test_metrics',
+    'start_runner', 'NormTRRunner', 'build_runner',
     'check_lengths', 'merge_cfg_options', 'prepare_config',
     'read_metrics',
     'write_metrics',
