@@ -174,11 +174,14 @@ def check_pip(box, cmd):
 
 
 def check_pytest(box, cmd):
-    """``python -m pytest``: checked, not run (this is it): the suite's
-    test paths exist."""
+    """``python -m pytest [-q]``: checked, not run (this is it): the
+    suite's test paths exist, and CI (``.ci/run``) runs this command."""
     cfg = open(osp.join(ROOT, 'setup.cfg')).read()
     paths = re.search(r'testpaths\s*=\s*(.+)', cfg).group(1).split()
     assert all(osp.isdir(osp.join(ROOT, p)) for p in paths), paths
+    with open(osp.join(ROOT, '.ci', 'run')) as f:
+        assert cmd.text in f.read().split('\n'), \
+            f'{cmd}: .ci/run does not run {cmd.text!r}'
 
 
 @functools.lru_cache(maxsize=None)
@@ -314,7 +317,7 @@ RULES = [
     (r'^(for \w+ in .*|do|done|export \w+=.*|[A-Za-z_]\w*=.*)$',
      accept_shell),
     (r'^pip install -e \S+$', check_pip),
-    (r'^python -m pytest$', check_pytest),
+    (r'^python -m pytest( -q)?$', check_pytest),
     (r'^accelerate launch .*' + TOOLS, check_accelerate),
     # fresh runs of the README's numbers and the noise-aware sweep (hours):
     # flags only (tests/test_analysis_tools.py runs the sweep tiny)
