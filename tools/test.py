@@ -1,7 +1,7 @@
 """Evaluate a checkpoint on a config's test split.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR]
-        [--out metrics.json] [--dump preds.jsonl|preds.parquet]
+        [--out metrics.json] [--dump preds.json|.jsonl|.parquet]
         [--cfg-options KEY=VALUE ...] [--launcher ...]
 
 The shape of mmpretrain's ``tools/test.py``. ``--dump`` writes one row per

@@ -42,4 +42,5 @@ test_dataloader = dict(dataset=dict(**common, pipeline=test_pipeline))
 # (D1/D2 accuracies, Fig. 9 cosines; issue 12), computed only because
 # InvarianceMetric asks for them.
 val_evaluator = [dict(type='MultiLabelMetric')]
-test_evaluator = [dict(type='MultiLabelMetric'), dict(type='InvarianceMetric')]
+test_evaluator = [dict(type='MultiLabelMetric'),
+                  dict(type='InvarianceMetric')]

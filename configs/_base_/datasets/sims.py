@@ -35,4 +35,5 @@ test_dataloader = dict(dataset=dict(**common, pipeline=test_pipeline))
 # (D1/D2 accuracies, Fig. 9 cosines; issue 12), computed only because
 # InvarianceMetric asks for them.
 val_evaluator = [dict(type='SIMSMetric')]
-test_evaluator = [dict(type='SIMSMetric'), dict(type='InvarianceMetric')]
+test_evaluator = [dict(type='SIMSMetric'),
+                  dict(type='InvarianceMetric')]
