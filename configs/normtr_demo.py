@@ -20,16 +20,18 @@ model = dict(
 # 4 epochs at batch 32 train, validate and test in under 30 s on 2 idle CPU
 # cores (benchmarks/demo_wall_time.py)
 max_epochs = 4
-warmup_epochs = 0.3
+# linear warm-up over the first iterations (however few a small data_root
+# gives), then cosine decay over the epochs
+warmup_iters = 20
 # fused: one multi-tensor kernel per step instead of a Python loop over the
 # parameters (about 15% of a CPU training iteration at batch 16)
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='Adam', lr=1e-3, fused=True))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
-         end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs,
-         eta_min=0.0, by_epoch=True, begin=warmup_epochs, end=max_epochs,
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
+         end=warmup_iters),
+    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=0.0,
+         by_epoch=True, begin=0, end=max_epochs,
          convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
