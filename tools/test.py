@@ -12,16 +12,14 @@ metrics are printed as a table. A checkpoint that does not fit the model
 and a NaN/Inf metric are one-line errors (exit status 1).
 """
 import argparse
-import os
 
 from mmengine.config import Config
 
-from normtr_plugin.engine import (ConfigError, add_cfg_options,
-                                  add_launcher_arguments, merge_cfg_options,
-                                  read_tool_config, report_test_metrics,
-                                  start_runner)
+from normtr_plugin.engine import (ConfigError, merge_runner_args,
+                                  parse_runner_args, read_tool_config,
+                                  report_test_metrics, start_runner)
 from normtr_plugin.evaluation.dump_predictions import check_dump_path
-from normtr_plugin.utils.errors import add_debug_argument, run_tool
+from normtr_plugin.utils.errors import run_tool
 
 
 def parse_args():
@@ -33,19 +31,12 @@ def parse_args():
     parser.add_argument('--dump', metavar='FILE',
                         help='write per-sample predictions with ids, one '
                         'row per test sample (.json, .jsonl or .parquet)')
-    add_cfg_options(parser)
-    add_launcher_arguments(parser)
-    add_debug_argument(parser)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_runner_args(parser)
 
 
 def merge_args(cfg: Config, args) -> Config:
     """The command line into the config (mmpretrain's ``merge_args``)."""
-    merge_cfg_options(cfg, args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
+    merge_runner_args(cfg, args)
     cfg.load_from = args.checkpoint
     if args.dump:
         try:

@@ -17,20 +17,18 @@ tools/train.py CONFIG`` (or torchrun).
 """
 import argparse
 import copy
-import os
 import os.path as osp
 import sys
 
 from mmengine.config import Config
 from mmengine.dist import is_main_process
 
-from normtr_plugin.engine import (NormTRRunner, add_cfg_options,
-                                  add_launcher_arguments, check_resume,
-                                  enable_amp, load_checkpoint_safely,
-                                  merge_cfg_options, prepare_config,
+from normtr_plugin.engine import (NormTRRunner, check_resume, enable_amp,
+                                  load_checkpoint_safely, merge_runner_args,
+                                  parse_runner_args, prepare_config,
                                   read_tool_config, report_test_metrics,
                                   resolve_resume, start_runner)
-from normtr_plugin.utils.errors import add_debug_argument, run_tool
+from normtr_plugin.utils.errors import run_tool
 
 
 def parse_args():
@@ -51,19 +49,12 @@ def parse_args():
                         "(base: the paper's 16)")
     parser.add_argument('--no-test', action='store_true',
                         help='do not test the selected checkpoint')
-    add_cfg_options(parser)
-    add_launcher_arguments(parser)
-    add_debug_argument(parser)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_runner_args(parser)
 
 
 def merge_args(cfg: Config, args) -> Config:
     """The command line into the config (mmpretrain's ``merge_args``)."""
-    merge_cfg_options(cfg, args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
+    merge_runner_args(cfg, args)
     if args.amp and cfg.optim_wrapper.get('type') == 'OptimWrapper':
         enable_amp(cfg)
     if args.auto_scale_lr:

@@ -3,6 +3,7 @@ metrics (a table on the terminal, one metrics-file layout).
 """
 import ast
 import json
+import os
 import os.path as osp
 from typing import Optional, Tuple
 
@@ -10,9 +11,11 @@ import torch
 from mmengine.config import Config, DictAction
 
 from ..utils import atomic
+from ..utils.errors import add_debug_argument
 from .config_check import ConfigError
 
 __all__ = ['CfgOptions', 'add_cfg_options', 'add_launcher_arguments',
+           'parse_runner_args', 'merge_runner_args',
            'enable_amp', 'merge_cfg_options',
            'read_metrics', 'set_mixed_precision',
            'write_json', 'write_metrics']
@@ -82,6 +85,27 @@ def add_launcher_arguments(parser) -> None:
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'])
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_runner_args(parser):
+    """Add what ``tools/train.py`` and ``tools/test.py`` share
+    (``--cfg-options``, ``--launcher``, ``--local-rank``, ``--debug``), parse
+    the command line and pass the rank on in ``LOCAL_RANK``."""
+    add_cfg_options(parser)
+    add_launcher_arguments(parser)
+    add_debug_argument(parser)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def merge_runner_args(cfg: Config, args) -> Config:
+    """``--cfg-options`` and ``--work-dir`` into ``cfg`` (the shared start
+    of mmpretrain's ``merge_args``)."""
+    merge_cfg_options(cfg, args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    return cfg
 
 
 def _current(cfg: Config, key: str):
