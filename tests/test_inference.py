@@ -20,6 +20,7 @@ from normtr_plugin.apis import InferenceError, load_model, predict, \
 from normtr_plugin.datasets import EMOTIONS, MultimodalFeatureDataset
 from normtr_plugin.models import NormTR
 from normtr_plugin.hub import save_pretrained
+from normtr_plugin.utils.errors import run_tool as run_main
 
 MODS = dict(audio=5, video=7, text=9)
 T = 6
@@ -294,11 +295,13 @@ def test_cli_dataset_input_and_errors(saved, tmp_path, capsys):
             ([saved.plain, '--input', saved.data, '--split', 'dev'],
              ["'dev'", "['test', 'train']"]),
             ([str(tmp_path), '--input', path], ['config.json'])):
-        with pytest.raises(SystemExit) as err:
-            cli.main(argv)
-        assert str(err.value).startswith('infer.py: error:')
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_:
+            run_main(lambda: cli.main(argv), ['infer.py', *argv])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and err.startswith('infer.py: error:')
         for word in words:
-            assert word in str(err.value), (argv, str(err.value))
+            assert word in err, (argv, err)
 
 
 def test_feature_folder_without_labels(saved, tmp_path, capsys):

@@ -488,9 +488,11 @@ def test_runner_schedules_lambda_and_reports_invariance(tmp_path):
     cfg.work_dir = str(tmp_path / 'wd')
     runner = build_runner(cfg)
     runner.train()
-    assert runner.max_iters == 12
-    # set before the last iteration (iter 11 of 12)
-    assert runner.model.grl_lambda == pytest.approx(dann_lambda(11 / 12))
+    iters = 2 * -(-96 // cfg.train_dataloader.batch_size)  # 2 epochs
+    assert runner.max_iters == iters
+    # set before the last iteration
+    assert runner.model.grl_lambda == pytest.approx(
+        dann_lambda((iters - 1) / iters))
     groups = runner.optim_wrapper.optimizer.param_groups
     param_lr = {id(p): g['lr'] for g in groups for p in g['params']}
     d1 = param_lr[id(runner.model.modality_discriminator.classifier.weight)]

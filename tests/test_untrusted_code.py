@@ -25,6 +25,7 @@ from normtr_plugin.hub.config_guard import UnsafeConfigError
 from normtr_plugin.hub.publish import PublishError, publish
 from normtr_plugin.models import NormTR
 from normtr_plugin.hub import save_pretrained
+from normtr_plugin.utils.errors import run_tool as run_main
 from safety_helpers import (DEMO, run_tool, snapshot, tiny_cfg,
                             tiny_demo_data)
 
@@ -79,7 +80,7 @@ def _load_infer_cli():
 ])
 def test_config_json_with_a_dotted_type_is_refused(published_folder,
                                                    tmp_path, where, type_,
-                                                   key):
+                                                   key, capsys):
     marker = tmp_path / 'ran'
     payload = dict(type=type_, command=touch_command(marker))
     _plant(published_folder, where, payload)
@@ -92,11 +93,13 @@ def test_config_json_with_a_dotted_type_is_refused(published_folder,
     # tools/infer.py: one-line error, exit status != 0, nothing printed.
     np.savez(tmp_path / 'x.npz', audio=np.zeros((1, 4, 5), np.float32),
              video=np.zeros((1, 4, 7), np.float32))
+    argv = [str(published_folder), '--input', str(tmp_path / 'x.npz')]
+    capsys.readouterr()
     with pytest.raises(SystemExit) as exit_:
-        _load_infer_cli().main([str(published_folder), '--input',
-                                str(tmp_path / 'x.npz')])
-    assert str(exit_.value).startswith('infer.py: error:')
-    assert key in str(exit_.value)
+        run_main(lambda: _load_infer_cli().main(argv), ['infer.py', *argv])
+    err = capsys.readouterr()
+    assert exit_.value.code == 2 and err.out == ''
+    assert err.err.startswith('infer.py: error:') and key in err.err
     assert not marker.exists()
     assert snapshot(published_folder) == before
 

@@ -24,6 +24,7 @@ from normtr_plugin.engine import CheckpointMismatchError
 from normtr_plugin.models import NormTR
 from normtr_plugin.registry import MODELS, build_in_scope
 from normtr_plugin.hub import save_pretrained
+from normtr_plugin.utils.errors import run_tool as run_main
 from safety_helpers import (DEMO, MOSI, MOSI_DIMS, TINY, run_tool, snapshot,
                             tiny_cfg)
 
@@ -153,12 +154,14 @@ def test_infer_never_prints_nan(tmp_path, capsys):
         'infer_cli', osp.join(ROOT, 'tools', 'infer.py'))
     cli = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cli)
-    with pytest.raises(SystemExit) as err:
-        cli.main([folder, '--input', str(tmp_path / 'x.npz'), '--out',
-                  str(tmp_path / 'p.json')])
-    assert str(err.value).startswith('infer.py: error:')
-    assert 'not finite' in str(err.value) and "'0'" in str(err.value)
-    assert 'NaN' not in capsys.readouterr().out
+    argv = [folder, '--input', str(tmp_path / 'x.npz'), '--out',
+            str(tmp_path / 'p.json')]
+    with pytest.raises(SystemExit) as exit_:
+        run_main(lambda: cli.main(argv), ['infer.py', *argv])
+    err = capsys.readouterr()
+    assert exit_.value.code == 2 and err.err.startswith('infer.py: error:')
+    assert 'not finite' in err.err and "'0'" in err.err
+    assert 'NaN' not in err.out
     assert not (tmp_path / 'p.json').exists()
 
 

@@ -70,9 +70,10 @@ def run(cmd, log_path):
     return time.time() - start
 
 
-def train(config, work_dir, options):
-    """``tools/train.py`` once; returns the command, wall time and test
-    metrics (``test_metrics.json``)."""
+def train(config, work_dir, options, work_root):
+    """``tools/train.py`` once; returns the command (paths relative to the
+    repository, or to ``$WORK_DIR`` = ``--work-dir`` outside it), wall time
+    and test metrics (``test_metrics.json``)."""
     os.makedirs(work_dir, exist_ok=True)
     cmd = ['tools/train.py', config, '--work-dir', work_dir]
     if options:
@@ -80,7 +81,8 @@ def train(config, work_dir, options):
     secs = run([sys.executable, *cmd], osp.join(work_dir, 'run.log'))
     from normtr_plugin.engine import read_metrics
     metrics, _ = read_metrics(osp.join(work_dir, 'test_metrics.json'))
-    command = 'python ' + ' '.join(cmd).replace(ROOT + os.sep, '')
+    command = 'python ' + ' '.join(cmd).replace(ROOT + os.sep, '').replace(
+        osp.abspath(work_root), '$WORK_DIR')
     return dict(command=command, seconds=round(secs, 1),  # no local paths
                 metrics={k: v for k, v in metrics.items()
                          if not k.startswith('invariance/')})
@@ -88,7 +90,7 @@ def train(config, work_dir, options):
 
 def measure_demo(args):
     return train('configs/normtr_demo.py',
-                 osp.join(args.work_dir, 'demo'), [])
+                 osp.join(args.work_dir, 'demo'), [], args.work_dir)
 
 
 def measure_mmmo(args):
@@ -101,7 +103,8 @@ def measure_mmmo(args):
     for i, (name, options) in enumerate(SELECTIONS.items()):
         runs[name] = [train('configs/normtr_mmmo.py', osp.join(
             args.work_dir, 'mmmo', f'sel{i}', f'seed{seed}'),
-            [f'data_root={data}', f'randomness.seed={seed}', *options])
+            [f'data_root={data}', f'randomness.seed={seed}', *options],
+            args.work_dir)
             for seed in SEEDS]
     return runs
 
