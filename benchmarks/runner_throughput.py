@@ -26,7 +26,8 @@ Both are timed over the steady-state iterations only: a timestamp is taken
 at the end of every iteration (for the Runner by a lowest-priority
 ``after_train_iter`` hook), the first ``--warmup`` iterations are dropped.
 Runs alternate (plain, runner, plain, runner, ...) and the median of each
-is reported. For the Runner a per-phase breakdown is printed too, from a
+is reported: ``ratio`` from samples/s (total time), ``ratio~`` from the
+median iteration time (robust to one-off stalls of a shared machine). For the Runner a per-phase breakdown is printed too, from a
 highest- and a lowest-priority hook:
 
     data          end of iter i-1 (last after_train_iter hook) -> first
@@ -394,6 +395,9 @@ def measure(args, data_root, arrays, batch, threads) -> dict:
                                 for p, r in zip(plain, runner)],
                runner_phases_ms=phases)
     out['ratio'] = out['runner_samples_per_s'] / out['plain_samples_per_s']
+    # robust to one-off stalls (GC, a neighbour's burst): median iteration
+    out['ratio_median_iter'] = (med(plain, 'ms_per_iter_median')
+                                / med(runner, 'ms_per_iter_median'))
     return out
 
 
@@ -428,10 +432,12 @@ def main():
 
     print()
     print(f'{"batch":>5s} {"plain/s":>10s} {"runner/s":>10s} {"ratio":>6s} '
-          f'{"plain ms":>9s} {"runner ms":>9s}  runner phases (ms)')
+          f'{"ratio~":>6s} {"plain ms":>9s} {"runner ms":>9s}  '
+          'runner phases (ms)')
     for r in results:
         print(f'{r["batch"]:5d} {r["plain_samples_per_s"]:10.1f} '
               f'{r["runner_samples_per_s"]:10.1f} {r["ratio"]:6.3f} '
+              f'{r["ratio_median_iter"]:6.3f} '
               f'{r["plain_ms_per_iter"]:9.2f} {r["runner_ms_per_iter"]:9.2f}'
               '  ' + ', '.join(f'{k} {v:.2f}'
                                for k, v in r['runner_phases_ms'].items()))
