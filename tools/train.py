@@ -82,13 +82,13 @@ def merge_args(cfg: Config, args) -> Config:
 
 
 def claim_work_dir(cfg: Config, args) -> None:
-    """Holding the work dir's lock (rank 0): clean what killed saves left,
-    refuse to train afresh over an earlier run unless ``--overwrite``,
+    """Holding the work dir's lock (rank 0): refuse to train afresh over an
+    earlier run unless ``--overwrite``, clean what killed saves left; then
     check the checkpoint to resume."""
     if launch_rank() == 0:
-        clean_leftovers(cfg.work_dir)
         if args.resume is None:
             check_fresh_run(cfg.work_dir, args.overwrite)
+        clean_leftovers(cfg.work_dir)
     if args.resume is not None:
         resume(cfg, args)
 

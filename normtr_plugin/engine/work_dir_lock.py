@@ -84,15 +84,21 @@ def _busy(fd: int, path: str):
 
 @contextmanager
 def work_dir_lock(work_dir: str, enabled: bool = True) -> Iterator[None]:
-    """Hold the work dir's lock (creating the folder) while the block runs;
-    :class:`WorkDirBusyError` when another run holds it. ``enabled=False``
-    (ranks other than 0) does nothing."""
+    """Hold the work dir's lock (creating the folder; removed again if the
+    block leaves it empty) while the block runs; :class:`WorkDirBusyError`
+    when another run holds it. ``enabled=False`` (ranks other than 0) does
+    nothing."""
     if not enabled:
         yield
         return
+    created = not osp.isdir(work_dir)
     os.makedirs(work_dir, exist_ok=True)
     path = osp.join(work_dir, LOCK_NAME)
-    fd = _try_lock(path)
+    try:
+        fd = _try_lock(path)
+    except BaseException:
+        _remove_if_empty(work_dir, created)
+        raise
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(dict(
@@ -104,6 +110,16 @@ def work_dir_lock(work_dir: str, enabled: bool = True) -> Iterator[None]:
             os.remove(path)
         finally:
             os.close(fd)
+        _remove_if_empty(work_dir, created)
+
+
+def _remove_if_empty(work_dir: str, created: bool) -> None:
+    """A work dir the lock created stays only if the run wrote into it."""
+    if created:
+        try:
+            os.rmdir(work_dir)
+        except OSError:  # not empty
+            pass
 
 
 def clean_leftovers(work_dir: str) -> List[str]:
