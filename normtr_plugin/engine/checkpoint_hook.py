@@ -31,7 +31,6 @@ changes what happens around a save, not what is saved:
 
 Only mmengine's public hook methods are overridden.
 """
-import os
 import os.path as osp
 from collections import deque
 from contextlib import contextmanager
@@ -45,7 +44,7 @@ from ..utils import write_text
 from .atomic_backend import ATOMIC_BACKEND
 from .rendered_config import render_config_once
 from .rng_state import capture_rng_state, restore_rng_state
-from .run_files import name_in, read_ledger, write_ledger
+from .run_files import RunFiles
 
 __all__ = ['AtomicCheckpointHook']
 
@@ -86,7 +85,7 @@ class AtomicCheckpointHook(CheckpointHook):
         self._loaded_rng = None
         self._loaded_val_pending = False
         self._val_due = False  # a validation follows the epoch just saved
-        self._owned = None  # names of the checkpoints this run wrote
+        self._files = None  # RunFiles: the checkpoints this run wrote
 
     # ------------------------------------------------------------ saving
     # mmengine's public hook points wrap its saves; nothing of its private
@@ -152,67 +151,49 @@ class AtomicCheckpointHook(CheckpointHook):
                             *(getattr(self, 'best_ckpt_path_dict', None)
                               or {}).values()) if p]
 
-    def _local(self) -> bool:
-        return self._owned is not None and '://' not in str(self.out_dir)
-
-    def _own_name(self, path) -> str:
-        """``path``'s name when this run wrote it in its work dir."""
-        name = name_in(self.out_dir, path) if self._local() else None
-        return name if name in (self._owned or ()) else None
+    def _own(self, path) -> bool:
+        return self._files is not None and bool(self._files.owns(path))
 
     def _record(self, paths) -> None:
-        """Add the checkpoints just written to the ledger."""
-        if not self._local():
-            return
-        names = {name_in(self.out_dir, p) for p in paths} - {None}
-        if not names <= self._owned:
-            self._owned |= names
-            write_ledger(self.out_dir, self._owned)
+        if self._files is not None:
+            self._files.record(paths)
 
     def _remove_owned(self, paths) -> None:
-        """Remove those of ``paths`` this run wrote; nothing else."""
-        for path in paths:
-            name = self._own_name(path)
-            if name is None:
-                continue
-            os.remove(osp.join(self.out_dir, name))
-            self._owned.discard(name)
-            write_ledger(self.out_dir, self._owned)
+        if self._files is not None:
+            self._files.remove(paths)
 
     def _adopt_resumed_state(self, runner) -> None:
-        """Start or continue the ledger, and forget what the resumed
-        message hub names that this run did not write (module docstring).
-        Runs in ``before_train``, after the resume."""
-        if not self._local():
+        """Start or continue the ledger (``run_files.py``), and forget what
+        the resumed message hub names that this run did not write. Runs in
+        ``before_train``, after the resume; a remote ``out_dir`` keeps no
+        ledger and has nothing removed."""
+        if '://' in str(self.out_dir):
             return
         hub = runner.message_hub
-        ledger = set(read_ledger(self.out_dir))
         source = None
         if runner.cfg.get('resume'):  # mmengine's choice when none is named
             source = runner.cfg.get('load_from') or \
                 find_latest_checkpoint(runner.work_dir)
-        continued = name_in(self.out_dir, source) in ledger if source \
-            else False
-        self._owned = ledger if continued else set()
+        self._files = RunFiles(self.out_dir, source, is_main_process())
         foreign = []
         if getattr(self, 'best_ckpt_path', None) and \
-                not self._own_name(self.best_ckpt_path):
+                not self._own(self.best_ckpt_path):
             foreign.append(self.best_ckpt_path)
             self.best_ckpt_path = None
             hub.pop_info('best_ckpt', None)
             hub.pop_info('best_score', None)
         for key, path in list((getattr(self, 'best_ckpt_path_dict', None)
                                or {}).items()):
-            if path and not self._own_name(path):
+            if path and not self._own(path):
                 foreign.append(path)
                 self.best_ckpt_path_dict[key] = None
                 hub.pop_info(f'best_ckpt_{key}', None)
                 hub.pop_info(f'best_score_{key}', None)
         if hub.get_info('last_ckpt') and \
-                not self._own_name(hub.get_info('last_ckpt')):
+                not self._own(hub.get_info('last_ckpt')):
             hub.pop_info('last_ckpt', None)
         if self.max_keep_ckpts > 0:
-            kept = [step for step in self.keep_ckpt_ids if self._own_name(
+            kept = [step for step in self.keep_ckpt_ids if self._own(
                 osp.join(self.out_dir, self.filename_tmpl.format(step)))]
             self.keep_ckpt_ids = deque(kept, self.max_keep_ckpts)
             hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
@@ -222,8 +203,6 @@ class AtomicCheckpointHook(CheckpointHook):
                 f'that this run did not write in {self.out_dir}: they are '
                 'neither used nor removed; the best checkpoint is chosen '
                 'among the epochs trained from here on')
-        if is_main_process():
-            write_ledger(self.out_dir, self._owned)
 
     # ----------------------------------------------------- random states
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
@@ -261,7 +240,6 @@ class AtomicCheckpointHook(CheckpointHook):
         super().before_train(runner)
         if self.max_keep_ckpts > 0 and isinstance(kept, list):
             self.keep_ckpt_ids = deque(kept)
-        self._owned = set()
         self._adopt_resumed_state(runner)
         if self.max_keep_ckpts > 0 and isinstance(kept, list) and \
                 len(kept) > self.max_keep_ckpts and is_main_process():

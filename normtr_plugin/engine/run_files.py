@@ -23,8 +23,8 @@ from typing import Iterable, List, Optional
 from ..utils import write_json
 from ..utils.errors import OutputExistsError
 
-__all__ = ['LEDGER', 'RUN_FILE', 'check_fresh_run', 'earlier_run_files',
-           'name_in', 'read_ledger', 'write_ledger']
+__all__ = ['LEDGER', 'RUN_FILE', 'RunFiles', 'check_fresh_run',
+           'earlier_run_files', 'name_in', 'read_ledger', 'write_ledger']
 
 #: The work dir's list of the checkpoints its run wrote.
 LEDGER = '.normtr_checkpoints.json'
@@ -66,6 +66,49 @@ def read_ledger(work_dir: str) -> List[str]:
 def write_ledger(work_dir: str, names: Iterable[str]) -> None:
     write_json(osp.join(work_dir, LEDGER),
                dict(written_by='normtr_plugin', files=sorted(set(names))))
+
+
+class RunFiles:
+    """The checkpoints a run wrote in ``folder``, kept in its ledger.
+
+    The ledger is continued when the run resumes from a checkpoint it lists
+    (``resumed_from``), else started anew. Only the main process
+    (``write=True``) writes the ledger and removes files.
+    """
+
+    def __init__(self, folder: str, resumed_from: Optional[str] = None,
+                 write: bool = True):
+        self.folder, self.write = folder, write
+        ledger = set(read_ledger(folder))
+        continued = resumed_from and name_in(folder, resumed_from) in ledger
+        self.names = ledger if continued else set()
+        self._save()
+
+    def _save(self) -> None:
+        if self.write:
+            write_ledger(self.folder, self.names)
+
+    def owns(self, path) -> Optional[str]:
+        """``path``'s name when this run wrote it in its folder."""
+        name = name_in(self.folder, path)
+        return name if name in self.names else None
+
+    def record(self, paths: Iterable) -> None:
+        """Add the files of ``paths`` that exist in the folder."""
+        names = {name_in(self.folder, p) for p in paths} - {None}
+        if not names <= self.names:
+            self.names |= names
+            self._save()
+
+    def remove(self, paths: Iterable) -> None:
+        """Remove those of ``paths`` this run wrote; nothing else."""
+        for path in paths:
+            name = self.owns(path)
+            if name is None or not self.write:
+                continue
+            os.remove(osp.join(self.folder, name))
+            self.names.discard(name)
+            self._save()
 
 
 def earlier_run_files(work_dir: str) -> List[str]:
