@@ -53,7 +53,8 @@ def parse_args():
                         help='resume even if the checkpoint was trained on '
                         'other data or with another config')
     add_overwrite_argument(parser, 'train afresh in a work dir holding an '
-                           "earlier run: that run's checkpoints are removed")
+                           'earlier run, replacing it (the checkpoints it '
+                           'wrote are removed)')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision (fp16 on GPU, bf16 on CPU)')
     parser.add_argument('--auto-scale-lr', action='store_true',
