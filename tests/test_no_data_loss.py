@@ -5,10 +5,12 @@ through a file. Each case asserts the clear error (where there is one),
 that what was on disk before is intact and readable, and that nothing of
 the user's was changed.
 """
+import glob
 import json
 import os
 import os.path as osp
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +19,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
+import torch
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
@@ -336,3 +339,240 @@ def test_publish_keeps_the_users_files_and_uploads_only_its_own(data,
                             'model.safetensors']
     assert (out / 'token.json').read_text() == '{"token": "hf_secret"}'
     from_pretrained(str(out))  # what was written is complete
+
+
+# ------------------------------------------- issue 18: hostile inputs
+def _tree(root, skip=()):
+    """:func:`snapshot` of ``root`` without the folders in ``skip``."""
+    return {k: v for k, v in snapshot(root).items()
+            if not any(k == s or k.startswith(s + os.sep) for s in skip)}
+
+
+def _resume(data, work, path, hooks=(), **options):
+    """Resume ``path`` into ``work`` in-process, as ``--resume`` does."""
+    cfg = tiny_cfg(DEMO, data, work, **options)
+    cfg.resume, cfg.load_from = True, str(path)
+    runner = Runner.from_cfg(cfg)
+    for hook in hooks:
+        runner.register_hook(hook)
+    runner.train()
+    return runner
+
+
+@pytest.fixture(scope='module')
+def run_a(data, tmp_path_factory):
+    """A finished 2-epoch run whose best checkpoint is epoch 2's."""
+    work = tmp_path_factory.mktemp('run_a') / 'runA'
+    train(data, work, hooks=[EveryEpochIsBest()])
+    assert sorted(n for n in os.listdir(work) if n.endswith('.pth')) == [
+        'best_Acc-2_mean_epoch_2.pth', 'epoch_1.pth', 'epoch_2.pth']
+    return work
+
+
+def test_resume_from_a_copied_checkpoint_keeps_the_original_runs_best(
+        data, run_a, tmp_path):
+    """Case 1 without an attacker: runA's epoch_2.pth copied into runB and
+    resumed there. Its message hub names runA's best checkpoint, which
+    mmengine deletes at runB's first new best; here runB removes only what
+    it wrote."""
+    run_b = tmp_path / 'runB'
+    run_b.mkdir()
+    shutil.copy(run_a / 'epoch_2.pth', run_b / 'epoch_2.pth')
+    hub = load_checkpoint_safely(run_b / 'epoch_2.pth')['message_hub']
+    assert hub['runtime_info']['best_ckpt'] == str(
+        run_a / 'best_Acc-2_mean_epoch_2.pth')  # what mmengine would delete
+    before, copied = snapshot(run_a), snapshot(run_b)
+    runner = _resume(data, run_b, run_b / 'epoch_2.pth',
+                     hooks=[EveryEpochIsBest()],
+                     **{'train_cfg.max_epochs': 4})
+    assert snapshot(run_a) == before
+    assert snapshot(run_b)['epoch_2.pth'] == copied['epoch_2.pth']
+    # runB's own best: chosen among its epochs, the older one removed
+    assert runner.message_hub.get_info('best_ckpt') == str(
+        run_b / 'best_Acc-2_mean_epoch_4.pth')
+    assert sorted(n for n in os.listdir(run_b) if n.endswith('.pth')) == [
+        'best_Acc-2_mean_epoch_4.pth', 'epoch_2.pth', 'epoch_3.pth',
+        'epoch_4.pth']
+
+
+def test_a_crafted_checkpoint_cannot_make_resume_delete_a_users_folder(
+        data, run_a, tmp_path):
+    """Case 1: a checkpoint whose message hub names a user's folder as the
+    previous best (and a kept checkpoint list) is resumed with
+    ``tools/train.py --resume``: the run finishes, says it ignores the
+    foreign path, and removes nothing of the user's."""
+    user = tmp_path / 'thesis'
+    user.mkdir()
+    (user / 'thesis.tex').write_text('years of work')
+    checkpoint = load_checkpoint_safely(run_a / 'epoch_2.pth')
+    info = checkpoint['message_hub']['runtime_info']
+    info['best_ckpt'], info['best_score'] = str(user), -1e9
+    info['keep_ckpt_ids'] = [1, 2]
+    crafted = tmp_path / 'downloads' / 'crafted.pth'
+    crafted.parent.mkdir()
+    torch.save(checkpoint, crafted)
+    work = tmp_path / 'work'
+    before, run_a_files = _tree(tmp_path, skip=['work']), snapshot(run_a)
+    proc = run_tool(['tools/train.py', DEMO, '--work-dir', work, '--resume',
+                     crafted, '--force', '--no-test', '--cfg-options',
+                     f'data_root={data}', 'model.embed_dim=32',
+                     'train_cfg.max_epochs=3'])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    log = proc.stdout + proc.stderr
+    assert f"best checkpoint(s) ['{user}']" in log
+    assert 'neither used nor removed' in log
+    assert _tree(tmp_path, skip=['work']) == before
+    assert snapshot(run_a) == run_a_files
+    assert osp.isfile(work / 'best_Acc-2_mean_epoch_3.pth')
+
+
+def test_a_fresh_run_over_an_earlier_run_is_refused(data, run_a, tmp_path):
+    """Case 3: training afresh (here with another embed_dim) in a work dir
+    holding a run's checkpoints is refused unless --resume or --overwrite;
+    --overwrite removes only the checkpoints that run wrote."""
+    work = tmp_path / 'work'
+    shutil.copytree(run_a, work)
+    base = ['tools/train.py', DEMO, '--work-dir', work, '--no-test']
+    options = ['--cfg-options', f'data_root={data}', 'model.embed_dim=16',
+               'train_cfg.max_epochs=1']
+    before = snapshot(tmp_path)
+    proc = run_tool(base + options)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"train.py: error: work dir '{work}' holds the checkpoints of an "
+        "earlier run (best_Acc-2_mean_epoch_2.pth, epoch_1.pth, "
+        "epoch_2.pth, last_checkpoint); a fresh run would overwrite them: "
+        "pass --resume to continue that run, --overwrite to replace it, or "
+        "choose another --work-dir"]
+    proc = run_tool(base + ['--resume', '--overwrite'] + options)
+    assert proc.returncode == 2 and 'pass one of them' in proc.stderr
+    assert snapshot(tmp_path) == before
+    (work / 'notes.txt').write_text('mine')  # not the run's: kept
+    (work / 'epoch_9.pth').write_text('mine too')  # not in the ledger
+    proc = run_tool(base + ['--overwrite'] + options)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    left = {n for n in os.listdir(work) if n.endswith('.pth')}
+    assert left == {'epoch_1.pth', 'epoch_9.pth',
+                    'best_Acc-2_mean_epoch_1.pth'}
+    assert 'embed_dim=16' in load_checkpoint_safely(
+        work / 'epoch_1.pth')['meta']['cfg']  # the new run's
+    assert (work / 'notes.txt').read_text() == 'mine'
+    assert (work / 'epoch_9.pth').read_text() == 'mine too'
+
+
+HOLD_LOCK = textwrap.dedent('''
+    import sys, time
+    from normtr_plugin.engine.work_dir_lock import work_dir_lock
+    with work_dir_lock(sys.argv[1]):
+        print('locked', flush=True)
+        time.sleep(600)
+''')
+
+
+def test_a_second_run_on_a_locked_work_dir_is_refused(data, tmp_path):
+    """Case 5: while one run holds the work dir, a second train.py is
+    refused with one line naming the first one's pid, and changes
+    nothing; a killed holder leaves a stale lock file, which the next run
+    takes over (and it removes the temporary files killed saves left)."""
+    from normtr_plugin.engine.work_dir_lock import (
+        LOCK_NAME, WorkDirBusyError, work_dir_lock)
+    work = tmp_path / 'work'
+    script = tmp_path / 'hold.py'
+    script.write_text(HOLD_LOCK)
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get(
+        'PYTHONPATH', ''))
+    holder = subprocess.Popen([sys.executable, str(script), str(work)],
+                              env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'locked'
+        before = snapshot(tmp_path)
+        proc = run_tool(['tools/train.py', DEMO, '--work-dir', work,
+                         '--cfg-options', f'data_root={data}'])
+        assert proc.returncode == 2
+        line, = proc.stderr.strip().splitlines()
+        assert line.startswith(f"train.py: error: work dir '{work}' is in "
+                               f'use by another training run (pid '
+                               f'{holder.pid} on host ')
+        assert 'choose another --work-dir' in line
+        assert snapshot(tmp_path) == before
+        with pytest.raises(WorkDirBusyError, match=f'pid {holder.pid}'):
+            with work_dir_lock(str(work)):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    lock = work / LOCK_NAME
+    assert f'"pid": {holder.pid}' in lock.read_text()  # stale: pid gone
+    ours = [work / '.tmp-epoch_1.pth-ab12cd34',
+            work / '.tmp-last_checkpoint-x_9y8z7w']
+    users = [work / '.tmp-notes.txt', work / '.tmp-thesis.tex-ab12cd34']
+    for path in ours + users:
+        path.write_text('left over')
+    proc = run_tool(['tools/train.py', DEMO, '--work-dir', work,
+                     '--no-test', '--cfg-options', f'data_root={data}',
+                     'model.embed_dim=32', 'train_cfg.max_epochs=1'])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert not any(p.exists() for p in ours) and not lock.exists()
+    assert all(p.read_text() == 'left over' for p in users)
+    assert osp.isfile(work / 'epoch_1.pth')
+    # under accelerate/torchrun only rank 0 locks (tools/train.py)
+    from normtr_plugin.engine.distributed import launch_rank
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv('WORLD_SIZE', '2')
+        mp.setenv('RANK', '1')
+        assert launch_rank() == 1
+
+
+class _KillAt(Hook):
+    """Raises (a kill) at one point of epoch 1's validation."""
+
+    def after_val_iter(self, runner, batch_idx, data_batch=None,
+                       outputs=None):
+        if runner.epoch == 1 and batch_idx == 0:
+            raise OSError('injected fault: killed during validation')
+
+
+class FirstEpochIsBest(Hook):
+    """Makes epoch 1 the best on validation, so skipping its validation
+    changes which weights are tested."""
+
+    def after_val_epoch(self, runner, metrics=None):
+        metrics['Acc-2_mean'] = 100.0 - runner.epoch
+
+
+def _test_best(runner):
+    """What ``NormTRRunner.test_selected`` does: test the best."""
+    best = runner.message_hub.get_info('best_ckpt')
+    runner.load_checkpoint(best)
+    return runner.test(), osp.basename(best)
+
+
+@pytest.mark.parametrize('kill', ['validation', 'best save', 're-save'])
+def test_resume_after_a_kill_in_validation_is_exact(data, tmp_path,
+                                                    monkeypatch, kill):
+    """Case 6: a kill during epoch 1's validation, its best checkpoint save
+    or the re-save after it leaves epoch_1.pth saved before validation;
+    the resumed run validates epoch 1 again and tests the same weights
+    with the same metrics as an uninterrupted run."""
+    options = {'train_cfg.max_epochs': 3}
+    expected = _test_best(train(data, tmp_path / 'uninterrupted',
+                                hooks=[FirstEpochIsBest()], **options))
+    assert expected[1] == 'best_Acc-2_mean_epoch_1.pth'
+    work = tmp_path / 'work'
+    hooks = [FirstEpochIsBest()]
+    if kill == 'validation':
+        hooks.append(_KillAt())
+    else:  # writes: 1 epoch_1.pth, 2 best_..._epoch_1.pth, 3 epoch_1 again
+        faulty, _ = _fault_on_call(2 if kill == 'best save' else 3)
+        monkeypatch.setattr(atomic_backend, 'atomic_write', faulty)
+    with pytest.raises(OSError, match='injected fault'):
+        train(data, work, hooks=hooks, **options)
+    monkeypatch.undo()
+    assert load_checkpoint_safely(work / 'epoch_1.pth')['meta'][
+        'val_pending'] is True
+    runner = _resume(data, work, resolve_resume(str(work)),
+                     hooks=[FirstEpochIsBest()], **options)
+    assert _test_best(runner) == expected
+    log = sorted(glob.glob(str(work / '*' / '*.log')))[-1]
+    assert 'validating epoch 1 again' in open(log).read()
+    _check_work_dir(work)

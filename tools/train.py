@@ -1,7 +1,7 @@
 """Train a NORM-TR config, then test the weights ``model_selection`` keeps.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]]
-        [--force] [--amp] [--auto-scale-lr] [--no-test]
+        [--force] [--overwrite] [--amp] [--auto-scale-lr] [--no-test]
         [--cfg-options KEY=VALUE ...] [--launcher ...]
 
 The shape of mmpretrain's ``tools/train.py``: the config's ``runner_type``
@@ -11,6 +11,12 @@ checkpoint trained on other data or with another config unless
 ``--force``. The final metrics are printed as a table and written to
 ``WORK_DIR/test_metrics.json`` (flat ``{metric: value}`` plus
 ``checkpoint``, relative to that file).
+
+One run per work dir: the run holds a lock on it (a second run is refused
+naming the first one's pid) and removes what killed saves left there
+(``normtr_plugin/engine/work_dir_lock.py``). A work dir holding an earlier
+run's checkpoints is refused unless ``--resume`` (continue it) or
+``--overwrite`` (replace it; ``normtr_plugin/engine/run_files.py``).
 
 Several processes: ``accelerate launch [--multi_gpu] --num_processes N
 tools/train.py CONFIG`` (or torchrun).
@@ -23,12 +29,16 @@ import sys
 from mmengine.config import Config
 from mmengine.dist import is_main_process
 
-from normtr_plugin.engine import (NormTRRunner, check_resume, enable_amp,
+from normtr_plugin.engine import (NormTRRunner, add_overwrite_argument,
+                                  check_resume, enable_amp,
                                   load_checkpoint_safely, merge_runner_args,
                                   parse_runner_args, prepare_config,
                                   read_tool_config, report_test_metrics,
                                   resolve_resume, start_runner)
-from normtr_plugin.utils.errors import run_tool
+from normtr_plugin.engine.distributed import launch_rank
+from normtr_plugin.engine.run_files import check_fresh_run
+from normtr_plugin.engine.work_dir_lock import clean_leftovers, work_dir_lock
+from normtr_plugin.utils.errors import InputError, run_tool
 
 
 def parse_args():
@@ -42,6 +52,9 @@ def parse_args():
     parser.add_argument('--force', action='store_true',
                         help='resume even if the checkpoint was trained on '
                         'other data or with another config')
+    add_overwrite_argument(parser, 'train afresh in a work dir holding an '
+                           'earlier run, replacing it (the checkpoints it '
+                           'wrote are removed)')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision (fp16 on GPU, bf16 on CPU)')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -53,22 +66,39 @@ def parse_args():
 
 
 def merge_args(cfg: Config, args) -> Config:
-    """The command line into the config (mmpretrain's ``merge_args``)."""
+    """The command line into the config (mmpretrain's ``merge_args``);
+    ``cfg.work_dir`` set to the one NormTRRunner will use."""
     merge_runner_args(cfg, args)
     if args.amp and cfg.optim_wrapper.get('type') == 'OptimWrapper':
         enable_amp(cfg)
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
+    if args.resume is not None and args.overwrite:
+        raise InputError('--resume continues the run in the work dir, '
+                         '--overwrite replaces it: pass one of them')
+    prepared = copy.deepcopy(cfg)
+    prepare_config(prepared)  # what NormTRRunner will run
+    cfg.work_dir = prepared.work_dir
+    return cfg
+
+
+def claim_work_dir(cfg: Config, args) -> None:
+    """Holding the work dir's lock (rank 0): refuse to train afresh over an
+    earlier run unless ``--overwrite``, clean what killed saves left; then
+    check the checkpoint to resume."""
+    if launch_rank() == 0:
+        if args.resume is None:
+            check_fresh_run(cfg.work_dir, args.overwrite)
+        clean_leftovers(cfg.work_dir)
     if args.resume is not None:
         resume(cfg, args)
-    return cfg
 
 
 def resume(cfg: Config, args) -> None:
     """Resume from a readable checkpoint of this run (checked now, before
     anything starts; ``--force`` takes another run's)."""
     prepared = copy.deepcopy(cfg)
-    prepare_config(prepared)  # what NormTRRunner will run
+    prepare_config(prepared)
     path = resolve_resume(prepared.work_dir,
                           None if args.resume == 'auto' else args.resume)
     warning = check_resume(prepared, load_checkpoint_safely(
@@ -80,17 +110,19 @@ def resume(cfg: Config, args) -> None:
 
 def main():
     args = parse_args()
-    cfg = read_tool_config(args.config, args.launcher)
-    runner = start_runner(merge_args(cfg, args))
-    runner.train()
-    if args.no_test or not runner.cfg.get('test_dataloader'):
-        return
-    if isinstance(runner, NormTRRunner):  # the weights model_selection keeps
-        metrics, checkpoint = runner.test_selected()
-    else:  # a config without runner_type: mmengine's Runner as it is
-        metrics, checkpoint = runner.test(), None
-    report_test_metrics(metrics, checkpoint,
-                        osp.join(runner.work_dir, 'test_metrics.json'))
+    cfg = merge_args(read_tool_config(args.config, args.launcher), args)
+    with work_dir_lock(cfg.work_dir, enabled=launch_rank() == 0):
+        claim_work_dir(cfg, args)
+        runner = start_runner(cfg)
+        runner.train()
+        if args.no_test or not runner.cfg.get('test_dataloader'):
+            return
+        if isinstance(runner, NormTRRunner):  # the weights kept
+            metrics, checkpoint = runner.test_selected()
+        else:  # a config without runner_type: mmengine's Runner as it is
+            metrics, checkpoint = runner.test(), None
+        report_test_metrics(metrics, checkpoint,
+                            osp.join(runner.work_dir, 'test_metrics.json'))
 
 
 if __name__ == '__main__':

@@ -53,7 +53,8 @@ def mmmo(work, src):
     run('tools/convert_dataset.py', 'cmu-h5', src, '--out', data)
     opts = [f'data_root={data}', 'train_cfg.max_epochs=3']
     run('tools/train.py', 'configs/normtr_mmmo.py', '--work-dir',
-        osp.join(work, 'train_mmmo'), '--no-test', '--cfg-options', *opts)
+        osp.join(work, 'train_mmmo'), '--no-test', '--overwrite',
+        '--cfg-options', *opts)
     ckpt = osp.join(work, 'train_mmmo', 'epoch_3.pth')
     out = osp.join(work, 'figs_mmmo')
     run('tools/robustness.py', 'configs/normtr_mmmo.py', ckpt, '--names',
@@ -74,8 +75,8 @@ def demo(work):
     from normtr_plugin.datasets import make_synthetic_iemocap
     data = make_synthetic_iemocap(osp.join(work, 'demo'), seed=0)
     run('tools/train.py', 'configs/normtr_demo.py', '--work-dir',
-        osp.join(work, 'train_demo'), '--no-test', '--cfg-options',
-        f'data_root={data}', 'train_cfg.max_epochs=2')
+        osp.join(work, 'train_demo'), '--no-test', '--overwrite',
+        '--cfg-options', f'data_root={data}', 'train_cfg.max_epochs=2')
     out = osp.join(work, 'figs_demo')
     run('tools/visualize.py', 'configs/normtr_demo.py',
         osp.join(work, 'train_demo', 'epoch_2.pth'), '--out', out,

@@ -5,6 +5,7 @@ from .checkpoint_hook import AtomicCheckpointHook
 from .checkpoint_loader import (load_checkpoint_safely,
                                 register_checkpoint_loader)
 from .cli import (CfgOptions, add_cfg_options, add_launcher_arguments,
+                  add_overwrite_argument,
                   merge_runner_args, parse_runner_args,
                   enable_amp, merge_cfg_options,
                   read_metrics, set_mixed_precision, write_json,
@@ -33,6 +34,7 @@ from .run_identity import (ResumeMismatchError, RunIdentityHook,
 __all__ = [
     'ATOMIC_BACKEND', 'AtomicCheckpointHook', 'AtomicLocalBackend',
     'CfgOptions', 'add_cfg_options', 'add_launcher_arguments',
+    'add_overwrite_argument',
     'merge_runner_args', 'parse_runner_args',
     'ConfigError', 'read_tool_config', 'report_test_metrics',
     'start_runner', 'NormTRRunner', 'build_runner',

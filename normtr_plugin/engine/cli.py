@@ -15,6 +15,7 @@ from ..utils.errors import add_debug_argument
 from .config_check import ConfigError
 
 __all__ = ['CfgOptions', 'add_cfg_options', 'add_launcher_arguments',
+           'add_overwrite_argument',
            'parse_runner_args', 'merge_runner_args',
            'enable_amp', 'merge_cfg_options',
            'read_metrics', 'set_mixed_precision',
@@ -85,6 +86,11 @@ def add_launcher_arguments(parser) -> None:
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'])
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def add_overwrite_argument(parser, help: str) -> None:
+    """Give a tool's parser ``--overwrite`` (what it replaces: ``help``)."""
+    parser.add_argument('--overwrite', action='store_true', help=help)
 
 
 def parse_runner_args(parser):

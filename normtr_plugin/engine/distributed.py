@@ -23,6 +23,14 @@ def launched_distributed() -> bool:
     return int(os.environ.get('WORLD_SIZE', '1')) > 1
 
 
+def launch_rank() -> int:
+    """This process's global rank as ``accelerate launch``/torchrun set it
+    (``RANK``; 0 when not launched distributed), known before the process
+    group exists: rank 0 alone locks the work dir (``work_dir_lock.py``).
+    """
+    return int(os.environ.get('RANK', '0')) if launched_distributed() else 0
+
+
 def check_gpus_per_process() -> None:
     """One GPU per process on a node, or a clear error before NCCL fails
     ("Duplicate GPU detected")."""

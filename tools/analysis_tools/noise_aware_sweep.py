@@ -117,8 +117,9 @@ def train_and_test(family, spec, seed, args):
     os.makedirs(wd, exist_ok=True)
     root = args.roots[family]
     if not osp.isfile(osp.join(wd, 'test_metrics.json')):
+        # --overwrite: a run killed before its test is trained afresh
         secs = run([sys.executable, 'tools/train.py', config, '--work-dir',
-                    wd, '--cfg-options', f'randomness.seed={seed}',
+                    wd, '--overwrite', '--cfg-options', f'randomness.seed={seed}',
                     f'data_root={root}', *options],
                    osp.join(wd, 'train.log'), args.threads)
         print(f'  trained {family}/{variant}/seed{seed} in {secs:.0f} s',

@@ -78,7 +78,10 @@ def train(config, work_dir, options, work_root):
     cmd = ['tools/train.py', config, '--work-dir', work_dir]
     if options:
         cmd += ['--cfg-options', *options]
-    secs = run([sys.executable, *cmd], osp.join(work_dir, 'run.log'))
+    # fresh runs: an earlier run in work_dir is replaced (--overwrite does
+    # not change the result, so the recorded command leaves it out)
+    secs = run([sys.executable, *cmd, '--overwrite'],
+               osp.join(work_dir, 'run.log'))
     from normtr_plugin.engine import read_metrics
     metrics, _ = read_metrics(osp.join(work_dir, 'test_metrics.json'))
     command = 'python ' + ' '.join(cmd).replace(ROOT + os.sep, '').replace(
