@@ -37,6 +37,7 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from ..utils.errors import MissingFileError, NormTRError
+from .checkpoint_digest import verify_content_hashes
 
 __all__ = [
     'CHECKPOINT_SAFE_GLOBALS',
@@ -197,6 +198,8 @@ def load_checkpoint_safely(filename: str,
         FileNotFoundError: ``filename`` is not an existing file.
         UnsafeCheckpointError: The pickle references a global outside
             :data:`CHECKPOINT_SAFE_GLOBALS` (nothing of it is executed).
+        ChecksumError: The weights differ from the SHA-256 stored in the
+            checkpoint when it was saved (``checkpoint_digest.py``).
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
@@ -209,7 +212,7 @@ def load_checkpoint_safely(filename: str,
     extra = [g for g in CHECKPOINT_SAFE_GLOBALS if g not in already]
     try:
         with torch.serialization.safe_globals(extra):
-            return torch.load(
+            checkpoint = torch.load(
                 filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         detail = _disallowed_detail(str(err))
@@ -220,6 +223,8 @@ def load_checkpoint_safely(filename: str,
             f'training runs (mmengine Runner / CheckpointHook) are accepted; '
             f'they are loaded with torch.load(weights_only=True) and '
             f'arbitrary pickled objects are never executed.') from err
+    verify_content_hashes(checkpoint, filename)
+    return checkpoint
 
 
 def load_from_local_weights_only(filename: str, map_location=None) -> Any:
