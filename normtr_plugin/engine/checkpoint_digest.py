@@ -6,11 +6,12 @@
 are saved; :func:`~.checkpoint_loader.load_checkpoint_safely` -- through
 which ``--resume``, ``load_from``, ``tools/test.py``, ``publish`` and the
 inferencer load -- recomputes it. Flipped bits in the weights are then a
-one-line error naming the file, not a silently different result.
+one-line error naming the file, not a silently different result. What
+was verified goes to ``log`` (the Runner's log when mmengine loads), else
+to the ``normtr_plugin`` logger.
 """
-from typing import Dict
-
-from mmengine.logging import print_log
+import logging
+from typing import Callable, Dict, Optional
 
 from ..utils.digest import ChecksumError, tensors_sha256
 
@@ -19,6 +20,7 @@ __all__ = ['CONTENT_HASH_KEY', 'content_hashes', 'verify_content_hashes']
 CONTENT_HASH_KEY = 'content_sha256'
 #: The parts of a checkpoint that are hashed (where present).
 HASHED = ('state_dict', 'ema_state_dict')
+_LOG = logging.getLogger(__name__)
 
 
 def content_hashes(checkpoint: dict) -> Dict[str, str]:
@@ -27,16 +29,19 @@ def content_hashes(checkpoint: dict) -> Dict[str, str]:
             if isinstance(checkpoint.get(k), dict)}
 
 
-def verify_content_hashes(checkpoint, filename: str) -> None:
+def verify_content_hashes(checkpoint, filename: str,
+                          log: Optional[Callable[[str], None]] = None
+                          ) -> None:
     """Check ``checkpoint`` against the hashes stored in its meta (a
     checkpoint without them, e.g. from an older version, is loaded and the
     log says it was not verified)."""
+    log = log or _LOG.info
     meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
     stored = meta.get(CONTENT_HASH_KEY) if isinstance(meta, dict) else None
     if stored is None:
-        print_log(f'checkpoint {filename} has no content hash (meta '
-                  f"'{CONTENT_HASH_KEY}'; saved by another tool or an older "
-                  'version): its weights are not verified', logger='current')
+        log(f"checkpoint {filename} has no content hash (meta "
+            f"'{CONTENT_HASH_KEY}'; saved by another tool or an older "
+            'version): its weights are not verified')
         return
     if not isinstance(stored, dict) or not stored or not all(
             isinstance(v, str) for v in stored.values()):
@@ -49,5 +54,5 @@ def verify_content_hashes(checkpoint, filename: str) -> None:
                 f'checkpoint {filename} is corrupted or was changed: its '
                 f'{part} does not match the SHA-256 stored in it when it '
                 'was saved')
-    print_log(f'checkpoint {filename}: SHA-256 of {", ".join(sorted(stored))}'
-              ' verified', logger='current')
+    log(f'checkpoint {filename}: SHA-256 of {", ".join(sorted(stored))} '
+        'verified')

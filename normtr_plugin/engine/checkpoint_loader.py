@@ -33,6 +33,7 @@ from typing import Any, Callable, List, Optional, Tuple, Union
 import numpy as np
 import torch
 from mmengine.config import ConfigDict
+from mmengine.logging import print_log
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
@@ -183,13 +184,17 @@ def _disallowed_detail(message: str) -> str:
 
 
 def load_checkpoint_safely(filename: str,
-                           map_location: Optional[Any] = None) -> Any:
+                           map_location: Optional[Any] = None,
+                           log: Optional[Callable[[str], None]] = None
+                           ) -> Any:
     """``torch.load(filename, map_location, weights_only=True)`` accepting
     exactly the object types of mmengine's own training checkpoints.
 
     Args:
         filename (str): Local checkpoint path (``~`` is expanded).
         map_location: Same as :func:`torch.load`.
+        log: where the verified content hash is reported (default: the
+            ``normtr_plugin`` logger; ``checkpoint_digest.py``).
 
     Returns:
         The loaded checkpoint (usually a dict).
@@ -223,7 +228,7 @@ def load_checkpoint_safely(filename: str,
             f'training runs (mmengine Runner / CheckpointHook) are accepted; '
             f'they are loaded with torch.load(weights_only=True) and '
             f'arbitrary pickled objects are never executed.') from err
-    verify_content_hashes(checkpoint, filename)
+    verify_content_hashes(checkpoint, filename, log)
     return checkpoint
 
 
@@ -236,7 +241,9 @@ def load_from_local_weights_only(filename: str, map_location=None) -> Any:
     ``Runner.resume`` would execute ``meta['config']``. ``meta['source']``
     names the file for later error messages.
     """
-    checkpoint = load_checkpoint_safely(filename, map_location=map_location)
+    checkpoint = load_checkpoint_safely(
+        filename, map_location=map_location,
+        log=lambda message: print_log(message, logger='current'))
     meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
     if isinstance(meta, dict):
         meta.pop('config', None)

@@ -5,12 +5,13 @@ The format of coreutils' ``sha256sum`` (``<hex>  <name>`` per line), so
 ``sha256sum -c SHA256SUMS`` checks a downloaded folder too. A folder
 without the file (written by an older version) loads unverified, and the
 log says so; a file whose digest differs is a one-line error naming it.
+What was verified goes to the ``normtr_plugin`` logger, or to ``log`` (the
+Runner's log when mmengine loads an ``hf://`` checkpoint).
 """
+import logging
 import os.path as osp
 import re
-from typing import Dict, Iterable, Mapping
-
-from mmengine.logging import print_log
+from typing import Callable, Dict, Iterable, Mapping, Optional
 
 from ..utils import write_text
 from ..utils.digest import ChecksumError, file_sha256
@@ -19,6 +20,7 @@ __all__ = ['CHECKSUMS_NAME', 'ChecksumError', 'read_checksums',
            'verify_checksums', 'write_checksums']
 
 CHECKSUMS_NAME = 'SHA256SUMS'
+_LOG = logging.getLogger(__name__)
 _LINE = re.compile(r'([0-9a-f]{64}) [ *]([^/\\\n]+)')
 
 
@@ -47,15 +49,15 @@ def read_checksums(path: str) -> Dict[str, str]:
     return out
 
 
-def verify_checksums(sums_path, files: Mapping[str, str],
-                     where: str) -> None:
+def verify_checksums(sums_path, files: Mapping[str, str], where: str,
+                     log: Optional[Callable[[str], None]] = None) -> None:
     """Check each ``{name: path}`` of ``files`` against ``sums_path``
     (``None``: there is none, which is logged); every one must be listed
-    and match. Logs what was verified."""
+    and match. Logs what was verified (``log``, default the logger)."""
+    log = log or _LOG.info
     if sums_path is None:
-        print_log(f'{where} has no {CHECKSUMS_NAME}: '
-                  f'{", ".join(files)} loaded without verifying their '
-                  'SHA-256', logger='current')
+        log(f'{where} has no {CHECKSUMS_NAME}: {", ".join(files)} loaded '
+            'without verifying their SHA-256')
         return
     sums = read_checksums(sums_path)
     for name, path in files.items():
@@ -67,5 +69,5 @@ def verify_checksums(sums_path, files: Mapping[str, str],
                 f'{where}: {name} is corrupted or was changed: its SHA-256 '
                 f'differs from the one in {CHECKSUMS_NAME} written with it; '
                 'download or publish it again')
-    print_log(f'{where}: SHA-256 of {", ".join(files)} verified against '
-              f'{CHECKSUMS_NAME}', logger='current')
+    log(f'{where}: SHA-256 of {", ".join(files)} verified against '
+        f'{CHECKSUMS_NAME}')

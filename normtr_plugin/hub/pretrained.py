@@ -10,7 +10,7 @@ are verified on every load where it is present.
 import json
 import os
 import os.path as osp
-from typing import Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 from safetensors import SafetensorError
@@ -108,15 +108,18 @@ def _refuse_pickles(where: str, files) -> None:
 
 
 def resolve_files(repo_id_or_dir: str, revision: Optional[str] = None,
-                  cache_dir: Optional[str] = None) -> Tuple[str, str]:
+                  cache_dir: Optional[str] = None,
+                  log: Optional[Callable[[str], None]] = None
+                  ) -> Tuple[str, str]:
     """Local paths of ``config.json`` and ``model.safetensors``, verified
     against the ``SHA256SUMS`` beside them where there is one (logged
-    either way; a mismatch is a :class:`~.checksums.ChecksumError`).
+    either way, to ``log`` or the ``normtr_plugin`` logger; a mismatch is a
+    :class:`~.checksums.ChecksumError`).
     """
     paths = _resolve_files(repo_id_or_dir, revision, cache_dir)
     verify_checksums(_checksums_path(repo_id_or_dir, revision, cache_dir),
                      dict(zip((CONFIG_NAME, WEIGHTS_NAME), paths)),
-                     repr(repo_id_or_dir))
+                     repr(repo_id_or_dir), log)
     return paths
 
 
