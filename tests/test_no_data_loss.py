@@ -5,6 +5,7 @@ through a file. Each case asserts the clear error (where there is one),
 that what was on disk before is intact and readable, and that nothing of
 the user's was changed.
 """
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -33,6 +34,7 @@ from normtr_plugin.extraction import read_manifest
 from normtr_plugin.hub.publish import publish
 from normtr_plugin.models import NormTR
 from normtr_plugin.utils import MARKER, atomic_write, write_json
+from normtr_plugin.utils.errors import run_tool as run_main
 from normtr_plugin.hub import save_pretrained
 from safety_helpers import DEMO, run_tool, snapshot, tiny_cfg, tiny_demo_data
 
@@ -402,9 +404,27 @@ def test_a_copied_marker_does_not_make_a_folder_replaceable(tmp_path):
                                 before.items() if k.startswith('thesis/')}
 
 
-def test_test_py_checks_its_output_files_before_testing(data, tmp_path):
+def _refused_in_process(tool, argv, monkeypatch, capsys):
+    """Run ``tools/<tool>`` in this process; it must exit 2 with one line.
+    """
+    spec = importlib.util.spec_from_file_location(
+        f'{tool}_cli', osp.join(ROOT, 'tools', tool))
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    monkeypatch.setattr(sys, 'argv', [tool, *map(str, argv)])
+    with pytest.raises(SystemExit) as exit_:
+        run_main(cli.main, sys.argv)
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and len(err.splitlines()) == 1, err
+    assert err.startswith(f'{tool}: error: '), err
+    return err
+
+
+def test_test_py_checks_its_output_files_before_testing(
+        data, tmp_path, monkeypatch, capsys):
     """Case 4: --out/--dump replace nothing without --overwrite and are
-    checked before the test runs (a folder, a file as their folder)."""
+    checked before the test runs (a folder, a file as their folder);
+    infer.py --out and robustness.py's report alike."""
     work = tmp_path / 'work'
     train(data, work, **{'train_cfg.max_epochs': 1})
     ckpt = work / 'epoch_1.pth'
@@ -414,8 +434,8 @@ def test_test_py_checks_its_output_files_before_testing(data, tmp_path):
     (mine / 'metrics.json').write_text('my metrics')
     (mine / 'folder.json').mkdir()
     (mine / 'afile').write_text('x')
-    test = ['tools/test.py', DEMO, ckpt, '--work-dir', tmp_path / 'logs',
-            '--cfg-options', f'data_root={data}', 'model.embed_dim=32']
+    test = [DEMO, ckpt, '--work-dir', tmp_path / 'logs', '--cfg-options',
+            f'data_root={data}', 'model.embed_dim=32']
     before = snapshot(tmp_path)
     for args, expected in (
             (['--dump', mine / 'preds.json'], "preds.json' exists; pass "
@@ -426,22 +446,21 @@ def test_test_py_checks_its_output_files_before_testing(data, tmp_path):
              'is a folder; give a file name'),
             (['--out', mine / 'afile' / 'm.json'], 'is a file, so no '
              'folder can be made there')):
-        proc = run_tool(test + args)
-        assert expected in _one_line_error(proc, 'test.py'), proc.stderr
-        assert 'Epoch(test)' not in proc.stdout  # refused before the test
+        assert expected in _refused_in_process(
+            'test.py', test + args, monkeypatch, capsys)
     assert snapshot(tmp_path) == before and not (tmp_path / 'logs').exists()
-    proc = run_tool(['tools/infer.py', DEMO, ckpt, '--input', data,
-                     '--out', mine / 'preds.json'])
-    assert 'exists; pass --overwrite' in _one_line_error(proc, 'infer.py')
+    assert 'exists; pass --overwrite' in _refused_in_process(
+        'infer.py', [DEMO, ckpt, '--input', data, '--out',
+                     mine / 'preds.json'], monkeypatch, capsys)
     (mine / 'robustness.md').write_text('my report')
-    proc = run_tool(['tools/robustness.py', DEMO, ckpt, '--out', mine,
-                     '--ratios', '0,1', '--seeds', '1'])
     assert "already holds ['robustness.md']; pass --overwrite" in \
-        _one_line_error(proc, 'robustness.py')
+        _refused_in_process('robustness.py', [DEMO, ckpt, '--out', mine],
+                            monkeypatch, capsys)
     (mine / 'robustness.md').unlink()
     assert snapshot(tmp_path) == before
-    proc = run_tool(test + ['--dump', mine / 'preds.json', '--out',
-                            mine / 'metrics.json', '--overwrite'])
+    proc = run_tool(['tools/test.py'] + test + [
+        '--dump', mine / 'preds.json', '--out', mine / 'metrics.json',
+        '--overwrite'])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads((mine / 'preds.json').read_text())[0]['id']
     assert 'Acc-2_mean' in json.loads((mine / 'metrics.json').read_text())
