@@ -6,6 +6,7 @@ that what was on disk before is intact and readable, and that nothing of
 the user's was changed.
 """
 import glob
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -31,9 +32,10 @@ from normtr_plugin.engine import (ResumeError, load_checkpoint_safely,
                                   resolve_resume)
 from normtr_plugin.engine import atomic_backend, checkpoint_hook
 from normtr_plugin.extraction import read_manifest
-from normtr_plugin.hub.publish import PublishError, publish
+from normtr_plugin.hub.publish import publish
 from normtr_plugin.models import NormTR
 from normtr_plugin.utils import MARKER, atomic_write, write_json
+from normtr_plugin.utils.errors import run_tool as run_main
 from normtr_plugin.hub import save_pretrained
 from safety_helpers import DEMO, run_tool, snapshot, tiny_cfg, tiny_demo_data
 
@@ -327,18 +329,22 @@ def test_publish_keeps_the_users_files_and_uploads_only_its_own(data,
     (out / 'token.json').write_text('{"token": "hf_secret"}')
     before = snapshot(out)
     options = dict(data_root=data, **{'model.embed_dim': 32})
-    with pytest.raises(PublishError, match=r"already holds \['README.md'\];"
-                       ' pass --overwrite'):
+    with pytest.raises(FileExistsError, match='exists; pass overwrite'):
         publish(DEMO, str(work / 'epoch_1.pth'), str(out),
                 metrics=str(metrics), cfg_options=options)
+    # the folder is written whole: one of the user's is never replaced
+    with pytest.raises(FileExistsError,
+                       match='not written by normtr_plugin'):
+        publish(DEMO, str(work / 'epoch_1.pth'), str(out),
+                metrics=str(metrics), cfg_options=options, overwrite=True)
     assert snapshot(out) == before
-    api = FakeApi()
-    publish(DEMO, str(work / 'epoch_1.pth'), str(out), metrics=str(metrics),
-            cfg_options=options, overwrite=True, repo_id='me/m', api=api)
-    assert api.uploaded == ['README.md', 'config.json', 'metrics.json',
-                            'model.safetensors']
-    assert (out / 'token.json').read_text() == '{"token": "hf_secret"}'
-    from_pretrained(str(out))  # what was written is complete
+    api, fresh = FakeApi(), tmp_path / 'fresh'
+    publish(DEMO, str(work / 'epoch_1.pth'), str(fresh),
+            metrics=str(metrics), cfg_options=options, repo_id='me/m',
+            api=api)
+    assert api.uploaded == ['README.md', 'SHA256SUMS', 'config.json',
+                            'metrics.json', 'model.safetensors']
+    from_pretrained(str(fresh))  # what was written is complete
 
 
 # ------------------------------------------- issue 18: hostile inputs
@@ -576,3 +582,159 @@ def test_resume_after_a_kill_in_validation_is_exact(data, tmp_path,
     log = sorted(glob.glob(str(work / '*' / '*.log')))[-1]
     assert 'validating epoch 1 again' in open(log).read()
     _check_work_dir(work)
+
+
+# =====================================================================
+# Issue 18 (hostile inputs), cases 2, 4 and 12
+# =====================================================================
+def _one_line_error(proc, tool):
+    """The tool failed with exit 2 and one line ``tool: error: ...``."""
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f'{tool}: error: '), \
+        proc.stderr[-2000:]
+    return lines[0]
+
+
+def test_a_copied_marker_does_not_make_a_folder_replaceable(tmp_path):
+    """Case 2: the marker lists what was written; --overwrite refuses a
+    folder holding anything else, or a listed file that changed."""
+    src = _mult_pickle(tmp_path / 'd.pkl')
+    out = tmp_path / 'out'
+    convert('mult', src, str(out))
+    listed = json.loads((out / MARKER).read_text())['files']
+    assert {'README.md', 'feature_stats.json', 'dataset_dict.json'} <= \
+        set(listed) and all(len(e['sha256']) == 64 for e in listed.values())
+    thesis = tmp_path / 'thesis'  # the user's folder, a marker copied in
+    thesis.mkdir()
+    (thesis / 'thesis.tex').write_text('\\chapter{Results}')
+    shutil.copy(out / MARKER, thesis / MARKER)
+    copy = tmp_path / 'copy'  # a whole output copied, plus a file
+    shutil.copytree(out, copy)
+    (copy / 'train' / 'notes.txt').write_text('mine')
+    old = tmp_path / 'old'  # a marker without a file list
+    old.mkdir()
+    (old / MARKER).write_text(json.dumps(dict(written_by='normtr_plugin')))
+    (old / 'data.txt').write_text('mine')
+    before = snapshot(tmp_path)
+    for folder, named in ((thesis, 'thesis.tex'),
+                          (copy, osp.join('train', 'notes.txt')),
+                          (old, 'lists no files')):
+        with pytest.raises(FileExistsError) as err:
+            convert('mult', src, str(folder), overwrite=True)
+        assert named in str(err.value) and '\n' not in str(err.value)
+    proc = run_tool(['tools/convert_dataset.py', 'mult', src, '--out',
+                     thesis, '--overwrite'])
+    line = _one_line_error(proc, 'convert_dataset.py')
+    assert 'did not write there: thesis.tex' in line
+    assert snapshot(tmp_path) == before  # nothing anywhere changed
+    # a listed file edited since: named as changed, nothing replaced
+    (out / 'README.md').write_text('my edits')
+    with pytest.raises(FileExistsError,
+                       match='changed since normtr_plugin wrote them: '
+                       'README.md'):
+        convert('mult', src, str(out), overwrite=True)
+    assert (out / 'README.md').read_text() == 'my edits'
+    (out / 'README.md').unlink()  # a listed file removed: nothing to lose
+    convert('mult', src, str(out), overwrite=True)
+    assert (out / 'README.md').is_file()
+    assert snapshot(thesis) == {k[len('thesis/'):]: v for k, v in
+                                before.items() if k.startswith('thesis/')}
+
+
+def _refused_in_process(tool, argv, monkeypatch, capsys):
+    """Run ``tools/<tool>`` in this process; it must exit 2 with one line.
+    """
+    spec = importlib.util.spec_from_file_location(
+        f'{tool}_cli', osp.join(ROOT, 'tools', tool))
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    monkeypatch.setattr(sys, 'argv', [tool, *map(str, argv)])
+    with pytest.raises(SystemExit) as exit_:
+        run_main(cli.main, sys.argv)
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and len(err.splitlines()) == 1, err
+    assert err.startswith(f'{tool}: error: '), err
+    return err
+
+
+def test_test_py_checks_its_output_files_before_testing(
+        data, tmp_path, monkeypatch, capsys):
+    """Case 4: --out/--dump replace nothing without --overwrite and are
+    checked before the test runs (a folder, a file as their folder);
+    infer.py --out and robustness.py's report alike."""
+    work = tmp_path / 'work'
+    train(data, work, **{'train_cfg.max_epochs': 1})
+    ckpt = work / 'epoch_1.pth'
+    mine = tmp_path / 'mine'
+    mine.mkdir()
+    (mine / 'preds.json').write_text('my predictions')
+    (mine / 'metrics.json').write_text('my metrics')
+    (mine / 'folder.json').mkdir()
+    (mine / 'afile').write_text('x')
+    test = [DEMO, ckpt, '--work-dir', tmp_path / 'logs', '--cfg-options',
+            f'data_root={data}', 'model.embed_dim=32']
+    before = snapshot(tmp_path)
+    for args, expected in (
+            (['--dump', mine / 'preds.json'], "preds.json' exists; pass "
+             '--overwrite'),
+            (['--out', mine / 'metrics.json'], "metrics.json' exists; pass "
+             '--overwrite'),
+            (['--dump', mine / 'folder.json', '--overwrite'],
+             'is a folder; give a file name'),
+            (['--out', mine / 'afile' / 'm.json'], 'is a file, so no '
+             'folder can be made there')):
+        assert expected in _refused_in_process(
+            'test.py', test + args, monkeypatch, capsys)
+    assert snapshot(tmp_path) == before and not (tmp_path / 'logs').exists()
+    assert 'exists; pass --overwrite' in _refused_in_process(
+        'infer.py', [DEMO, ckpt, '--input', data, '--out',
+                     mine / 'preds.json'], monkeypatch, capsys)
+    (mine / 'robustness.md').write_text('my report')
+    assert "already holds ['robustness.md']; pass --overwrite" in \
+        _refused_in_process('robustness.py', [DEMO, ckpt, '--out', mine],
+                            monkeypatch, capsys)
+    (mine / 'robustness.md').unlink()
+    assert snapshot(tmp_path) == before
+    proc = run_tool(['tools/test.py'] + test + [
+        '--dump', mine / 'preds.json', '--out', mine / 'metrics.json',
+        '--overwrite'])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads((mine / 'preds.json').read_text())[0]['id']
+    assert 'Acc-2_mean' in json.loads((mine / 'metrics.json').read_text())
+
+
+def test_a_killed_publish_overwrite_leaves_the_previous_folder(data,
+                                                              tmp_path,
+                                                              monkeypatch):
+    """Case 12: publish writes a staging folder and renames it whole; a
+    kill between its files leaves the previous folder as it was."""
+    from normtr_plugin.hub import publish as publish_module
+    work = tmp_path / 'work'
+    train(data, work)  # epoch_1.pth, epoch_2.pth
+    options = dict(data_root=data, **{'model.embed_dim': 32})
+    out = tmp_path / 'published'
+    publish(DEMO, str(work / 'epoch_1.pth'), str(out), cfg_options=options)
+    before = snapshot(tmp_path)
+    old = {k: v.clone() for k, v in from_pretrained(str(out)).state_dict()
+           .items()}
+
+    def killed(path, text):  # the weights and config.json are written
+        assert osp.isfile(osp.join(osp.dirname(path), 'model.safetensors'))
+        raise OSError('injected fault: killed before the model card')
+    monkeypatch.setattr(publish_module, 'write_text', killed)
+    with pytest.raises(OSError, match='injected fault'):
+        publish(DEMO, str(work / 'epoch_2.pth'), str(out),
+                cfg_options=options, overwrite=True)
+    assert snapshot(tmp_path) == before  # no staging folder left either
+    loaded = from_pretrained(str(out)).state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in old.items())
+    assert json.loads((out / 'metrics.json').read_text())['checkpoint'] == \
+        'epoch_1.pth'
+    monkeypatch.undo()
+    publish(DEMO, str(work / 'epoch_2.pth'), str(out), cfg_options=options,
+            overwrite=True)
+    assert json.loads((out / 'metrics.json').read_text())['checkpoint'] == \
+        'epoch_2.pth'
+    new = from_pretrained(str(out)).state_dict()
+    assert not all(torch.equal(new[k], v) for k, v in old.items())

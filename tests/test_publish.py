@@ -18,11 +18,14 @@ from normtr_plugin.hub import publish as publish_mod
 from normtr_plugin.hub.model_card import render_model_card
 from normtr_plugin.hub.publish import PublishError, publish
 from normtr_plugin.registry import MODELS, build_in_scope
-from normtr_plugin.utils import MissingFileError
+from normtr_plugin.utils import MARKER, MissingFileError
 
 DEMO = osp.join(ROOT, 'configs', 'normtr_demo.py')
 SIZES = dict(train=64, validation=32, test=32)
-FILES = {'config.json', 'model.safetensors', 'README.md', 'metrics.json'}
+FILES = {'config.json', 'model.safetensors', 'README.md', 'metrics.json',
+         'SHA256SUMS'}
+#: what a published folder holds: the files and the marker listing them
+WRITTEN = FILES | {MARKER}
 
 
 def run(args, check=True):
@@ -73,7 +76,7 @@ def card_metrics(readme):
 
 def test_publish_evaluates_and_writes_a_hub_folder(trained, published):
     out, result = published
-    assert set(os.listdir(out)) == FILES
+    assert set(os.listdir(out)) == WRITTEN
     assert result['evaluated'] is True
     # Measured through the Runner == what tools/train.py's test measured.
     assert result['metrics'] == trained['metrics']
@@ -153,7 +156,7 @@ def test_metrics_file_skips_evaluation(trained, tmp_path, monkeypatch, kind):
                      cfg_options=dict(data_root=trained['data']),
                      dataset_name='my-org/synthetic-demo')
     assert result['evaluated'] is False
-    assert set(os.listdir(out)) == FILES
+    assert set(os.listdir(out)) == WRITTEN
     card, values = card_metrics(out / 'README.md')
     assert values == task_only(trained['metrics'])
     assert card.data.datasets == ['my-org/synthetic-demo']
@@ -192,7 +195,7 @@ def test_cli_takes_config_then_checkpoint(trained, tmp_path):
     proc = run(['tools/publish.py', DEMO, trained['checkpoint'], '--out',
                 str(out), '--cfg-options', f'data_root={trained["data"]}'])
     assert json.loads(proc.stdout)['metrics'] == trained['metrics']
-    assert set(os.listdir(out)) == FILES
+    assert set(os.listdir(out)) == WRITTEN
     for old in ([trained['checkpoint'], '--config', DEMO],
                 [trained['checkpoint'], DEMO]):
         proc = run(['tools/publish.py', *old, '--out', str(tmp_path / 'x')],
@@ -212,7 +215,7 @@ def test_cli_space_folder(trained, tmp_path):
     proc = run(['tools/publish.py', DEMO, trained['checkpoint'], '--out',
                 str(out), '--metrics', trained['metrics_file'], '--space',
                 str(space)])
-    assert set(os.listdir(out)) == FILES  # the Hub folder is unchanged
+    assert set(os.listdir(out)) == WRITTEN  # the Hub folder is unchanged
     written = json.loads(proc.stdout)['space']
     assert sorted(os.listdir(space)) == ['app.py', 'model',
                                          'requirements.txt']

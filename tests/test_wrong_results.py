@@ -4,6 +4,7 @@ splits are refused. Each case: the clear error, and nothing the user had
 (or nothing at all) written."""
 import importlib.util
 import json
+import os
 import os.path as osp
 
 import datasets as hf
@@ -26,7 +27,7 @@ from normtr_plugin.registry import MODELS, build_in_scope
 from normtr_plugin.hub import save_pretrained
 from normtr_plugin.utils.errors import run_tool as run_main
 from safety_helpers import (DEMO, MOSI, MOSI_DIMS, TINY, run_tool, snapshot,
-                            tiny_cfg)
+                            tiny_cfg, tiny_demo_data)
 
 SMALL = {'model.embed_dim': 32}
 
@@ -58,6 +59,7 @@ def test_nan_statistics_in_a_published_config_are_refused(tmp_path):
     config = json.loads((folder / 'config.json').read_text())
     config['dataset_meta']['feature_stats']['audio']['mean'][2] = 1e400
     (folder / 'config.json').write_text(json.dumps(config))
+    (folder / 'SHA256SUMS').unlink()  # a crafted folder brings none
     with pytest.raises(ValueError, match=r"mean\[2\] of modality 'audio' "
                        r'is inf'):
         from_pretrained(str(folder))
@@ -148,6 +150,7 @@ def test_infer_never_prints_nan(tmp_path, capsys):
     weights = {k: torch.full_like(v, float('nan')) if k.startswith('head.')
                else v for k, v in weights.items()}
     save_file(weights, osp.join(folder, 'model.safetensors'))
+    os.remove(osp.join(folder, 'SHA256SUMS'))  # a crafted folder has none
     np.savez(tmp_path / 'x.npz', audio=np.ones((2, 4, 5), np.float32),
              video=np.ones((2, 4, 7), np.float32))
     spec = importlib.util.spec_from_file_location(
@@ -231,3 +234,95 @@ def test_conversion_leaving_an_empty_split_is_refused(tmp_path):
     with pytest.raises(ValueError, match="split 'test' is empty"):
         convert('mult', str(src), str(tmp_path / 'out'))
     assert sorted(p.name for p in tmp_path.iterdir()) == ['data.pkl']
+
+
+# =====================================================================
+# Issue 18 (hostile inputs), case 13: corrupt weights never load silently
+# =====================================================================
+def _flip_bit(path, offset_from_end=3):
+    """Flip the sign bit of a float near the end of ``path`` (its data)."""
+    raw = bytearray(open(path, 'rb').read())
+    raw[-offset_from_end] ^= 0x80
+    with open(path, 'wb') as f:
+        f.write(raw)
+
+
+def test_a_flipped_bit_in_published_weights_is_refused(tmp_path, caplog):
+    from normtr_plugin.apis import NormTRInferencer
+    from normtr_plugin.hub import load_from_hub
+    from normtr_plugin.utils.digest import ChecksumError
+    model = NormTR(modalities=dict(audio=5), seq_len=4, embed_dim=16,
+                   head=dict(type='RegressionHead'),
+                   fusion=dict(type='FusionDecoder', depth=1, num_heads=2))
+    folder = tmp_path / 'm'
+    save_pretrained(model, str(folder))
+    sums = (folder / 'SHA256SUMS').read_text().splitlines()
+    assert sorted(line.split('  ')[1] for line in sums) == [
+        'config.json', 'model.safetensors']
+    caplog.set_level('INFO', logger='normtr_plugin')
+    from_pretrained(str(folder))
+    assert 'SHA-256 of config.json, model.safetensors verified' in \
+        caplog.text
+    _flip_bit(folder / 'model.safetensors')
+    assert load_file(str(folder / 'model.safetensors'))  # still loads
+    before = snapshot(tmp_path)
+    for load in (lambda: from_pretrained(str(folder)),
+                 lambda: NormTRInferencer(str(folder)),
+                 lambda: load_from_hub(f'hf://{folder}')):
+        with pytest.raises(ChecksumError) as err:
+            load()
+        message = str(err.value)
+        assert 'model.safetensors is corrupted or was changed' in message
+        assert str(folder) in message and '\n' not in message
+    assert snapshot(tmp_path) == before
+    (folder / 'SHA256SUMS').unlink()  # an older folder: loads, unverified
+    caplog.clear()
+    from_pretrained(str(folder))
+    assert 'has no SHA256SUMS: config.json, model.safetensors loaded ' \
+        'without verifying' in caplog.text
+
+
+def test_a_corrupted_training_checkpoint_is_refused_by_test_and_resume(
+        tmp_path):
+    from normtr_plugin.engine import load_checkpoint_safely
+    from normtr_plugin.utils.digest import ChecksumError
+    data = tiny_demo_data(tmp_path / "data")
+    work = tmp_path / 'work'
+    Runner.from_cfg(tiny_cfg(DEMO, data, work, **{
+        'train_cfg.max_epochs': 1})).train()
+    good = str(work / 'epoch_1.pth')
+    ckpt = torch.load(good, weights_only=False)
+    assert len(ckpt['meta']['content_sha256']['state_dict']) == 64
+    key = next(k for k, v in ckpt['state_dict'].items()
+               if v.is_floating_point() and v.abs().sum() > 0)
+    ckpt['state_dict'][key] = -ckpt['state_dict'][key]  # flipped sign bits
+    bad = tmp_path / 'bad' / 'epoch_1.pth'
+    bad.parent.mkdir()
+    torch.save(ckpt, bad)
+    before = snapshot(tmp_path)
+    with pytest.raises(ChecksumError, match='state_dict does not match the '
+                       'SHA-256 stored in it'):
+        load_checkpoint_safely(str(bad))
+    proc = run_tool(['tools/test.py', DEMO, bad, '--work-dir',
+                     tmp_path / 'logs', '--cfg-options', f'data_root={data}',
+                     'model.embed_dim=32'])
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    line, = proc.stderr.strip().splitlines()
+    assert line.startswith(f'test.py: error: checkpoint {bad} is corrupted')
+    assert 'Epoch(test)' not in proc.stdout
+    resumed = tiny_cfg(DEMO, data, tmp_path / 'resumed', **{
+        'train_cfg.max_epochs': 2})
+    resumed.resume, resumed.load_from = True, str(bad)
+    with pytest.raises(ChecksumError, match=str(bad)):
+        Runner.from_cfg(resumed).train()
+    assert {k: v for k, v in snapshot(tmp_path).items()
+            if not k.startswith(('logs', 'resumed', 'tested'))} == before
+    tested = tiny_cfg(DEMO, data, tmp_path / 'tested')  # as test.py runs
+    tested.load_from = good
+    runner = Runner.from_cfg(tested)
+    runner.test()
+    log_file = next(h.baseFilename for h in runner.logger.handlers
+                    if hasattr(h, 'baseFilename'))
+    with open(log_file) as f:
+        assert f'checkpoint {good}: SHA-256 of state_dict verified' in \
+            f.read()

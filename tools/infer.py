@@ -1,7 +1,7 @@
 """Predict emotions with a trained or published NORM-TR model.
 
     python tools/infer.py CONFIG CKPT --input PATH [--split test]
-        [--device cpu] [--batch-size 64] [--out preds.json]
+        [--device cpu] [--batch-size 64] [--out preds.json [--overwrite]]
         [--cfg-options k=v ...]
     python tools/infer.py MODEL --input PATH [--revision R] ...
 
@@ -14,7 +14,8 @@ warning) or a dataset in the project format (a folder or a Hub dataset
 id), of which ``--split`` is read; label columns are not needed. Runs
 ``normtr_plugin.apis.NormTRInferencer``. Prints the predictions as JSON
 (``id``, ``pred_score``, ``pred_label``: the records of
-``tools/test.py --dump``); ``--out`` also writes them (atomically).
+``tools/test.py --dump``); ``--out`` also writes them (atomically; checked
+before the model is loaded, an existing file needs ``--overwrite``).
 """
 import argparse
 import json
@@ -25,6 +26,7 @@ from normtr_plugin.engine import add_cfg_options
 from normtr_plugin.evaluation.dump_predictions import (check_dump_path,
                                                        write_rows)
 from normtr_plugin.utils import add_debug_argument, run_tool
+from normtr_plugin.utils.output_path import check_output_file
 
 
 def parse_args(argv=None):
@@ -42,6 +44,8 @@ def parse_args(argv=None):
     parser.add_argument('--batch-size', type=int, default=64)
     parser.add_argument('--out', help='also write the predictions here '
                         '(.json, .jsonl or .parquet, as test.py --dump)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing --out file')
     add_cfg_options(parser, 'override settings of CONFIG (key=value)')
     add_debug_argument(parser)
     return parser.parse_args(argv)
@@ -51,6 +55,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args.out:
         check_dump_path(args.out)
+        check_output_file(args.out, args.overwrite)
     inferencer = NormTRInferencer(
         args.model, args.checkpoint, revision=args.revision,
         device=args.device, cfg_options=args.cfg_options)

@@ -7,9 +7,12 @@
 
 Arguments in OpenMMLab's order (as ``tools/test.py CONFIG CHECKPOINT``).
 Checks that CHECKPOINT was trained with the model CONFIG describes and
-writes DIR/config.json, model.safetensors, README.md and metrics.json (an
-existing DIR that holds any of them needs --overwrite); --push-to-hub
-uploads exactly those four files. The card's test metrics come from
+writes DIR/config.json, model.safetensors, README.md, metrics.json and
+SHA256SUMS (their digests, verified when the model is loaded) as a whole:
+staged, then renamed into place, so a killed run leaves the previous DIR
+intact. An existing DIR is replaced only with --overwrite and only if
+publish wrote everything in it, unchanged; --push-to-hub uploads exactly
+those five files. The card's test metrics come from
 --metrics (tools/test.py --out or tools/train.py's test_metrics.json), else
 from a fresh test with --test, else from the test_metrics.json that
 tools/train.py wrote beside CHECKPOINT; with none the card has no results.
@@ -58,8 +61,8 @@ def parse_args(argv=None):
                         '(default: from the head; none for regression or '
                         'several modalities)')
     parser.add_argument('--overwrite', action='store_true',
-                        help='replace config.json, model.safetensors, '
-                        'README.md and metrics.json in an existing --out')
+                        help='replace an existing --out that publish '
+                        'wrote (refused if it holds anything else)')
     parser.add_argument('--space', metavar='DIR', help='also write a Space '
                         'folder (app.py + requirements.txt) running the '
                         'demo page over the published model')

@@ -4,7 +4,7 @@
         [--names NAME ...] [--masker random|window] [--ratios 0:1:0.1]
         [--seeds 3] [--out work_dirs/robustness] [--metrics M ...]
         [--key-metric M] [--batch-size B] [--device D] [--amp]
-        [--no-reference] [--no-plots] [--work-dir DIR]
+        [--no-reference] [--no-plots] [--overwrite] [--work-dir DIR]
         [--launcher none|pytorch] [--cfg-options k=v ...]
 
 One model per CONFIG; its checkpoints (comma-separated: one per training
@@ -17,7 +17,9 @@ over masking seeds), AUILC over the full grid and over r < 1, and a
 constant-predictor reference. Writes ``robustness.json``,
 ``robustness.md`` and ``robustness_<metric>.png`` to ``--out`` (the
 Runners' logs go to ``--work-dir``, by default a temporary folder removed at
-the end); a metric that is NaN/Inf is an error (exit status 1, nothing
+the end; an ``--out`` already holding a report needs ``--overwrite``, checked
+before the first test, and other files in it are never touched); a metric
+that is NaN/Inf is an error (exit status 1, nothing
 written). Task metrics only: the masked passes never run the invariance
 diagnostics, so the configs' ``InvarianceMetric`` is left out of the
 evaluator. Each config is printed once; one progress bar with ETA runs over all passes of all
@@ -52,6 +54,8 @@ from normtr_plugin.utils import (NonFiniteError, add_debug_argument,
                                  non_finite_paths, run_tool)
 from normtr_plugin.visualization import write_report
 from normtr_plugin.visualization.robustness_plot import arrow
+from normtr_plugin.visualization.robustness_report import REPORT_FILES
+from normtr_plugin.utils.output_path import check_output_folder
 
 
 def parse_args(argv=None):
@@ -86,6 +90,8 @@ def parse_args(argv=None):
     parser.add_argument('--no-reference', action='store_true',
                         help='skip the constant-predictor reference')
     parser.add_argument('--no-plots', action='store_true')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace the report files in an existing --out')
     parser.add_argument('--work-dir', help='keep the Runners\' logs here '
                         '(default: a temporary folder, removed at the end)')
     parser.add_argument('--launcher', default='none',
@@ -236,6 +242,7 @@ def evaluate_model(args, name, config, checkpoints):
 
 def main(argv=None):
     args = parse_args(argv)
+    check_output_folder(args.out, REPORT_FILES, args.overwrite)
     register_checkpoint_loader()  # weights-only loading of the checkpoints
     names = args.names or default_names([c for c, _ in args.pairs])
     results = dict(

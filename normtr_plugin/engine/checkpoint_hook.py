@@ -17,6 +17,8 @@ changes what happens around a save, not what is saved:
   restored random states, so it draws nothing from the training streams and
   the states saved at the end of an epoch are those the next epoch starts
   with -- a resumed run then equals an uninterrupted one, bit for bit;
+- each checkpoint carries the SHA-256 of its weights
+  (``checkpoint_digest.py``), verified whenever it is loaded;
 - the config text stored in every checkpoint (``meta['cfg']``) is rendered
   once per run (``rendered_config.py``), not by yapf at every save;
 - only checkpoints this run wrote in its own work dir are ever removed
@@ -42,6 +44,7 @@ from mmengine.runner import find_latest_checkpoint
 from ..registry import HOOKS
 from ..utils import write_text
 from .atomic_backend import ATOMIC_BACKEND
+from .checkpoint_digest import CONTENT_HASH_KEY, content_hashes
 from .rendered_config import render_config_once
 from .rng_state import capture_rng_state, restore_rng_state
 from .run_files import RunFiles
@@ -211,6 +214,8 @@ class AtomicCheckpointHook(CheckpointHook):
         meta[RNG_KEY] = (self._val_rng if self._val_rng is not None
                          else capture_rng_state(runner))
         meta[VAL_PENDING_KEY] = self._val_due
+        # Verified on every load (checkpoint_digest.py).
+        meta[CONTENT_HASH_KEY] = content_hashes(checkpoint)
 
     def before_val(self, runner) -> None:
         self._val_rng = capture_rng_state(runner)

@@ -33,10 +33,12 @@ from typing import Any, Callable, List, Optional, Tuple, Union
 import numpy as np
 import torch
 from mmengine.config import ConfigDict
+from mmengine.logging import print_log
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from ..utils.errors import MissingFileError, NormTRError
+from .checkpoint_digest import verify_content_hashes
 
 __all__ = [
     'CHECKPOINT_SAFE_GLOBALS',
@@ -182,13 +184,17 @@ def _disallowed_detail(message: str) -> str:
 
 
 def load_checkpoint_safely(filename: str,
-                           map_location: Optional[Any] = None) -> Any:
+                           map_location: Optional[Any] = None,
+                           log: Optional[Callable[[str], None]] = None
+                           ) -> Any:
     """``torch.load(filename, map_location, weights_only=True)`` accepting
     exactly the object types of mmengine's own training checkpoints.
 
     Args:
         filename (str): Local checkpoint path (``~`` is expanded).
         map_location: Same as :func:`torch.load`.
+        log: where the verified content hash is reported (default: the
+            ``normtr_plugin`` logger; ``checkpoint_digest.py``).
 
     Returns:
         The loaded checkpoint (usually a dict).
@@ -197,6 +203,8 @@ def load_checkpoint_safely(filename: str,
         FileNotFoundError: ``filename`` is not an existing file.
         UnsafeCheckpointError: The pickle references a global outside
             :data:`CHECKPOINT_SAFE_GLOBALS` (nothing of it is executed).
+        ChecksumError: The weights differ from the SHA-256 stored in the
+            checkpoint when it was saved (``checkpoint_digest.py``).
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
@@ -209,7 +217,7 @@ def load_checkpoint_safely(filename: str,
     extra = [g for g in CHECKPOINT_SAFE_GLOBALS if g not in already]
     try:
         with torch.serialization.safe_globals(extra):
-            return torch.load(
+            checkpoint = torch.load(
                 filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         detail = _disallowed_detail(str(err))
@@ -220,6 +228,8 @@ def load_checkpoint_safely(filename: str,
             f'training runs (mmengine Runner / CheckpointHook) are accepted; '
             f'they are loaded with torch.load(weights_only=True) and '
             f'arbitrary pickled objects are never executed.') from err
+    verify_content_hashes(checkpoint, filename, log)
+    return checkpoint
 
 
 def load_from_local_weights_only(filename: str, map_location=None) -> Any:
@@ -231,7 +241,9 @@ def load_from_local_weights_only(filename: str, map_location=None) -> Any:
     ``Runner.resume`` would execute ``meta['config']``. ``meta['source']``
     names the file for later error messages.
     """
-    checkpoint = load_checkpoint_safely(filename, map_location=map_location)
+    checkpoint = load_checkpoint_safely(
+        filename, map_location=map_location,
+        log=lambda message: print_log(message, logger='current'))
     meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
     if isinstance(meta, dict):
         meta.pop('config', None)

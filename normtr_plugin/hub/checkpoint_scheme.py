@@ -6,6 +6,7 @@
 prefix='nrgf.')`` gives one component the weights of a published model.
 Only ``model.safetensors`` is read: nothing is unpickled.
 """
+from mmengine.logging import print_log
 from mmengine.runner import CheckpointLoader
 
 from .pretrained import (load_pretrained_config, load_pretrained_weights,
@@ -27,7 +28,8 @@ def load_from_hub(filename: str, map_location=None) -> dict:
     target, revision = split_hub_path(filename)
     # hf://org/name is always a Hub id (utils/hub_id.py); hf:///path a folder
     config_path, weights_path = resolve_files(
-        target if target.startswith('/') else PREFIX + target, revision)
+        target if target.startswith('/') else PREFIX + target, revision,
+        log=lambda message: print_log(message, logger='current'))
     config = load_pretrained_config(config_path)
     state = load_pretrained_weights(weights_path)
     if map_location is not None:

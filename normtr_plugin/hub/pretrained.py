@@ -4,11 +4,13 @@ The conventions of huggingface_hub's ``PyTorchModelHubMixin``: the config
 is captured from plain JSON init arguments, weights are safetensors only,
 files come through ``huggingface_hub`` (cache, revisions, offline mode).
 Pickled weights (.bin/.pt/.pth/.ckpt) from a repo are never loaded.
+``SHA256SUMS`` (``checksums.py``) records the digest of both files; they
+are verified on every load where it is present.
 """
 import json
 import os
 import os.path as osp
-from typing import Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 from safetensors import SafetensorError
@@ -20,6 +22,7 @@ from ..utils.errors import InputError
 from ..utils.hub_id import parse_hub_id
 from ..utils.state_dict import state_dict_problems
 from ..version import __version__
+from .checksums import CHECKSUMS_NAME, verify_checksums, write_checksums
 from .config_guard import check_pretrained_config
 
 CONFIG_NAME = 'config.json'
@@ -41,7 +44,8 @@ def save_pretrained(model, save_dir: str, dataset_meta: Optional[dict] = None,
     dataset meta (task, label names, classes, feature statistics) and the
     test pipeline, so ``from_pretrained`` rebuilds the model from the
     registry alone. Each file is written atomically (temporary name, fsync,
-    rename; umask permissions); the weights first.
+    rename; umask permissions); the weights first, ``SHA256SUMS`` of both
+    last.
     """
     config = dict(architecture=model.config['type'],
                   library_name='normtr_plugin', library_version=__version__,
@@ -55,6 +59,7 @@ def save_pretrained(model, save_dir: str, dataset_meta: Optional[dict] = None,
     with atomic_path(osp.join(save_dir, WEIGHTS_NAME)) as tmp:
         save_file(weights, tmp, metadata={'format': 'pt'})
     write_text(osp.join(save_dir, CONFIG_NAME), text)
+    write_checksums(save_dir, (CONFIG_NAME, WEIGHTS_NAME))
     return save_dir
 
 
@@ -103,7 +108,43 @@ def _refuse_pickles(where: str, files) -> None:
 
 
 def resolve_files(repo_id_or_dir: str, revision: Optional[str] = None,
-                  cache_dir: Optional[str] = None) -> Tuple[str, str]:
+                  cache_dir: Optional[str] = None,
+                  log: Optional[Callable[[str], None]] = None
+                  ) -> Tuple[str, str]:
+    """Local paths of ``config.json`` and ``model.safetensors``, verified
+    against the ``SHA256SUMS`` beside them where there is one (logged
+    either way, to ``log`` or the ``normtr_plugin`` logger; a mismatch is a
+    :class:`~.checksums.ChecksumError`).
+    """
+    paths = _resolve_files(repo_id_or_dir, revision, cache_dir)
+    verify_checksums(_checksums_path(repo_id_or_dir, revision, cache_dir),
+                     dict(zip((CONFIG_NAME, WEIGHTS_NAME), paths)),
+                     repr(repo_id_or_dir), log)
+    return paths
+
+
+def _checksums_path(repo_id_or_dir: str, revision: Optional[str],
+                    cache_dir: Optional[str]) -> Optional[str]:
+    """``SHA256SUMS`` of a folder or Hub repo, None where it has none."""
+    repo_id = parse_hub_id(repo_id_or_dir)
+    if repo_id is None:
+        path = osp.join(repo_id_or_dir, CHECKSUMS_NAME)
+        return path if osp.isfile(path) else None
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+    try:
+        return hf_hub_download(repo_id, CHECKSUMS_NAME, revision=revision,
+                               cache_dir=cache_dir)
+    except EntryNotFoundError:  # also: offline and not in the cache
+        return None
+    except Exception as err:  # noqa: BLE001
+        raise PretrainedError(f'could not fetch {CHECKSUMS_NAME} of Hub '
+                              f'model {repo_id!r}: {type(err).__name__}: '
+                              f'{err}') from None
+
+
+def _resolve_files(repo_id_or_dir: str, revision: Optional[str] = None,
+                   cache_dir: Optional[str] = None) -> Tuple[str, str]:
     """Local paths of ``config.json`` and ``model.safetensors``.
 
     A folder is used as it is; a Hub model id (``org/name`` or
@@ -242,7 +283,8 @@ def push_to_hub(folder: str, repo_id: str, private: bool = False,
     """Upload a ``save_pretrained`` folder (and its README) as a model repo.
 
     Only the named ``files`` are uploaded (default: ``config.json``,
-    ``model.safetensors`` and ``README.md`` if present), never whatever
+    ``model.safetensors``, ``SHA256SUMS`` and ``README.md`` if present),
+    never whatever
     else lies in ``folder`` (a stray JSON could hold credentials).
     ``api`` defaults to ``huggingface_hub.HfApi()``; tests inject their own.
     """
@@ -260,7 +302,8 @@ def push_to_hub(folder: str, repo_id: str, private: bool = False,
                           exist_ok=True)
     if files is None:
         files = [CONFIG_NAME, WEIGHTS_NAME] + [
-            n for n in ('README.md',) if osp.isfile(osp.join(folder, n))]
+            n for n in (CHECKSUMS_NAME, 'README.md')
+            if osp.isfile(osp.join(folder, n))]
     missing = [f for f in files if not osp.isfile(osp.join(folder, f))]
     if missing:
         raise PretrainedError(f'{folder!r} has no {missing}: nothing was '

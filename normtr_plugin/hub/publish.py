@@ -4,8 +4,16 @@
 unpickling anything beyond mmengine's own types), checks that it was trained
 with the model the given config describes, loads its weights strictly, then
 writes ``config.json`` + ``model.safetensors`` (``save_pretrained``),
-``README.md`` (the model card) and ``metrics.json``, and optionally uploads
+``README.md`` (the model card), ``metrics.json`` and ``SHA256SUMS`` (the
+digest of each, verified by ``from_pretrained``), and optionally uploads
 the folder.
+
+The folder is written whole: staged beside ``out_dir`` and renamed into
+place in one step (``utils.atomic_dir``), so a killed publish leaves the
+previous folder as it was, never new weights beside an old config or card.
+An existing ``out_dir`` is replaced only with ``overwrite`` and only when
+it holds exactly what ``publish`` wrote, unchanged (its marker file lists
+that); a folder of one's own is refused, naming its files.
 
 The test metrics come from, in order: a metrics JSON given (``metrics``),
 a fresh test through mmengine's Runner (only with ``test=True``), or
@@ -22,7 +30,8 @@ import tempfile
 import uuid
 from typing import Dict, List, Optional, Tuple
 
-from ..utils import require_finite, write_text
+from ..utils import atomic_dir, check_replaceable, require_finite, write_text
+from .checksums import CHECKSUMS_NAME, write_checksums
 from .config_text import ConfigTextError, read_assignment, redact_paths
 from .dataset_info import dataset_info
 from .model_card import render_model_card
@@ -39,7 +48,8 @@ README_NAME = 'README.md'
 TRAIN_METRICS_NAME = 'test_metrics.json'
 METRICS_NAME = 'metrics.json'
 #: What ``publish`` writes (and uploads): nothing else.
-OUTPUT_FILES = (CONFIG_NAME, WEIGHTS_NAME, README_NAME, METRICS_NAME)
+OUTPUT_FILES = (CONFIG_NAME, WEIGHTS_NAME, README_NAME, METRICS_NAME,
+                CHECKSUMS_NAME)
 _MISSING = object()
 
 
@@ -188,21 +198,6 @@ def training_metrics(checkpoint: str) -> Optional[str]:
     return None
 
 
-def _check_out_dir(out_dir: str, overwrite: bool) -> None:
-    """Refuse to replace files of an existing ``out_dir`` without
-    ``overwrite``."""
-    if not osp.lexists(out_dir):
-        return
-    if not osp.isdir(out_dir):
-        raise PublishError(f'--out {out_dir!r} exists and is not a folder')
-    present = [n for n in OUTPUT_FILES if osp.lexists(osp.join(out_dir, n))]
-    if present and not overwrite:
-        raise PublishError(
-            f'--out {out_dir!r} already holds {present}; pass --overwrite '
-            '(overwrite=True) to replace them (other files are never '
-            'touched)')
-
-
 def publish(config_path: str, checkpoint: str, out_dir: str,
             metrics: Optional[str] = None, test: bool = False,
             cfg_options: Optional[dict] = None,
@@ -217,7 +212,8 @@ def publish(config_path: str, checkpoint: str, out_dir: str,
             (``cfg_options`` merged, as for ``tools/test.py``).
         checkpoint: an mmengine ``.pth`` checkpoint of this project.
         out_dir: the folder to write: ``config.json``, ``model.safetensors``,
-            ``README.md``, ``metrics.json``.
+            ``README.md``, ``metrics.json``, ``SHA256SUMS`` (and the
+            marker file listing them); written whole, atomically.
         metrics: a metrics JSON (``tools/test.py --out`` or
             ``test_metrics.json``); default: ``test_metrics.json`` beside
             the checkpoint if it was measured on it (module docstring).
@@ -228,8 +224,8 @@ def publish(config_path: str, checkpoint: str, out_dir: str,
             folder name: ``hub/dataset_info.py``).
         repo_id: ``org/name`` to push to; nothing is uploaded if ``None``.
         api: an ``HfApi``-like object for the upload (tests inject one).
-        overwrite: replace those four files if ``out_dir`` already has any
-            of them (nothing else in ``out_dir`` is touched or uploaded).
+        overwrite: replace an existing ``out_dir`` that ``publish`` wrote
+            (holding nothing else, nothing changed since).
         license: the card's licence; default: the dataset card's, else
             ``other``.
         pipeline_tag: the card's Hub task; default from the modalities.
@@ -242,8 +238,9 @@ def publish(config_path: str, checkpoint: str, out_dir: str,
         MissingFileError: ``checkpoint`` or ``config_path`` is missing.
         PublishError: the checkpoint was trained with another model config,
             has no stored config, its weights do not fit, the metrics
-            file is unreadable or not finite, or ``out_dir`` already holds
-            the files and ``overwrite`` is not set.
+            file is unreadable or not finite.
+        OutputExistsError: ``out_dir`` exists (without ``overwrite``) or
+            holds files ``publish`` did not write there.
 
     The checkpoint's stored config text is read as data (``config_text``),
     never executed.
@@ -259,7 +256,7 @@ def publish(config_path: str, checkpoint: str, out_dir: str,
     if test and metrics is not None:
         raise PublishError('give either a metrics file (--metrics) or '
                            '--test, not both')
-    _check_out_dir(out_dir, overwrite)
+    check_replaceable(out_dir, overwrite)  # fail before the slow parts
     cfg = merge_cfg_options(Config.fromfile(config_path), cfg_options)
     propagate(cfg)  # top-level data_root/modalities/seq_len everywhere
     if metrics is None and not test:
@@ -315,23 +312,27 @@ def publish(config_path: str, checkpoint: str, out_dir: str,
     dataset_name = info.name
     test_pipeline = _plain(cfg.test_dataloader.dataset.get('pipeline') or [])
     dataset_meta = meta.get('dataset_meta')
-    save_pretrained(model, out_dir,
-                    dataset_meta=_plain(dataset_meta) if dataset_meta
-                    else None,
-                    test_pipeline=test_pipeline,
-                    extra=dict(metrics=metrics_data, dataset=dataset_name))
-    with open(osp.join(out_dir, CONFIG_NAME)) as f:
-        config = json.load(f)
-    card = render_model_card(config, metrics_data, redact_paths(cfg_text),
-                             dataset_name,
-                             repo_id, dataset_id=info.id,
-                             license=info.license,
-                             license_source=info.license_source,
-                             pipeline_tag=pipeline_tag)
-    write_text(osp.join(out_dir, README_NAME), card)
-    write_json(osp.join(out_dir, METRICS_NAME), dict(
-        checkpoint=osp.basename(checkpoint), dataset=dataset_name,
-        split='test', evaluated=evaluated, metrics=metrics_data))
+    with atomic_dir(out_dir, overwrite) as tmp:
+        save_pretrained(model, tmp,
+                        dataset_meta=_plain(dataset_meta) if dataset_meta
+                        else None,
+                        test_pipeline=test_pipeline,
+                        extra=dict(metrics=metrics_data,
+                                   dataset=dataset_name))
+        with open(osp.join(tmp, CONFIG_NAME)) as f:
+            config = json.load(f)
+        card = render_model_card(config, metrics_data,
+                                 redact_paths(cfg_text), dataset_name,
+                                 repo_id, dataset_id=info.id,
+                                 license=info.license,
+                                 license_source=info.license_source,
+                                 pipeline_tag=pipeline_tag)
+        write_text(osp.join(tmp, README_NAME), card)
+        write_json(osp.join(tmp, METRICS_NAME), dict(
+            checkpoint=osp.basename(checkpoint), dataset=dataset_name,
+            split='test', evaluated=evaluated, metrics=metrics_data))
+        write_checksums(tmp, [n for n in OUTPUT_FILES
+                              if n != CHECKSUMS_NAME])
 
     commit = None
     files = list(OUTPUT_FILES)

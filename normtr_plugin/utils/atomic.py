@@ -8,16 +8,21 @@ The one place where this project writes files that must survive a kill:
   over the target.
 - :class:`StagingDir` / :func:`atomic_dir`: a whole folder, staged in a
   hidden ``.tmp-*`` sibling that carries the project's marker file
-  (:data:`MARKER`), then renamed into place. An existing folder is replaced
-  only with ``overwrite`` *and* only when it carries the marker, i.e. when
-  this project wrote it. Staging folders left by a killed run (their writer's
-  process is gone) are removed by the next run in the same parent folder.
+  (:data:`MARKER`), then renamed into place; at that moment the marker
+  lists every file written (size, SHA-256). An existing folder is replaced
+  only with ``overwrite`` *and* only when its marker proves that this
+  project wrote everything in it, unchanged (a marker copied into a folder
+  of one's own proves nothing: the foreign files are named and nothing is
+  touched). Staging folders left by a killed run (their marker names them
+  and their writer's process is gone) are removed by the next run in the
+  same parent folder.
 """
 import json
 import os
 import os.path as osp
 import shutil
 import socket
+import stat
 import tempfile
 from contextlib import contextmanager
 from typing import IO, Iterator, Optional
@@ -26,8 +31,8 @@ from .errors import InputError, OutputExistsError
 
 __all__ = ['MARKER', 'TMP_PREFIX', 'StagingDir', 'atomic_dir',
            'atomic_path', 'atomic_write', 'check_replaceable',
-           'clean_stale_staging', 'current_umask', 'is_ours', 'write_json',
-           'write_text']
+           'clean_stale_staging', 'current_umask', 'folder_listing',
+           'is_ours', 'ownership_problem', 'write_json', 'write_text']
 
 #: File written into every folder this project creates as a whole.
 MARKER = '.normtr_plugin'
@@ -128,31 +133,148 @@ def write_json(path: str, data, indent: int = 2) -> str:
 
 
 # ---------------------------------------------------------------- folders
+#: How many names an error message lists before "(+N more)".
+_LIST_NAMES = 5
+
+
+def _names(paths) -> str:
+    paths = sorted(paths)
+    more = len(paths) - _LIST_NAMES
+    return ', '.join(paths[:_LIST_NAMES]) + (f' (+{more} more)'
+                                              if more > 0 else '')
+
+
+def folder_listing(folder: str) -> dict:
+    """What :meth:`StagingDir.commit` records in :data:`MARKER`: every file
+    (size, SHA-256), folder and symbolic link under ``folder``, by path
+    relative to it (the marker itself left out); ``other`` names what is
+    none of these (a FIFO, a socket)."""
+    from .digest import file_sha256
+    out = dict(files={}, dirs=[], links={}, other=[])
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = osp.join(root, name)
+            rel = osp.relpath(path, folder)
+            if rel == MARKER:
+                continue
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                out['links'][rel] = os.readlink(path)
+            elif stat.S_ISDIR(st.st_mode):
+                out['dirs'].append(rel)
+            elif stat.S_ISREG(st.st_mode):
+                out['files'][rel] = dict(size=st.st_size,
+                                         sha256=file_sha256(path))
+            else:
+                out['other'].append(rel)
+    out['dirs'].sort()
+    return out
+
+
+def _read_marker(folder: str) -> Optional[dict]:
+    path = osp.join(folder, MARKER)
+    if osp.islink(path) or not osp.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            marker = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return marker if isinstance(marker, dict) else None
+
+
+def _unchanged(path: str, entry) -> bool:
+    from .digest import file_sha256
+    try:
+        return (isinstance(entry, dict) and
+                os.lstat(path).st_size == entry.get('size') and
+                file_sha256(path) == entry.get('sha256'))
+    except OSError:
+        return False
+
+
+def ownership_problem(folder: str) -> Optional[str]:
+    """Why ``folder`` is not a complete, unchanged output of this project
+    (None when it is): it must carry :data:`MARKER` listing every file in
+    it (names, sizes, SHA-256) with nothing else present and no listed
+    file changed. A marker copied into a folder of one's own thus proves
+    nothing."""
+    if osp.islink(folder):
+        return 'it is a symbolic link'
+    if not osp.isdir(folder):
+        return 'it is not a folder'
+    marker = _read_marker(folder)
+    if marker is None or marker.get('written_by') != 'normtr_plugin':
+        return (f'it was not written by normtr_plugin (it has no {MARKER} '
+                'marker file)')
+    listed = marker.get('files')
+    if not isinstance(listed, dict):
+        return (f'its {MARKER} marker lists no files (an older '
+                'normtr_plugin, or a copied marker), so its content cannot '
+                'be proven to be an output of normtr_plugin')
+    dirs = set(marker.get('dirs') or [])
+    links = marker.get('links') or {}
+    foreign, changed = [], []
+    for root, subdirs, files in os.walk(folder):
+        for name in subdirs + files:
+            path = osp.join(root, name)
+            rel = osp.relpath(path, folder)
+            if rel == MARKER:
+                continue
+            if osp.islink(path):
+                if rel not in links:
+                    foreign.append(rel)
+                elif links[rel] != os.readlink(path):
+                    changed.append(rel)
+            elif osp.isdir(path):
+                if rel not in dirs:
+                    foreign.append(rel + '/')
+            elif rel not in listed:
+                foreign.append(rel)
+            elif not _unchanged(path, listed[rel]):
+                changed.append(rel)
+    problems = []
+    if foreign:
+        problems.append('it holds files normtr_plugin did not write there: '
+                        + _names(foreign))
+    if changed:
+        problems.append('files changed since normtr_plugin wrote them: '
+                        + _names(changed))
+    return '; '.join(problems) or None
+
+
 def is_ours(folder: str) -> bool:
-    """Whether ``folder`` carries this project's marker file."""
-    return osp.isdir(folder) and not osp.islink(folder) and \
-        osp.isfile(osp.join(folder, MARKER))
+    """Whether ``folder`` is a complete, unchanged output of this project
+    (:func:`ownership_problem` finds nothing)."""
+    return ownership_problem(folder) is None
 
 
 def check_replaceable(out_dir: str, overwrite: bool) -> None:
-    """Refuse an existing ``out_dir`` unless ``overwrite`` is given and this
-    project wrote it (it carries :data:`MARKER`)."""
+    """Refuse an existing ``out_dir`` unless it is an empty folder, or
+    ``overwrite`` is given and this project wrote everything in it, unchanged
+    (:func:`ownership_problem`); the error names the foreign files."""
     if not osp.lexists(out_dir):
         return
+    if osp.isdir(out_dir) and not osp.islink(out_dir) and \
+            not os.listdir(out_dir):
+        return  # an empty folder: nothing in it can be lost
     if not overwrite:
         raise OutputExistsError(f'{out_dir!r} exists; pass overwrite=True '
                                 '(--overwrite) to replace it')
-    if not is_ours(out_dir):
+    problem = ownership_problem(out_dir)
+    if problem:
         raise OutputExistsError(
-            f'refusing to replace {out_dir!r}: it was not written by '
-            f'normtr_plugin (it has no {MARKER} marker file), so it may '
-            'hold files of your own; remove it yourself or choose another '
-            'output folder')
+            f'refusing to replace {out_dir!r}: {problem}; it may hold files '
+            'of your own: remove it yourself or choose another output '
+            'folder')
 
 
-def _marker_data() -> dict:
+def _marker_data(staging: str) -> dict:
+    """The marker of a staging folder: who writes it (for
+    :func:`clean_stale_staging`) and its own name (a marker copied
+    elsewhere names another folder)."""
     return dict(written_by='normtr_plugin', pid=os.getpid(),
-                host=socket.gethostname())
+                host=socket.gethostname(), staging=osp.basename(staging))
 
 
 def _writer_gone(marker: dict) -> bool:
@@ -173,8 +295,8 @@ def _writer_gone(marker: dict) -> bool:
 
 def clean_stale_staging(parent: str) -> list:
     """Remove ``.tmp-*`` staging folders in ``parent`` left by a killed run:
-    only those carrying :data:`MARKER` whose writer process is gone.
-    Returns the removed paths."""
+    only those whose :data:`MARKER` names the folder itself and whose
+    writer process is gone. Returns the removed paths."""
     removed = []
     try:
         names = os.listdir(parent)
@@ -182,14 +304,12 @@ def clean_stale_staging(parent: str) -> list:
         return removed
     for name in names:
         path = osp.join(parent, name)
-        if not name.startswith(TMP_PREFIX) or not is_ours(path):
+        if not name.startswith(TMP_PREFIX) or osp.islink(path) or \
+                not osp.isdir(path):
             continue
-        try:
-            with open(osp.join(path, MARKER)) as f:
-                marker = json.load(f)
-        except (OSError, ValueError):
-            continue
-        if isinstance(marker, dict) and _writer_gone(marker):
+        marker = _read_marker(path)
+        if marker and marker.get('written_by') == 'normtr_plugin' and \
+                marker.get('staging') == name and _writer_gone(marker):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
@@ -210,12 +330,19 @@ class StagingDir:
         clean_stale_staging(parent)
         self.path = tempfile.mkdtemp(prefix=TMP_PREFIX, dir=parent)
         with open(osp.join(self.path, MARKER), 'w') as f:
-            json.dump(_marker_data(), f)
+            json.dump(_marker_data(self.path), f)
 
     def commit(self) -> str:
         """Move the staged folder to ``out_dir`` (replacing a folder of ours
         only with ``overwrite``); returns ``out_dir``."""
         check_replaceable(self.out_dir, self.overwrite)
+        # The marker now lists what was written: the proof that a later
+        # overwrite replaces only this project's files.
+        with open(osp.join(self.path, MARKER), 'w') as f:
+            json.dump(dict(written_by='normtr_plugin', version=2,
+                           **folder_listing(self.path)), f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
         mode = 0o777 & ~current_umask()
         for root, dirs, _ in os.walk(self.path):
             for d in dirs:

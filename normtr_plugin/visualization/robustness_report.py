@@ -32,6 +32,10 @@ __all__ = ['metric_file_name', 'render_markdown', 'task_metrics',
 DIAGNOSTIC_PREFIX = 'invariance/'
 
 
+#: What :func:`write_report` writes into its folder (names and globs).
+REPORT_FILES = ('robustness.json', 'robustness.md', 'robustness_*.png')
+
+
 def metric_file_name(metric: str) -> str:
     """``robustness_<metric>.png`` with unsafe characters replaced."""
     return 'robustness_' + re.sub(r'[^A-Za-z0-9._-]+', '_', metric) + '.png'
