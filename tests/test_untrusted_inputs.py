@@ -6,19 +6,46 @@ Each test runs the tool as a user would (``safety_helpers.run_tool``),
 asserts the one-line error (exit 2, no traceback), that nothing outside
 what the user named changed, and that the result is right or refused.
 """
+import importlib.util
 import json
 import os
 import os.path as osp
 import pickle
+import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from conftest import ROOT
+from normtr_plugin.utils import errors
 from safety_helpers import DEMO, run_tool, snapshot, tiny_demo_data
 
 h5py = pytest.importorskip('h5py')
 
 CONVERT = 'tools/convert_dataset.py'
+
+
+@pytest.fixture
+def tool(capsys, monkeypatch):
+    """Run ``tools/<name>`` in this process, as its ``__main__`` does
+    (``normtr_plugin.utils.errors.run_tool``): (returncode, stdout,
+    stderr) like ``subprocess.run``, without a new interpreter."""
+    def run(path, args):
+        name = osp.splitext(osp.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(
+            f'_tool_{name}', osp.join(ROOT, path))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        argv = [osp.basename(path)] + [str(a) for a in args]
+        monkeypatch.setattr(sys, 'argv', argv)
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as stop:
+            errors.run_tool(module.main, argv)
+        out = capsys.readouterr()
+        return SimpleNamespace(returncode=stop.value.code or 0,
+                               stdout=out.out, stderr=out.err)
+    return run
 
 
 def one_line_error(proc, tool: str, *needles: str) -> str:
@@ -82,7 +109,7 @@ def _virtual(path, target):
     (_external_storage, 'keeps its bytes in external file(s)'),
     (_virtual, 'is a virtual dataset reading')])
 @pytest.mark.parametrize('which', ['audio_train.h5', 'y_test.h5'])
-def test_cmu_h5_refuses_data_outside_the_source_files(tmp_path, kind,
+def test_cmu_h5_refuses_data_outside_the_source_files(tmp_path, tool, kind,
                                                       needle, which):
     """Case 7: an HDF5 file whose `d1` lives in another file (a private
     one, outside the source folder) is refused, naming file and dataset;
@@ -96,14 +123,14 @@ def test_cmu_h5_refuses_data_outside_the_source_files(tmp_path, kind,
     kind(osp.join(src, which), secret)
     before = snapshot(tmp_path)
     out = tmp_path / 'out'
-    proc = run_tool([CONVERT, 'cmu-h5', src, '--out', out, '--no-progress'])
+    proc = tool(CONVERT, ['cmu-h5', src, '--out', out, '--no-progress'])
     one_line_error(proc, 'convert_dataset.py', f"dataset 'd1' in "
                    f"'{osp.join(src, which)}'", needle, 'secret.h5')
     assert not out.exists()
     assert snapshot(tmp_path) == before
     # the same folder with the file restored converts
     _write_h5(osp.join(src, which), np.ones(shape))
-    proc = run_tool([CONVERT, 'cmu-h5', src, '--out', out, '--no-progress'])
+    proc = tool(CONVERT, ['cmu-h5', src, '--out', out, '--no-progress'])
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
@@ -121,7 +148,7 @@ def spaced(tmp_path_factory):
     return tmp, data, work, proc
 
 
-def test_data_root_with_a_space_reaches_the_dataset(spaced):
+def test_data_root_with_a_space_reaches_the_dataset(spaced, tool):
     """Case 8: ``--cfg-options "data_root=/x/my data"`` reaches the dataset
     exactly through train.py, test.py and robustness.py (mmengine's
     DictAction alone makes it ``/x/mydata``); a list item with a space is
@@ -149,14 +176,14 @@ def test_data_root_with_a_space_reaches_the_dataset(spaced):
     assert report['cfg_options']['data_root'] == data
     # a missing folder with a space is named exactly, never 'mydata'
     before = snapshot(tmp)
-    for tool, args in (('train.py', [DEMO]), ('test.py', [DEMO, ckpt]),
+    for name, args in (('train.py', [DEMO]), ('test.py', [DEMO, ckpt]),
                        ('robustness.py', [DEMO, ckpt, '--out', rob / 'x'])):
-        proc = run_tool([f'tools/{tool}', *args, '--cfg-options',
-                         f'data_root={tmp}/no such data'])
-        one_line_error(proc, tool, f'{tmp}/no such data')
-        proc = run_tool([f'tools/{tool}', *args, '--cfg-options',
-                         'label_columns=Happy Sad,Angry'])
-        one_line_error(proc, tool, "'label_columns=Happy Sad,Angry'",
+        proc = tool(f'tools/{name}', [*args, '--cfg-options',
+                                      f'data_root={tmp}/no such data'])
+        one_line_error(proc, name, f'{tmp}/no such data')
+        proc = tool(f'tools/{name}', [*args, '--cfg-options',
+                                      'label_columns=Happy Sad,Angry'])
+        one_line_error(proc, name, "'label_columns=Happy Sad,Angry'",
                        "\"label_columns=['a b', 'c']\"")
     assert snapshot(tmp) == before
 
@@ -204,14 +231,15 @@ def _iemocap(pairs):
      "'valid-clip2' (row 2) is [1.0, 1.0], not one-hot"),
     (lambda: _iemocap([0, 0]), "(Happy) of sample 'valid-clip2' (row 2) "
      'is [0.0, 0.0], not one-hot')])
-def test_bad_labels_are_refused_at_conversion(tmp_path, source, needle):
+def test_bad_labels_are_refused_at_conversion(tmp_path, tool, source,
+                                             needle):
     """Case 11: NaN/Inf labels, labels beyond float32 (1e39 -> inf) and
     MulT (N, 4, 2) pairs that are not one-hot are refused at conversion,
     naming the sample and the column; nothing is written."""
     src = _pickle(source(), tmp_path / 'mult.pkl')
     out = tmp_path / 'out'
     before = snapshot(tmp_path)
-    proc = run_tool([CONVERT, 'mult', src, '--out', out, '--no-progress'])
+    proc = tool(CONVERT, ['mult', src, '--out', out, '--no-progress'])
     if needle is None:
         assert proc.returncode == 0, proc.stderr[-2000:]
         import datasets as hf
@@ -224,7 +252,8 @@ def test_bad_labels_are_refused_at_conversion(tmp_path, source, needle):
 
 
 @pytest.mark.parametrize('value', ['nan', 'inf', '-1e39'])
-def test_bad_labels_are_refused_at_cmu_h5_and_extraction(tmp_path, value):
+def test_bad_labels_are_refused_at_cmu_h5_and_extraction(tmp_path, tool,
+                                                         value):
     """Case 11: the same labels in a cmu-h5 folder and in an extraction
     manifest (regression) are refused, naming the sample and column."""
     src = _h5_source(tmp_path / 'src')
@@ -232,8 +261,8 @@ def test_bad_labels_are_refused_at_cmu_h5_and_extraction(tmp_path, value):
     y[1] = float(value)
     _write_h5(osp.join(src, 'y_valid.h5'), y)
     before = snapshot(tmp_path)
-    proc = run_tool([CONVERT, 'cmu-h5', src, '--out', tmp_path / 'o',
-                     '--no-progress'])
+    proc = tool(CONVERT, ['cmu-h5', src, '--out', tmp_path / 'o',
+                          '--no-progress'])
     one_line_error(proc, 'convert_dataset.py', "label 'y_valid.h5' of "
                    "sample 'validation_000001' (row 1) is")
     manifest = tmp_path / 'media' / 'manifest.csv'
@@ -242,10 +271,83 @@ def test_bad_labels_are_refused_at_cmu_h5_and_extraction(tmp_path, value):
                         'a,train,0.5,a.wav\n'
                         f'b,train,{value},b.wav\n')
     before = snapshot(tmp_path)
-    proc = run_tool(['tools/extract_features.py', '--manifest', manifest,
-                     '--out', tmp_path / 'feats', '--task', 'regression'])
+    proc = tool('tools/extract_features.py', [
+        '--manifest', manifest, '--out', tmp_path / 'feats', '--task',
+        'regression'])
     one_line_error(proc, 'extract_features.py', 'line 3',
                    f"column 'label' of sample 'b' is '{value}'")
     assert snapshot(tmp_path) == before
     assert not (tmp_path / 'o').exists() and \
         not (tmp_path / 'feats').exists()
+
+
+# -------------------------------------------------------------- case 10
+def _train_fold_as_tool_does(work, folds_dir, i, value):
+    """What ``speaker_folds.py train`` leaves per fold (tools/train.py's
+    test_metrics.json, then the fold record), without training."""
+    from normtr_plugin.datasets.speaker_folds import (check_work_dir,
+                                                      read_split,
+                                                      record_fold)
+    split = read_split(str(folds_dir))
+    check_work_dir(str(work), split, str(folds_dir))
+    os.makedirs(work / f'fold_{i}', exist_ok=True)
+    (work / f'fold_{i}' / 'test_metrics.json').write_text(
+        json.dumps({'Acc-2_mean': value}))
+    record_fold(str(work), split, i)
+
+
+def test_speaker_fold_summary_refuses_stale_folds(tmp_path, tool):
+    """Case 10: after ``--k 5`` then ``--k 3 --overwrite``, training into
+    the work dir of the k=5 split is refused, and a summary never mixes
+    in fold_3/fold_4 of the earlier split: it reports exactly the 3 folds
+    of the split it belongs to, or refuses naming the stale folds."""
+    data = tiny_demo_data(tmp_path / 'data')
+    folds = tmp_path / 'folds'
+    split = ['split', data, '--out', folds, '--speaker-pattern', r'(\d)$']
+    assert tool('tools/speaker_folds.py', split + ['--k', '5']).returncode \
+        == 0
+    first = json.loads((folds / 'folds.json').read_text())
+    work = tmp_path / 'work'
+    for i in range(5):
+        _train_fold_as_tool_does(work, folds, i, 50.0 + i)
+    proc = tool('tools/speaker_folds.py', ['summary', work])
+    assert proc.returncode == 0 and '(5 folds)' in proc.stdout
+    assert tool('tools/speaker_folds.py', split + [
+        '--k', '3', '--overwrite']).returncode == 0
+    second = json.loads((folds / 'folds.json').read_text())
+    assert (second['k'], len(second['folds'])) == (3, 3)
+    assert second['split_id'] != first['split_id']
+    # training the new split into the old work dir: refused, nothing run
+    before = snapshot(tmp_path)
+    proc = tool('tools/speaker_folds.py', ['train', DEMO, folds,
+                                           '--work-dir', work])
+    one_line_error(proc, 'speaker_folds.py', f"work dir '{work}' holds "
+                   f"folds of split {first['split_id']} (k=5), not of split "
+                   f"{second['split_id']} (k=3)")
+    assert snapshot(tmp_path) == before
+    # the k=3 split trained elsewhere, then stale k=5 folds copied in
+    fresh = tmp_path / 'fresh'
+    for i in range(3):
+        _train_fold_as_tool_does(fresh, folds, i, 70.0 + i)
+    proc = tool('tools/speaker_folds.py', ['summary', fresh])
+    assert proc.returncode == 0 and '(3 folds)' in proc.stdout
+    summary = json.loads((fresh / 'summary.json').read_text())
+    assert summary['Acc-2_mean']['folds'] == [70.0, 71.0, 72.0]
+    import shutil
+    for i in (3, 4):
+        shutil.copytree(work / f'fold_{i}', fresh / f'fold_{i}')
+    shutil.rmtree(fresh / 'fold_1')
+    shutil.copytree(work / 'fold_1', fresh / 'fold_1')
+    before = snapshot(tmp_path)
+    proc = tool('tools/speaker_folds.py', ['summary', fresh])
+    one_line_error(proc, 'speaker_folds.py', 'fold_3, fold_4 are not folds '
+                   f"of split {second['split_id']} (k=3)")
+    assert snapshot(tmp_path) == before
+    for i in (3, 4):
+        shutil.rmtree(fresh / f'fold_{i}')
+    before = snapshot(tmp_path)
+    proc = tool('tools/speaker_folds.py', ['summary', fresh])
+    one_line_error(proc, 'speaker_folds.py', "is fold 1 of split "
+                   f"{first['split_id']} (k=5), not fold 1 of split "
+                   f"{second['split_id']} (k=3)")
+    assert snapshot(tmp_path) == before
