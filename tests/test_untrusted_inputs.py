@@ -351,3 +351,90 @@ def test_speaker_fold_summary_refuses_stale_folds(tmp_path, tool):
                    f"{first['split_id']} (k=5), not fold 1 of split "
                    f"{second['split_id']} (k=3)")
     assert snapshot(tmp_path) == before
+
+
+# -------------------------------------------------------------- case 15
+HOSTILE = ('# Heading <script>alert(1)</script> [x](http://evil.example) '
+           '![i](https://evil.example/i.png) <img src=x onerror=alert(1)> '
+           'www.evil.example | `code`')
+
+
+def _body(text):
+    """The card body (after the YAML front matter)."""
+    return text.split('\n---\n', 1)[1]
+
+
+def _assert_inert(body):
+    low = body.lower()
+    for raw in ('<script', '<img', '](http', '](https', '![', 'www.evil',
+                'http://evil', 'https://evil'):
+        assert raw not in low, raw
+    assert not any(line.lstrip().startswith('# Heading')
+                   for line in body.splitlines())
+
+
+def test_model_card_checks_ids_and_escapes_text(spaced, tool, tmp_path):
+    """Case 15: --license and --dataset-name are checked against the Hub's
+    rules (licence list, `other` + licence name, repo id validation) and
+    refused by name before anything is written; the text that does go into
+    the card (dataset name, label names, a dataset card's licence) is
+    escaped: no heading, HTML, link or image gets through."""
+    from huggingface_hub import ModelCard
+    _, data, work, _ = spaced
+    ckpt = str(work / 'epoch_1.pth')
+    base = ['publish.py', DEMO, ckpt, '--cfg-options', f'data_root={data}',
+            'model.embed_dim=32']
+    before = snapshot(tmp_path)
+    for extra, needle in (
+            (['--license', '<script>x</script>'], "--license "
+             "'<script>x</script>' is not a Hub licence id"),
+            (['--license', 'cc-by-nc-9.0'], "'cc-by-nc-9.0' is not a Hub "
+             'licence id'),
+            (['--license', 'other'], '--license other needs a licence name'),
+            (['--license', 'other', '--license-name', 'My <b>Licence'],
+             "found 'My <b>Licence'"),
+            (['--license', 'mit', '--dataset-name', 'evil--org/data'],
+             "dataset id 'evil--org/data' is not a valid Hub id")):
+        out = tmp_path / 'out'
+        proc = tool('tools/publish.py', base[1:] + ['--out', out, *extra])
+        one_line_error(proc, 'publish.py', needle)
+        assert not out.exists()
+    assert snapshot(tmp_path) == before
+    # accepted: a valid licence; the hostile name is text, escaped
+    out = tmp_path / 'card'
+    proc = tool('tools/publish.py', base[1:] + [
+        '--out', out, '--license', 'other', '--license-name', 'corpus-eula',
+        '--dataset-name', HOSTILE])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = (out / 'README.md').read_text()
+    card = ModelCard(text).data.to_dict()
+    assert (card['license'], card['license_name']) == ('other',
+                                                       'corpus-eula')
+    assert 'datasets' not in card  # a name, not an id
+    _assert_inert(_body(text))
+    assert '&lt;script&gt;alert\\(1\\)&lt;/script&gt;' in _body(text)
+    # label names from a hostile config.json and a dataset card's licence
+    from normtr_plugin.hub.dataset_info import card_license
+    from normtr_plugin.hub.model_card import render_model_card
+    config = dict(model=dict(
+        type='NormTR', modalities={'audio': 4, HOSTILE: 3}, seq_len=4,
+        embed_dim=16, head=dict(type='MultiBinaryHead', num_tasks=2)),
+        dataset_meta=dict(task='multi_binary',
+                          label_names=[HOSTILE, '<script>b</script>']))
+    text = render_model_card(config, {HOSTILE: 1.0, 'Acc-2_mean': 50.0},
+                             'model = dict()', HOSTILE, None,
+                             license='cc-by-4.0', license_source='given')
+    _assert_inert(_body(text))
+    assert ModelCard(text).data.to_dict()['license'] == 'cc-by-4.0'
+    folder = tmp_path / 'ds'
+    os.makedirs(folder)
+    (folder / 'README.md').write_text(
+        '---\nlicense: "<script>x</script>"\n---\n# data\n')
+    with pytest.raises(errors.InputError, match=r"the dataset card of .*ds'"
+                       r": license '<script>x</script>' is not a Hub "
+                       'licence id'):
+        card_license(str(folder))
+    (folder / 'README.md').write_text(
+        '---\nlicense: other\nlicense_name: "[x](http://e)"\n---\n# data\n')
+    with pytest.raises(errors.InputError, match='needs a licence name'):
+        card_license(str(folder))

@@ -7,8 +7,9 @@ names from a metrics file, names in a checkpoint's config).
   and model ids by ``huggingface_hub``'s repo id validation. Anything
   else is refused with an :class:`InputError` naming the value.
 - Text in the card body is escaped (:func:`md_text`: HTML and markdown,
-  one line, no links) or set as a code span (:func:`md_code`), so no
-  heading, ``<script>``, link or image gets through.
+  one line, bare URLs broken; :func:`md_name`: a plain name as a code
+  span), so no heading, ``<script>``, link or image
+  gets through.
 """
 import html
 import re
@@ -16,7 +17,7 @@ from typing import Optional, Tuple
 
 from ..utils.errors import InputError
 
-__all__ = ['HUB_LICENSES', 'check_license', 'check_repo_id', 'md_code',
+__all__ = ['HUB_LICENSES', 'check_license', 'check_repo_id', 'md_name',
            'md_text']
 
 #: The licence identifiers of the Hub's documented list
@@ -100,8 +101,11 @@ def md_text(value) -> str:
     return re.sub(r'(?i)\bwww\\?\.', 'www&#46;', text)
 
 
-def md_code(value) -> str:
-    """``value`` as an inline code span (shown literally: no HTML, links
-    or emphasis), one line, its backticks replaced."""
-    text = ' '.join(str(value).split()).replace('`', "'")
-    return f'`{text}`' if text else '(empty)'
+_PLAIN_NAME = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.@/+-]{0,199}$')
+
+
+def md_name(value) -> str:
+    """A plain name (letters, digits, ``_ . @ / + -``) as a code span;
+    anything else as escaped text (:func:`md_text`)."""
+    text = str(value)
+    return f'`{text}`' if _PLAIN_NAME.match(text) else md_text(text)

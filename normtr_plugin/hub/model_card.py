@@ -27,7 +27,7 @@ from ..evaluation.invariance_metric import InvarianceMetric
 from ..registry import head_class
 from ..utils.errors import InputError, MissingFileError
 from ..utils.hub_id import parse_hub_id
-from .card_safety import check_license, check_repo_id, md_code, md_text
+from .card_safety import check_license, check_repo_id, md_name, md_text
 
 __all__ = ['PAPER_RESULTS', 'TEMPLATE_PATH', 'card_data', 'is_task_metric',
            'metric_type', 'paper_family', 'render_model_card']
@@ -204,7 +204,7 @@ def _describe_fusion(fusion: dict, half: int) -> str:
                 '(query = NRGF, key/value = MF)')
     args = md_text(', '.join(f'{k}={v}' for k, v in fusion.items()
                              if k != 'type'))
-    return md_code(kind) + (f' ({args})' if args else '') + \
+    return md_name(kind) + (f' ({args})' if args else '') + \
         ' (an ablation variant, not the paper\'s decoder)'
 
 
@@ -244,7 +244,7 @@ def _paper_note(family: Optional[str], dataset_name: str,
                  'about emotion recognition on real recordings')
     elif task and any(f.lower() in dataset_name.lower()
                       for f in PAPER_RESULTS):
-        note += f' (and not for the {md_code(task)} task of this model)'
+        note += f' (and not for the {md_text(task)} task of this model)'
     return note + '.'
 
 
@@ -317,7 +317,7 @@ def render_model_card(config: dict, metrics: Dict[str, float],
     # ids are checked (card_data); every other text is escaped
     dataset_ref = (f'[`{dataset_id}`](https://huggingface.co/datasets/'
                    f'{dataset_id})' if dataset_id else
-                   f'{md_code(dataset_name)} (a local dataset folder)')
+                   f'{md_name(dataset_name)} (a local dataset folder)')
     summary = (f'NORM-TR trained on {dataset_ref} '
                f"({md_text(', '.join(modalities)) or 'no modalities'}; "
                f"{md_text(task or 'unknown task')}), with weights in "
@@ -334,7 +334,7 @@ def render_model_card(config: dict, metrics: Dict[str, float],
                                 embed_dim // 2),
         head=(head_cls.describe(_escaped_meta(head), _escaped_meta(meta))
               if head_cls
-              else md_code(head.get('type', '?'))),
+              else md_name(head.get('type', '?'))),
         parameters=parameters,
         task=md_text(task or 'unknown'),
         training_only=_training_note(model_cfg),
