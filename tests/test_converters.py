@@ -457,20 +457,22 @@ def test_nan_labels(tmp_path, rng):
     out = str(tmp_path / 'out')
     data = make_mmsa(rng)
     data['test']['regression_labels'][[0, 2]] = np.nan
-    with pytest.raises(ValueError, match=r"split 'test': 2 NaN/Inf value\(s\) "
-                       "in labels 'regression_labels'"):
+    with pytest.raises(ValueError, match=r"split 'test': label "
+                       r"'regression_labels' of sample 'vidtest0\$_\$0' "
+                       r"\(row 0\) is nan; 2 such value"):
         convert('mmsa', dump(data, tmp_path / 'a.pkl'), out)
     data = make_mult(rng)
     data['train']['labels'][1, 2, 0] = np.nan
-    with pytest.raises(ValueError, match=r"split 'train': 1 NaN/Inf"):
+    with pytest.raises(ValueError, match=r"split 'train': label 'labels', "
+                       r"Sad \[0\] of sample .* \(row 1\) is nan; 1 such"):
         convert('mult', dump(data, tmp_path / 'b.pkl'), out)
     src = str(tmp_path / 'h5')
     make_h5(src, rng)
     y = np.arange(3, dtype=np.float64)
     y[1] = np.nan
     write_h5(osp.join(src, 'y_valid.h5'), y)
-    with pytest.raises(ValueError, match=r"split 'valid': 1 NaN/Inf value\(s"
-                       r"\) in labels 'y_valid.h5'"):
+    with pytest.raises(ValueError, match=r"split 'valid': label 'y_valid.h5'"
+                       r" of sample 'validation_000001' \(row 1\) is nan"):
         convert('cmu-h5', src, out)
     no_leftovers(tmp_path, out)
 

@@ -2,7 +2,8 @@
 
     python tools/publish.py CONFIG CHECKPOINT --out DIR
         [--test | --metrics METRICS_JSON] [--push-to-hub ORG/NAME]
-        [--dataset-name NAME] [--license ID] [--pipeline-tag TAG]
+        [--dataset-name NAME] [--license ID [--license-name NAME]]
+        [--pipeline-tag TAG]
         [--overwrite] [--space DIR] [--cfg-options k=v ...]
 
 Arguments in OpenMMLab's order (as ``tools/test.py CONFIG CHECKPOINT``).
@@ -56,7 +57,10 @@ def parse_args(argv=None):
     parser.add_argument('--dataset-name', help='dataset name or Hub id for '
                         'the model card (default: from the config)')
     parser.add_argument('--license', help='licence id for the card '
-                        "(default: the dataset card's, else 'other')")
+                        "from the Hub's list (default: the dataset card's, "
+                        "else 'other')")
+    parser.add_argument('--license-name', help="the licence's name when "
+                        '--license is other (a lowercase slug)')
     parser.add_argument('--pipeline-tag', help='Hub task of the model '
                         '(default: from the head; none for regression or '
                         'several modalities)')
@@ -82,7 +86,8 @@ def main(argv=None):
                      cfg_options=args.cfg_options,
                      dataset_name=args.dataset_name,
                      repo_id=args.push_to_hub, overwrite=args.overwrite,
-                     license=args.license, pipeline_tag=args.pipeline_tag)
+                     license=args.license, pipeline_tag=args.pipeline_tag,
+                     license_name=args.license_name)
     if args.space:
         from normtr_plugin.apis.demo_space import write_space
         result['space'] = write_space(args.push_to_hub or args.out,

@@ -11,7 +11,10 @@
     python tools/speaker_folds.py summary work_dirs/normtr_rml/folds
 
 ``split`` pools every split of the dataset and writes ``fold_{i}`` with
-``train`` and ``test`` splits (no speaker in both) and ``folds.json``.
+``train`` and ``test`` splits (no speaker in both) and ``folds.json``
+(with ``k`` and a new ``split_id``). ``train`` and ``summary`` refuse
+folds of another split (a work dir trained on an earlier split, stale
+``fold_j`` left by a larger ``--k``).
 ``train`` runs ``tools/train.py`` per fold (work dir ``WORK/fold_{i}``);
 the folds have no validation split, so the config's ``model_selection``
 decides (RML: best on a held-out part of train). ``summary`` writes
@@ -19,14 +22,15 @@ decides (RML: best on a held-out part of train). ``summary`` writes
 the per-fold values.
 """
 import argparse
-import json
 import os.path as osp
 import subprocess
 import sys
 
-from normtr_plugin.datasets.speaker_folds import (fold_summary,
+from normtr_plugin.datasets.speaker_folds import (check_work_dir,
+                                                  fold_summary,
                                                   format_summary,
                                                   read_fold_metrics,
+                                                  read_split, record_fold,
                                                   write_speaker_folds)
 from normtr_plugin.utils import add_debug_argument, run_tool, write_json
 
@@ -69,12 +73,12 @@ def summarize(work_dir: str) -> dict:
 
 
 def train_folds(args) -> int:
-    with open(osp.join(args.folds, 'folds.json')) as f:
-        folds = json.load(f)['folds']
+    split = read_split(args.folds)
     name = osp.splitext(osp.basename(args.config))[0]
     work = args.work_dir or osp.join(
         'work_dirs', name, osp.basename(osp.normpath(args.folds)))
-    for fold in folds:
+    check_work_dir(work, split, args.folds)
+    for fold in split['folds']:
         i = fold['fold']
         cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'),
                args.config, '--work-dir', osp.join(work, f'fold_{i}'),
@@ -85,6 +89,7 @@ def train_folds(args) -> int:
         if subprocess.run(cmd).returncode:
             print(f'fold {i} failed', file=sys.stderr)
             return 1
+        record_fold(work, split, i)
     summarize(work)
     return 0
 

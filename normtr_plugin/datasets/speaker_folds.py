@@ -7,7 +7,15 @@ broken by a seeded shuffle). Fold ``i`` tests on the speakers of fold ``i``
 and trains on all others: with ``k = 5`` that is the paper's 8:2 ratio, and
 no speaker is ever in both parts. Each fold is written as a dataset in the
 project's format with splits ``train`` and ``test`` (statistics from its
-own train split); ``folds.json`` lists the speakers and sizes per fold.
+own train split); ``folds.json`` lists the speakers and sizes per fold,
+``k`` and a ``split_id`` drawn anew by every split.
+
+Training a split's folds (``tools/speaker_folds.py train``) records that
+split in ``WORK/split.json`` and in each ``WORK/fold_i/fold.json``; a work
+dir holding the folds of another split is refused, and the summary
+(:func:`read_fold_metrics`) reads exactly folds ``0..k-1`` of one split,
+refusing a missing fold, a fold of another split and any stale
+``fold_j`` (``j >= k``) left by an earlier, larger split.
 
 Speakers come from a manifest column (``speaker`` in the extraction
 manifest CSV, matched by ``id``) or from a regular expression on ``id``
@@ -17,17 +25,25 @@ manifest CSV, matched by ``id``) or from a regular expression on ``id``
 import csv
 import json
 import math
+import os
 import os.path as osp
 import re
+import uuid
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
 from ..utils.errors import InputError, MissingFileError
 
-__all__ = ['assign_folds', 'fold_summary', 'format_summary',
-           'read_fold_metrics', 'speakers_from_manifest',
+__all__ = ['SPLIT_FILE', 'FOLD_FILE', 'assign_folds', 'check_work_dir',
+           'fold_summary', 'format_summary', 'read_fold_metrics',
+           'read_split', 'record_fold', 'speakers_from_manifest',
            'speakers_from_pattern', 'write_speaker_folds']
+
+#: in a folds folder (written by ``split``) and in a work dir (``train``)
+SPLIT_FILE = 'split.json'
+#: in each trained fold's work dir: which split and fold it belongs to
+FOLD_FILE = 'fold.json'
 
 
 def speakers_from_pattern(ids: Sequence[str], pattern: str) -> List[str]:
@@ -133,7 +149,8 @@ def write_speaker_folds(data_root: str, out_dir: str, k: int = 5,
     labels = {c: f for c, f in pooled.features.items()
               if c != 'id' and c not in modalities}
     speakers = np.asarray(speakers, dtype=object)
-    report = dict(data_root=str(data_root), k=k, seed=seed, samples=len(ids),
+    report = dict(data_root=str(data_root), k=k, seed=seed,
+                  split_id=uuid.uuid4().hex, samples=len(ids),
                   speakers=int(len(set(speakers))), folds=[])
     for i, test_speakers in enumerate(folds):
         folder = osp.join(out_dir, f'fold_{i}')
@@ -194,15 +211,108 @@ def format_summary(summary: Dict[str, dict]) -> str:
                      f"({len(s['folds'])} folds)" for m, s in summary.items())
 
 
+def read_split(folds_dir: str) -> dict:
+    """``folds.json`` of a folds folder: ``k``, ``split_id`` and the folds;
+    one without a split id (an older split) is refused."""
+    path = osp.join(folds_dir, 'folds.json')
+    if not osp.isfile(path):
+        raise MissingFileError(f'no folds.json in {folds_dir!r}: write the '
+                               'folds with tools/speaker_folds.py split')
+    with open(path) as f:
+        report = json.load(f)
+    if not isinstance(report, dict) or not report.get('split_id') or \
+            len(report.get('folds') or ()) != report.get('k'):
+        raise InputError(f'{path!r} has no split id or not k folds (written '
+                         'by an older version?): split again with '
+                         'tools/speaker_folds.py split --overwrite')
+    return report
+
+
+def _split_of(work_dir: str) -> Optional[dict]:
+    path = osp.join(work_dir, SPLIT_FILE)
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def _fold_dirs(work_dir: str) -> Dict[int, str]:
+    found = {}
+    for name in os.listdir(work_dir) if osp.isdir(work_dir) else ():
+        match = re.fullmatch(r'fold_(\d+)', name)
+        if match and osp.isdir(osp.join(work_dir, name)):
+            found[int(match.group(1))] = osp.join(work_dir, name)
+    return found
+
+
+def _describe(split: Optional[dict]) -> str:
+    if not split:
+        return 'an unknown split'
+    return f"split {split.get('split_id')} (k={split.get('k')})"
+
+
+def check_work_dir(work_dir: str, split: dict, folds_dir: str) -> None:
+    """Before training ``split``'s folds into ``work_dir``: refuse a work
+    dir that holds folds of another split; record the split there."""
+    from ..utils import atomic
+    mine = dict(split_id=split['split_id'], k=split['k'],
+                folds=osp.abspath(folds_dir))
+    theirs = _split_of(work_dir)
+    if (theirs is None and _fold_dirs(work_dir)) or (
+            theirs is not None and theirs.get('split_id') != mine['split_id']):
+        raise InputError(
+            f'work dir {work_dir!r} holds folds of {_describe(theirs)}, not '
+            f"of split {mine['split_id']} (k={mine['k']}) in {folds_dir!r}: "
+            'train into another --work-dir (or remove that one)')
+    if theirs is None:
+        os.makedirs(work_dir, exist_ok=True)
+        atomic.write_json(osp.join(work_dir, SPLIT_FILE), mine)
+
+
+def record_fold(work_dir: str, split: dict, fold: int) -> None:
+    """Mark ``work_dir/fold_{fold}`` as a trained fold of ``split``."""
+    from ..utils import atomic
+    atomic.write_json(osp.join(work_dir, f'fold_{fold}', FOLD_FILE),
+                      dict(split_id=split['split_id'], k=split['k'],
+                           fold=fold))
+
+
 def read_fold_metrics(work_dir: str) -> List[Dict[str, float]]:
-    """``work_dir/fold_{i}/test_metrics.json`` for i = 0, 1, ... in order."""
-    out, i = [], 0
-    while osp.isfile(osp.join(work_dir, f'fold_{i}', 'test_metrics.json')):
-        with open(osp.join(work_dir, f'fold_{i}', 'test_metrics.json')) as f:
+    """``work_dir/fold_{i}/test_metrics.json`` for i = 0 .. k-1 of the split
+    ``work_dir/split.json`` records; a missing fold, a fold of another
+    split, or a stale ``fold_j`` (j >= k) is refused, naming it."""
+    split = _split_of(work_dir)
+    if split is None:
+        raise MissingFileError(
+            f'no {SPLIT_FILE} in {work_dir!r}: the folds there were not '
+            'trained by tools/speaker_folds.py train, so which split they '
+            'belong to is unknown')
+    k, sid = split.get('k'), split.get('split_id')
+    dirs = _fold_dirs(work_dir)
+    stale = sorted(i for i in dirs if not isinstance(k, int) or i >= k)
+    if stale:
+        raise InputError(
+            f"work dir {work_dir!r}: {', '.join(f'fold_{i}' for i in stale)}"
+            f' are not folds of split {sid} (k={k}), left by another split:'
+            ' remove them or train into a new --work-dir')
+    out = []
+    for i in range(k):
+        folder = osp.join(work_dir, f'fold_{i}')
+        metrics = osp.join(folder, 'test_metrics.json')
+        mark = osp.join(folder, FOLD_FILE)
+        if not osp.isfile(metrics) or not osp.isfile(mark):
+            raise MissingFileError(
+                f'fold {i} of split {sid} (k={k}) in {work_dir!r} is not '
+                f'trained: no {"test_metrics.json" if osp.isfile(mark) else FOLD_FILE}'
+                f' in {folder!r}')
+        with open(mark) as f:
+            fold = json.load(f)
+        if fold.get('split_id') != sid or fold.get('fold') != i:
+            raise InputError(
+                f'{folder!r} is fold {fold.get("fold")} of split '
+                f'{fold.get("split_id")} (k={fold.get("k")}), not fold {i} '
+                f'of split {sid} (k={k}): train into a new --work-dir')
+        with open(metrics) as f:
             data = json.load(f)
-        out.append({k: v for k, v in data.items() if k != 'checkpoint'})
-        i += 1
-    if not out:
-        raise MissingFileError(f'no fold_0/test_metrics.json in '
-                               f'{work_dir!r}')
+        out.append({key: v for key, v in data.items() if key != 'checkpoint'})
     return out

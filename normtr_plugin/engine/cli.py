@@ -5,6 +5,7 @@ import ast
 import json
 import os
 import os.path as osp
+import re
 from typing import Optional, Tuple
 
 import torch
@@ -48,11 +49,21 @@ def parse_value(text: str):
         return _NOT_LITERAL
 
 
+def _inner_space(text: str) -> bool:
+    """Whether ``text`` holds whitespace inside a value (not only around
+    it or around commas): mmengine's ``DictAction`` would drop it."""
+    return any(c.isspace() for c in re.sub(r'\s*,\s*', ',', text.strip()))
+
+
 class CfgOptions(DictAction):
     """mmengine's ``--cfg-options`` (``KEY=VALUE``; ``a,b`` and ``[a,b]``
     are lists) that also takes Python literals with ``dict(...)``, kept
     whole (spaces included): quote them for the shell, e.g.
-    ``--cfg-options "custom_hooks=[dict(type='GRLLambdaHook')]"``."""
+    ``--cfg-options "custom_hooks=[dict(type='GRLLambdaHook')]"``.
+
+    A plain value with a space inside (``"data_root=/x/my data"``) is kept
+    exactly as given (``DictAction`` would make it ``/x/mydata``); a
+    ``a b,c`` list is refused (give ``"['a b', 'c']"``)."""
 
     def __call__(self, parser, namespace, values, option_string=None):
         plain, literal = [], {}
@@ -64,10 +75,17 @@ class CfgOptions(DictAction):
             # anything else as mmengine parses it (1,2 is a list)
             parsed = parse_value(val) if val.strip().startswith(
                 ('[', '(', '{', '"', "'", 'dict(')) else _NOT_LITERAL
-            if parsed is _NOT_LITERAL:
-                plain.append(kv)
-            else:
+            if parsed is not _NOT_LITERAL:
                 literal[key] = parsed
+            elif _inner_space(val) and ',' in val:
+                raise ConfigError(
+                    f'--cfg-options {kv!r}: a list item holds a space, which'
+                    " mmengine's KEY=a,b parsing would drop; give the list "
+                    f"as a Python literal: \"{key}=['a b', 'c']\"")
+            elif _inner_space(val):
+                literal[key] = val  # a string: kept exactly, spaces too
+            else:
+                plain.append(kv)
         super().__call__(parser, namespace, plain, option_string)
         getattr(namespace, self.dest).update(literal)
 

@@ -10,15 +10,18 @@ lacks that file (it is skipped, or an error with ``strict``).
 
 Labels: ``task='classification'`` (default) makes a ``ClassLabel`` whose
 names are the distinct label strings, sorted; ``task='regression'`` needs
-every label to parse as a float (``Value('float32')``).
+every label to parse as a finite float within float32's range
+(``Value('float32')``); NaN, Inf and 1e39 are refused, naming the sample.
 """
 import csv
+import math
 import os.path as osp
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 import datasets as hf
+import numpy as np
 
 from ..registry import head_class
 from ..utils.errors import InputError, MissingFileError
@@ -73,6 +76,22 @@ def media_path(root: str, value: str, where: str,
             f"the manifest's folder {real_root!r}; move the file there or "
             'pass --allow-outside (allow_outside=True) to read it')
     return path
+
+
+def _check_finite(path: str, rows: List[dict]) -> None:
+    """Refuse NaN/Inf labels and labels beyond float32 (stored as inf),
+    naming the line, the sample and the column."""
+    limit = float(np.finfo(np.float32).max)
+    for line, r in enumerate(rows, start=2):
+        value = float(r['label'])
+        if not math.isfinite(value) or abs(value) > limit:
+            what = (f'beyond float32 (|x| <= {limit:.3g}; it would be '
+                    'stored as inf)' if math.isfinite(value) else
+                    'not finite')
+            raise InputError(
+                f"manifest {path!r} line {line}: column 'label' of sample "
+                f"{r['id']!r} is {r['label']!r}, {what}; fix or drop that "
+                'sample')
 
 
 def read_manifest(path: str, task: str = 'classification',
@@ -134,6 +153,7 @@ def read_manifest(path: str, task: str = 'classification',
         if bad:
             raise InputError(f'manifest {path!r}: task {task} needs '
                              f'numeric labels, found {sorted(set(bad))[:5]}')
+        _check_finite(path, rows)
         feature, names = hf.Value('float32'), []
     else:
         names = sorted(set(labels))

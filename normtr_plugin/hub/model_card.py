@@ -27,6 +27,7 @@ from ..evaluation.invariance_metric import InvarianceMetric
 from ..registry import head_class
 from ..utils.errors import InputError, MissingFileError
 from ..utils.hub_id import parse_hub_id
+from .card_safety import check_license, check_repo_id, md_name, md_text
 
 __all__ = ['PAPER_RESULTS', 'TEMPLATE_PATH', 'card_data', 'is_task_metric',
            'metric_type', 'paper_family', 'render_model_card']
@@ -107,27 +108,36 @@ def _finite(value) -> bool:
         and math.isfinite(value)
 
 
+def _slug(name) -> str:
+    return re.sub(r'[^A-Za-z0-9]+', '-', str(name or '')).strip('-').lower()
+
+
 def _model_name(repo_id: Optional[str], dataset_name: str) -> str:
     if repo_id:
         return repo_id.rsplit('/', 1)[-1]
-    slug = re.sub(r'[^A-Za-z0-9]+', '-', dataset_name).strip('-').lower()
+    slug = _slug(dataset_name)
     return f'normtr-{slug}' if slug else 'normtr'
 
 
 def card_data(metrics: Dict[str, float], dataset_name: str,
               repo_id: Optional[str] = None,
               dataset_id: Optional[str] = None, license: str = 'other',
-              pipeline_tag: Optional[str] = None):
+              pipeline_tag: Optional[str] = None,
+              license_name: Optional[str] = None):
     """``ModelCardData`` with one model-index result: the task metrics
     of the test split (:func:`is_task_metric`); ``pipeline_tag`` None
     leaves the tag out.
 
     ``datasets`` lists ``dataset_id`` (a Hub dataset id) only; a local
     folder's name is not one. ``license`` is the dataset's (the weights
-    inherit its terms).
+    inherit its terms); ids are checked against the Hub's rules
+    (``card_safety``).
     """
     from huggingface_hub import EvalResult, ModelCardData
-    ref = dataset_id or dataset_name
+    license, license_name = check_license(license, license_name)
+    dataset_id = check_repo_id(dataset_id, 'dataset id')
+    check_repo_id(repo_id, 'repo id')
+    ref = dataset_id or _slug(dataset_name) or 'dataset'
     results = [EvalResult(
         task_type=TASK_TYPE, task_name=TASK_NAME, dataset_type=ref,
         dataset_name=dataset_name, dataset_split='test',
@@ -136,7 +146,8 @@ def card_data(metrics: Dict[str, float], dataset_name: str,
     types = list(dict.fromkeys(metric_type(k) for k in metrics
                                if is_task_metric(k)))
     return ModelCardData(
-        library_name='normtr_plugin', license=license, tags=list(TAGS),
+        library_name='normtr_plugin', license=license,
+        license_name=license_name, tags=list(TAGS),
         pipeline_tag=pipeline_tag,
         datasets=[dataset_id] if dataset_id else None, metrics=types or None,
         model_name=_model_name(repo_id, dataset_name),
@@ -170,7 +181,7 @@ def _count_parameters(model_cfg: dict):
 
 def _fmt_value(name: str, value) -> str:
     if not _finite(value):
-        return str(value)
+        return md_text(value)
     if metric_type(name) in ('mae', 'pearsonr'):
         return f'{value:.4f}'
     return f'{value:.2f}'
@@ -191,8 +202,9 @@ def _describe_fusion(fusion: dict, half: int) -> str:
                 f"{fusion.get('num_heads', 8)} heads, d_model {half}, "
                 f"dropout {fusion.get('dropout', 0.1)} "
                 '(query = NRGF, key/value = MF)')
-    args = ', '.join(f'{k}={v}' for k, v in fusion.items() if k != 'type')
-    return f'`{kind}`' + (f' ({args})' if args else '') + \
+    args = md_text(', '.join(f'{k}={v}' for k, v in fusion.items()
+                             if k != 'type'))
+    return md_name(kind) + (f' ({args})' if args else '') + \
         ' (an ablation variant, not the paper\'s decoder)'
 
 
@@ -206,7 +218,7 @@ def _results_table(metrics: Dict[str, float], family: Optional[str]) -> str:
     rows = [head, rule]
     names = list(metrics) + [k for k in paper if k not in metrics]
     for k in names:
-        row = (f'| {k} | {metric_type(k)} | '
+        row = (f'| {md_text(k)} | {md_text(metric_type(k))} | '
                f"{_fmt_value(k, metrics[k]) if k in metrics else '-'} |")
         if family:
             row += f" {paper[k] if k in paper else '-'} |"
@@ -224,14 +236,15 @@ def _paper_note(family: Optional[str], dataset_name: str,
                 'card. Acc-2 and F1 suffixes `has0`/`non0`: negative vs '
                 'non-negative over all samples / negative vs positive '
                 'without the zero-labelled samples.')
-    note = (f'There is no paper number for {dataset_name}: the paper reports '
+    note = (f'There is no paper number for {md_text(dataset_name)}: the '
+            'paper reports '
             'results on CMU-MOSI, CMU-MOSEI, IEMOCAP and RML only')
     if 'synthetic' in dataset_name.lower() or 'demo' in dataset_name.lower():
         note += ('. This is synthetic demo data: its numbers say nothing '
                  'about emotion recognition on real recordings')
     elif task and any(f.lower() in dataset_name.lower()
                       for f in PAPER_RESULTS):
-        note += f' (and not for the {task!r} task of this model)'
+        note += f' (and not for the {md_text(task)} task of this model)'
     return note + '.'
 
 
@@ -242,7 +255,8 @@ def render_model_card(config: dict, metrics: Dict[str, float],
                       dataset_id: Optional[str] = None,
                       license: str = 'other',
                       license_source: str = 'unknown',
-                      pipeline_tag: Optional[str] = None) -> str:
+                      pipeline_tag: Optional[str] = None,
+                      license_name: Optional[str] = None) -> str:
     """The README.md of a published model.
 
     Args:
@@ -261,6 +275,8 @@ def render_model_card(config: dict, metrics: Dict[str, float],
         license: the licence id of the weights: the dataset's
             (``hub/dataset_info.py``); ``license_source`` says where it came
             from ('dataset card', 'given', ...).
+        license_name: the name of a ``license: other`` (a slug; ``unknown``
+            when nothing is known of the dataset's licence).
         pipeline_tag: the Hub task; by default the head's
             (``BaseEmotionHead.pipeline_tag``; none for regression or
             several modalities, see the module docstring).
@@ -291,29 +307,36 @@ def render_model_card(config: dict, metrics: Dict[str, float],
     display = repo_id or dataset_name
     if dataset_id is None:
         dataset_id = parse_hub_id(dataset_name)
+    if license == 'other' and license_name is None and \
+            license_source == 'unknown':
+        license_name = 'unknown'
     if pipeline_tag is None and head_cls is not None:
         pipeline_tag = head_cls.pipeline_tag(list(modalities))
     data = card_data(metrics, dataset_name, repo_id, dataset_id, license,
-                     pipeline_tag)
+                     pipeline_tag, license_name)
+    # ids are checked (card_data); every other text is escaped
     dataset_ref = (f'[`{dataset_id}`](https://huggingface.co/datasets/'
                    f'{dataset_id})' if dataset_id else
-                   f'`{dataset_name}` (a local dataset folder)')
+                   f'{md_name(dataset_name)} (a local dataset folder)')
     summary = (f'NORM-TR trained on {dataset_ref} '
-               f"({', '.join(modalities) or 'no modalities'}; "
-               f"{task or 'unknown task'}), with weights in safetensors.")
+               f"({md_text(', '.join(modalities)) or 'no modalities'}; "
+               f"{md_text(task or 'unknown task')}), with weights in "
+               'safetensors.')
     values = dict(
         metadata=data.to_yaml().rstrip('\n'),
-        title=f'NORM-TR: {display}',
+        title=f'NORM-TR: {md_text(display)}',
         summary=summary,
-        modalities=', '.join(f'{m} ({d})' for m, d in modalities.items()),
-        seq_len=model_cfg.get('seq_len', '?'),
+        modalities=md_text(', '.join(f'{m} ({d})'
+                                     for m, d in modalities.items())),
+        seq_len=md_text(model_cfg.get('seq_len', '?')),
         embed_dim=f'{embed_dim} (N/2 = {embed_dim // 2})',
         fusion=_describe_fusion(model_cfg.get('fusion') or {},
                                 embed_dim // 2),
-        head=(head_cls.describe(head, meta) if head_cls
-              else f"`{head.get('type', '?')}`"),
+        head=(head_cls.describe(_escaped_meta(head), _escaped_meta(meta))
+              if head_cls
+              else md_name(head.get('type', '?'))),
         parameters=parameters,
-        task=task or 'unknown',
+        task=md_text(task or 'unknown'),
         training_only=_training_note(model_cfg),
         dataset_ref=dataset_ref,
         repo_id=repo_id or 'ORG/NAME',
@@ -322,7 +345,7 @@ def render_model_card(config: dict, metrics: Dict[str, float],
         results_note=_results_note(metrics, dataset_ref),
         results_table=_results_table(metrics, family),
         paper_note=_paper_note(family, dataset_name, task),
-        license=_license_note(license, license_source),
+        license=_license_note(license, license_source, license_name),
     )
     return template.substitute(values)
 
@@ -342,14 +365,31 @@ def _results_note(metrics: Dict[str, float], dataset_ref: str) -> str:
     return note
 
 
-def _license_note(license: str, source: str) -> str:
+def _escaped_meta(meta: dict) -> dict:
+    """``dataset_meta`` with its names (labels, classes, task) escaped for
+    the card body (the heads' ``describe`` joins them)."""
+    out = {}
+    for key, value in dict(meta).items():
+        if isinstance(value, str):
+            value = md_text(value)
+        elif isinstance(value, (list, tuple)) and \
+                all(isinstance(v, str) for v in value):
+            value = [md_text(v) for v in value]
+        out[key] = value
+    return out
+
+
+def _license_note(license: str, source: str,
+                  license_name: Optional[str] = None) -> str:
     if license == 'other' and source == 'unknown':
         return ('The metadata says `license: other`: the dataset\'s card '
                 'names no licence; pass `--license` to `tools/publish.py` '
                 'once you know it.')
     origin = {'dataset card': "taken from the dataset's card",
-              'given': 'as given when publishing'}.get(source, source)
-    return f'The metadata says `license: {license}` ({origin}).'
+              'given': 'as given when publishing'}.get(source)
+    name = f', `license_name: {license_name}`' if license_name else ''
+    return (f'The metadata says `license: {license}`{name} '
+            f'({origin or md_text(source)}).')
 
 
 def _training_note(model_cfg: dict) -> str:

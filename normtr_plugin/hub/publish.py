@@ -34,6 +34,7 @@ from ..utils import atomic_dir, check_replaceable, require_finite, write_text
 from .checksums import CHECKSUMS_NAME, write_checksums
 from .config_text import ConfigTextError, read_assignment, redact_paths
 from .dataset_info import dataset_info
+from .card_safety import check_repo_id
 from .model_card import render_model_card
 from .pretrained import (CONFIG_NAME, WEIGHTS_NAME, PretrainedError,
                          load_state_dict_strict, push_to_hub, save_pretrained)
@@ -204,7 +205,8 @@ def publish(config_path: str, checkpoint: str, out_dir: str,
             dataset_name: Optional[str] = None,
             repo_id: Optional[str] = None, api=None,
             overwrite: bool = False, license: Optional[str] = None,
-            pipeline_tag: Optional[str] = None) -> dict:
+            pipeline_tag: Optional[str] = None,
+            license_name: Optional[str] = None) -> dict:
     """Write a Hub model folder for ``checkpoint`` and optionally push it.
 
     Args:
@@ -226,7 +228,8 @@ def publish(config_path: str, checkpoint: str, out_dir: str,
         api: an ``HfApi``-like object for the upload (tests inject one).
         overwrite: replace an existing ``out_dir`` that ``publish`` wrote
             (holding nothing else, nothing changed since).
-        license: the card's licence; default: the dataset card's, else
+        license: the card's licence (an id of the Hub's list; ``other``
+            needs ``license_name``); default: the dataset card's, else
             ``other``.
         pipeline_tag: the card's Hub task; default from the modalities.
 
@@ -259,6 +262,9 @@ def publish(config_path: str, checkpoint: str, out_dir: str,
     check_replaceable(out_dir, overwrite)  # fail before the slow parts
     cfg = merge_cfg_options(Config.fromfile(config_path), cfg_options)
     propagate(cfg)  # top-level data_root/modalities/seq_len everywhere
+    # ids and licence for the card, checked before anything slow or written
+    info = dataset_info(cfg, dataset_name, license, license_name)
+    check_repo_id(repo_id, 'repo id (--push-to-hub)')
     if metrics is None and not test:
         metrics = training_metrics(checkpoint)
     metrics_data = None
@@ -308,7 +314,6 @@ def publish(config_path: str, checkpoint: str, out_dir: str,
         metrics_data = evaluate_checkpoint(checkpoint, config_path,
                                            cfg_options)
     metrics_data = metrics_data or {}  # none measured: a card without
-    info = dataset_info(cfg, dataset_name, license)
     dataset_name = info.name
     test_pipeline = _plain(cfg.test_dataloader.dataset.get('pipeline') or [])
     dataset_meta = meta.get('dataset_meta')
@@ -326,7 +331,8 @@ def publish(config_path: str, checkpoint: str, out_dir: str,
                                  repo_id, dataset_id=info.id,
                                  license=info.license,
                                  license_source=info.license_source,
-                                 pipeline_tag=pipeline_tag)
+                                 pipeline_tag=pipeline_tag,
+                                 license_name=info.license_name)
         write_text(osp.join(tmp, README_NAME), card)
         write_json(osp.join(tmp, METRICS_NAME), dict(
             checkpoint=osp.basename(checkpoint), dataset=dataset_name,

@@ -24,7 +24,8 @@ import importlib
 import os.path as osp
 import pickle
 import re
-from typing import Dict, Iterable, Iterator, List, Optional
+from typing import (Callable, Dict, Iterable, Iterator, List, Optional,
+                    Sequence)
 
 import datasets as hf
 import numpy as np
@@ -46,7 +47,8 @@ SPLIT_ALIASES = {'valid': ('valid', 'validation'), 'train': ('train',),
                  'test': ('test',)}
 _URL = re.compile(r'^[a-zA-Z][a-zA-Z0-9+.-]*://')
 
-__all__ = ['FORMATS', 'ConversionError', 'convert']
+__all__ = ['FORMATS', 'FLOAT32_MAX', 'ConversionError', 'check_labels',
+           'convert']
 
 
 class ConversionError(InputError):
@@ -193,12 +195,37 @@ def check_lengths(split: str, sizes: Dict[str, int],
                 f"'{reference}' has N={n}")
 
 
-def check_labels(values: np.ndarray, split: str, key: str) -> None:
-    bad = int((~np.isfinite(np.asarray(values, np.float64))).sum())
-    if bad:
-        raise ConversionError(
-            f"split '{split}': {bad} NaN/Inf value(s) in labels '{key}'; "
-            'fix or drop those samples in the source before converting')
+#: the largest label a float32 column stores (a larger one becomes inf)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_labels(values: np.ndarray, split: str, key: str,
+                 sample: Optional[Callable[[int], str]] = None,
+                 columns: Optional[Sequence[str]] = None) -> None:
+    """Refuse NaN/Inf labels and labels beyond float32's range (stored as
+    inf), naming the first bad sample (``sample(row)``: its id) and
+    column (``columns[j]`` or ``column j``)."""
+    arr = np.asarray(values, np.float64)
+    with np.errstate(invalid='ignore', over='ignore'):
+        bad = ~np.isfinite(arr) | (np.abs(arr) > FLOAT32_MAX)
+    if not bad.any():
+        return
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    row, rest = first[0], first[1:]
+    value = arr[first]
+    name = repr(sample(row)) if sample else f'at row {row}'
+    column = ''
+    if rest:
+        label = columns[rest[0]] if columns is not None else \
+            f'column {rest[0]}'
+        column = f', {label}' + (f' {list(rest[1:])}' if rest[1:] else '')
+    what = (f'{value:g}, beyond float32 (|x| <= {FLOAT32_MAX:.3g}; it '
+            'would be stored as inf)' if np.isfinite(value) else
+            f'{value}')
+    raise ConversionError(
+        f"split '{split}': label '{key}'{column} of sample {name} (row "
+        f'{row}) is {what}; {int(bad.sum())} such value(s) in all: fix or '
+        'drop those samples in the source before converting')
 
 
 def check_dims(dims: Dict[str, int], column: str, dim: int, split: str,

@@ -10,7 +10,9 @@ A modality may be missing from some splits (the MMMO release has no
 ``modalities=['audio', 'video']`` (``--modalities audio,video``) converts
 only those; otherwise a feature file that cannot be read (0 bytes,
 damaged) is skipped with a warning and a note in the card, as if absent.
-An unreadable label file is an error.
+An unreadable label file is an error. Data stored outside the source
+files (HDF5 external links, external raw storage, virtual datasets) is
+refused: it could pull any file on the machine into a published sample.
 
 Labels (``cmu_h5_labels.py``): one score -> ``label`` (float32); one-hot
 ``(N, C)`` -> ``label`` as a class index (``ClassLabel``); several columns
@@ -65,10 +67,44 @@ def _open(stack, path: str):
     if KEY not in f:
         raise ConversionError(f"{path!r} has no dataset under key '{KEY}'; "
                               f'found keys {sorted(f.keys())}')
-    ds = f[KEY]
+    ds = _local_dataset(h5py, f, path)
     if not hasattr(ds, 'shape') or not np.issubdtype(ds.dtype, np.number):
         raise ConversionError(f"'{KEY}' in {path!r} must be a numeric "
                               'array')
+    return ds
+
+
+class ExternalDataError(ConversionError):
+    """A source file points at data in other files: refused, never
+    skipped as unreadable."""
+
+
+def _local_dataset(h5py, f, path: str):
+    """``f[KEY]`` when its bytes are stored in ``path`` itself; an external
+    link, external raw storage or a virtual dataset (which read other
+    files, anywhere on the machine) is refused."""
+    where = f"dataset '{KEY}' in {path!r}"
+    link = f.get(KEY, getlink=True)
+    if isinstance(link, h5py.ExternalLink):
+        raise ExternalDataError(
+            f'{where} is an external link to {link.filename!r}; the cmu-h5 '
+            'converter reads data stored in the source files only')
+    ds = f[KEY]
+    if osp.realpath(ds.file.filename) != osp.realpath(f.filename):
+        raise ExternalDataError(
+            f'{where} resolves into another file {ds.file.filename!r} '
+            '(through an external link); the cmu-h5 converter reads data '
+            'stored in the source files only')
+    if isinstance(ds, h5py.Dataset) and ds.external:
+        raise ExternalDataError(
+            f'{where} keeps its bytes in external file(s) '
+            f'{[e[0] for e in ds.external]}; the cmu-h5 converter reads '
+            'data stored in the source files only')
+    if isinstance(ds, h5py.Dataset) and ds.is_virtual:
+        raise ExternalDataError(
+            f'{where} is a virtual dataset reading '
+            f'{sorted({v.file_name for v in ds.virtual_sources()})}; the '
+            'cmu-h5 converter reads data stored in the source files only')
     return ds
 
 
@@ -117,7 +153,7 @@ def _open_features(stack, files: dict, split: str, skipped: list,
         try:
             ds = _open(stack, files[m])
         except ConversionError as err:
-            if strict:
+            if strict or isinstance(err, ExternalDataError):
                 raise
             warnings.warn(f'skipping {err}; convert with --modalities to '
                           'choose the modalities explicitly')
@@ -136,7 +172,10 @@ def _open_features(stack, files: dict, split: str, skipped: list,
 
 def _read_labels(ds, split: str, path: str) -> np.ndarray:
     values = np.asarray(ds[()], np.float64)
-    check_labels(values, split, osp.basename(path))
+    name = dict(SPLITS)[split]
+    check_labels(values.reshape(len(values), -1) if values.ndim == 3 and
+                 values.shape[1] == 1 else values, split,
+                 osp.basename(path), lambda row: f'{name}_{row:06d}')
     return values
 
 

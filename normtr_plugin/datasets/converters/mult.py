@@ -31,13 +31,27 @@ ABSENT_PRESENT = ['absent', 'present']
 ID_SEP = '$_$'
 
 
-def _labels(values, split: str):
-    """('iemocap', (N, 4) int64) or ('regression', (N,) float64)."""
+def _labels(values, split: str, sample):
+    """('iemocap', (N, 4) int64) or ('regression', (N,) float64); labels
+    that are not finite, beyond float32, or (IEMOCAP) pairs that are not
+    one-hot (both set, or none) are refused, naming sample and emotion."""
     if hasattr(values, 'detach'):
         values = values.detach().cpu().numpy()
     arr = np.asarray(values, dtype=np.float64)
-    check_labels(arr, split, 'labels')
-    if arr.ndim == 3 and arr.shape[1:] == (len(EMOTIONS), 2):
+    iemocap = arr.ndim == 3 and arr.shape[1:] == (len(EMOTIONS), 2)
+    check_labels(arr, split, 'labels', sample,
+                 EMOTIONS if iemocap else None)
+    if iemocap:
+        one_hot = np.isin(arr, (0.0, 1.0)).all(axis=-1) & \
+            (arr.sum(axis=-1) == 1)
+        if not one_hot.all():
+            row, j = (int(i) for i in np.argwhere(~one_hot)[0])
+            raise ConversionError(
+                f"split '{split}': label 'labels' ({EMOTIONS[j]}) of sample "
+                f'{sample(row)!r} (row {row}) is {arr[row, j].tolist()}, not '
+                'one-hot ([1, 0] absent or [0, 1] present); '
+                f'{int((~one_hot).sum())} such pair(s) in all: fix or drop '
+                'those samples in the source before converting')
         return 'iemocap', arr.argmax(axis=-1).astype(np.int64)
     if arr.ndim >= 1 and arr.shape[1:] in ((), (1,), (1, 1)):
         return 'regression', arr.reshape(len(arr))
@@ -61,13 +75,17 @@ def _ids(part: dict, split: str, name: str, n: int) -> list:
 def _validate(part: dict, split: str, path: str, dims: dict,
               name: str) -> dict:
     require_keys(part, REQUIRED, split, path, WHAT)
-    kind, labels = _labels(part['labels'], split)
+    shape = tuple(getattr(part['labels'], 'shape', np.shape(part['labels'])))
+    n = int(shape[0]) if shape else 0
+    ids = _ids(part, split, name, n)
+    kind, labels = _labels(part['labels'], split,
+                           lambda row: ids[row] if row < len(ids) else
+                           f'{name}_{row:06d}')
     arrays, sizes = {}, {'labels': len(labels)}
     for key, column in MODALITIES:
         arrays[column] = features_array(part[key], split, key)
         sizes[key] = len(arrays[column])
         check_dims(dims, column, arrays[column].shape[2], split, key)
-    ids = _ids(part, split, name, len(labels))
     sizes['id'] = len(ids)
     check_lengths(split, sizes, 'labels')
     return dict(kind=kind, labels=labels, arrays=arrays, ids=ids)
