@@ -17,6 +17,7 @@ from datasets.arrow_writer import ArrowWriter
 
 from ..utils import StagingDir, check_replaceable
 from ..utils.errors import InputError
+from ..utils.real_arrays import check_real
 
 STATS_FILE = 'feature_stats.json'
 
@@ -96,6 +97,7 @@ def clean_features(x):
     ``x`` is an array (N, T, D) or a list of (T_i, D) arrays.
     """
     if isinstance(x, np.ndarray) and x.ndim == 3:
+        check_real(x.dtype, 'features')
         x = x.astype(np.float32)
         bad = ~np.isfinite(x)
         hit = int(bad.any(axis=(1, 2)).sum())

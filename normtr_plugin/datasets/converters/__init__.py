@@ -36,6 +36,7 @@ from . import safe_pickle
 from .dataset_card import render_card
 from .progress import ProgressReader, progress_bar
 from ...utils.errors import InputError, MissingFileError
+from ...utils.real_arrays import REAL_KINDS, real_array
 
 FORMATS = ('mmsa', 'mult', 'cmu-h5')
 _MODULES = {'mmsa': 'mmsa', 'mult': 'mult', 'cmu-h5': 'cmu_h5'}
@@ -174,10 +175,10 @@ def features_array(values, split: str, key: str) -> np.ndarray:
     if hasattr(values, 'detach'):  # a torch tensor
         values = values.detach().cpu().numpy()
     arr = np.asarray(values)
-    if arr.ndim != 3 or not np.issubdtype(arr.dtype, np.number):
+    if arr.ndim != 3 or arr.dtype.kind not in REAL_KINDS:
         raise ConversionError(
-            f"split '{split}': '{key}' must be a numeric array (N, T, D), "
-            f'found shape {arr.shape} dtype {arr.dtype}')
+            f"split '{split}': '{key}' must be an array of real numbers "
+            f'(N, T, D), found shape {arr.shape} dtype {arr.dtype}')
     return arr
 
 
@@ -194,6 +195,7 @@ def check_lengths(split: str, sizes: Dict[str, int],
 
 
 def check_labels(values: np.ndarray, split: str, key: str) -> None:
+    values = real_array(values, f"split '{split}': labels '{key}'")
     bad = int((~np.isfinite(np.asarray(values, np.float64))).sum())
     if bad:
         raise ConversionError(

@@ -35,6 +35,7 @@ from . import (BATCH_SIZE, SPLITS, ConversionError, ConversionJob,
 from .cmu_h5_labels import plan_labels
 from ...utils.errors import (InputError, MissingDependencyError,
                              MissingFileError)
+from ...utils.real_arrays import REAL_KINDS
 
 SOURCE_FORMAT = ('CMU-SDK derived HDF5 (MFN release): one file per modality '
                  'and split, a float64 array under key `d1`')
@@ -66,9 +67,11 @@ def _open(stack, path: str):
         raise ConversionError(f"{path!r} has no dataset under key '{KEY}'; "
                               f'found keys {sorted(f.keys())}')
     ds = f[KEY]
-    if not hasattr(ds, 'shape') or not np.issubdtype(ds.dtype, np.number):
-        raise ConversionError(f"'{KEY}' in {path!r} must be a numeric "
-                              'array')
+    if not hasattr(ds, 'shape') or ds.dtype.kind not in REAL_KINDS:
+        found = f'dtype {ds.dtype}' if hasattr(ds, 'dtype') else \
+            type(ds).__name__
+        raise ConversionError(f"'{KEY}' in {path!r} must be an array of "
+                              f'real numbers, found {found}')
     return ds
 
 
@@ -135,7 +138,7 @@ def _open_features(stack, files: dict, split: str, skipped: list,
 
 
 def _read_labels(ds, split: str, path: str) -> np.ndarray:
-    values = np.asarray(ds[()], np.float64)
+    values = np.asarray(ds[()], np.float64)  # dtype checked by _open
     check_labels(values, split, osp.basename(path))
     return values
 

@@ -20,6 +20,7 @@ from . import (BATCH_SIZE, ConversionError, ConversionJob, as_strings,
                batch_ranges, check_dims, check_labels, check_lengths,
                features_array, read_pickle_splits, require_keys,
                write_pickle_splits)
+from ...utils.real_arrays import real_array
 
 WHAT = 'MulT'
 SOURCE_FORMAT = ('MulT pickle (`iemocap_data.pkl`, `mosei_senti_data.pkl`, '
@@ -33,9 +34,7 @@ ID_SEP = '$_$'
 
 def _labels(values, split: str):
     """('iemocap', (N, 4) int64) or ('regression', (N,) float64)."""
-    if hasattr(values, 'detach'):
-        values = values.detach().cpu().numpy()
-    arr = np.asarray(values, dtype=np.float64)
+    arr = real_array(values, f"split '{split}': 'labels'", np.float64)
     check_labels(arr, split, 'labels')
     if arr.ndim == 3 and arr.shape[1:] == (len(EMOTIONS), 2):
         return 'iemocap', arr.argmax(axis=-1).astype(np.int64)
