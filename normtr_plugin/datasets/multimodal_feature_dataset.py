@@ -13,6 +13,22 @@ from .transforms.base import check_batch_pipeline
 from ..utils.errors import InputError, UnknownNameError
 
 
+def usable_device(name, where: str) -> torch.device:
+    """``torch.device(name)`` when this machine can hold tensors there;
+    else an :class:`InputError` naming ``where`` (e.g. ``resident='cuda'``
+    on a machine without an NVIDIA driver)."""
+    try:
+        device = torch.device(name)
+        torch.empty(0, device=device)
+    except Exception as err:  # noqa: B902 - torch's RuntimeError,
+        # AssertionError ("Torch not compiled with CUDA"), ...
+        reason = ' '.join(str(err).split())[:160]
+        raise InputError(f'{where}={name!r}: this machine cannot hold '
+                         f'tensors on that device ({reason}); use '
+                         "resident='cpu' or leave it unset") from None
+    return device
+
+
 
 @DATASETS.register_module()
 class MultimodalFeatureDataset(Dataset):
@@ -68,6 +84,8 @@ class MultimodalFeatureDataset(Dataset):
         self.data_root, self.split = data_root, split
         self.task = self.head.task
         self.revision = revision
+        device = None if resident is None else \
+            usable_device(resident, f'{self._where()}: resident')
         self.modalities = dict(modalities)
         self.label_columns = list(label_columns)
         table = self._load_split()
@@ -91,8 +109,8 @@ class MultimodalFeatureDataset(Dataset):
         check_batch_pipeline(self.pipeline.transforms)
         self._steps = {m: self._leading_steps(m) for m in self.modalities}
         self.resident = None
-        if resident is not None:
-            self._make_resident(torch.device(resident))
+        if device is not None:
+            self._make_resident(device)
 
     @property
     def metainfo(self) -> dict:

@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 from ..registry import MODELS, build_in_scope
 from ..utils import atomic_path, require_finite, write_text
 from ..utils.errors import InputError
-from ..utils.hub_id import parse_hub_id
+from ..utils.hub_id import check_revision, parse_hub_id
 from ..utils.state_dict import state_dict_problems
 from ..version import __version__
 from .config_guard import check_pretrained_config
@@ -112,6 +112,7 @@ def resolve_files(repo_id_or_dir: str, revision: Optional[str] = None,
     ``revision`` and ``HF_HUB_OFFLINE`` work as everywhere in the Hugging
     Face stack); anything else is a :class:`PretrainedError`.
     """
+    revision = check_revision(revision)
     repo_id = parse_hub_id(repo_id_or_dir)
     if repo_id is None and osp.isdir(repo_id_or_dir):
         paths = [osp.join(repo_id_or_dir, n)

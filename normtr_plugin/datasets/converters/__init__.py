@@ -22,7 +22,6 @@ the write job); the converters themselves are imported on first use.
 """
 import importlib
 import os.path as osp
-import pickle
 import re
 from typing import Dict, Iterable, Iterator, List, Optional
 
@@ -93,21 +92,27 @@ def check_out_dir(out_dir, overwrite: bool) -> str:
 
 def load_pickle(path: str, what: str) -> dict:
     """Load a local pickle holding a dict, through the restricted unpickler
-    (``safe_pickle``: numpy arrays and builtin containers only)."""
+    (``safe_pickle``: numpy arrays and builtin containers only, none larger
+    than the file). A damaged pickle is a :class:`ConversionError`."""
+    limit = max(osp.getsize(path), safe_pickle.MIN_LIMIT)
     try:
         with open(path, 'rb') as raw:
             f = ProgressReader(raw, f'reading {osp.basename(path)}')
             try:
-                data = safe_pickle.load(f, path)
+                data = safe_pickle.load(f, path, limit=limit)
             except UnicodeDecodeError:  # written by Python 2
                 f.seek(0)
-                data = safe_pickle.load(f, path, encoding='latin1')
+                data = safe_pickle.load(f, path, limit=limit,
+                                        encoding='latin1')
             finally:
                 f.close()
-    except (pickle.UnpicklingError, EOFError, AttributeError,
-            ImportError, ValueError) as err:
+    except safe_pickle.UnsafePickleError as err:
+        raise ConversionError(str(err)) from None
+    except Exception as err:  # noqa: B902 - truncated or damaged bytes
+        # (pickle, numpy, codec errors): the file's fault, one line
+        text = ' '.join(str(err).split())[:200]
         raise ConversionError(f'{path!r} is not a readable {what} pickle: '
-                              f'{type(err).__name__}: {err}') from None
+                              f'{type(err).__name__}: {text}') from None
     if not isinstance(data, dict):
         raise ConversionError(f'{what} pickle {path!r} must hold a dict of '
                               f'splits, found {type(data).__name__}')
