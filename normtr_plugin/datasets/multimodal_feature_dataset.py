@@ -131,11 +131,17 @@ class MultimodalFeatureDataset(Dataset):
         return splits[self.split]
 
     def _check_columns(self, table: hf.Dataset) -> None:
-        wanted = ['id'] + list(self.modalities) + self.label_columns
+        absent = [m for m in self.modalities if m not in table.column_names]
+        if absent:
+            raise UnknownNameError(
+                f'modality {absent[0]!r} (configured: {list(self.modalities)}'
+                f') is missing from {self._where()}; its columns are '
+                f'{table.column_names}')
+        wanted = ['id'] + self.label_columns
         missing = [c for c in wanted if c not in table.column_names]
         if missing:
             raise UnknownNameError(
-                f'columns {missing} (configured modalities, labels or id) '
+                f'columns {missing} (configured labels or id) '
                 f'missing from {self._where()}; found {table.column_names}')
 
     def _check_dims(self, table: hf.Dataset) -> None:
@@ -143,8 +149,9 @@ class MultimodalFeatureDataset(Dataset):
             feature = table.features[m]
             shape = getattr(feature, 'shape', None)
             if shape is None or len(shape) != 2:
-                raise TypeError(f"modality '{m}' in {self._where()} must be "
-                                f'an Array2D column, found {feature}')
+                raise InputError(f"modality '{m}' in {self._where()}: "
+                                 'expected an Array2D (T, '
+                                 f'{dim}) column, found {feature}')
             if shape[1] != dim:
                 raise InputError(
                     f"modality '{m}': the config expects feature dim {dim}, "

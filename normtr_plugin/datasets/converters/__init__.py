@@ -184,7 +184,17 @@ def features_array(values, split: str, key: str) -> np.ndarray:
         raise ConversionError(
             f"split '{split}': '{key}' must be an array of real numbers "
             f'(N, T, D), found shape {arr.shape} dtype {arr.dtype}')
+    check_feature_shape(arr.shape, f"split '{split}': '{key}'")
     return arr
+
+
+def check_feature_shape(shape, where: str) -> None:
+    """(N, T, D) features need T >= 1 steps and D >= 1 dims."""
+    if len(shape) == 3 and (shape[1] < 1 or shape[2] < 1):
+        raise ConversionError(
+            f'{where}: features of shape {tuple(shape)} have '
+            f'{shape[1]} time steps and {shape[2]} feature dims; each '
+            'needs at least 1')
 
 
 def check_lengths(split: str, sizes: Dict[str, int],

@@ -30,7 +30,8 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from . import (BATCH_SIZE, SPLITS, ConversionError, ConversionJob,
-               batch_ranges, check_dims, check_labels, check_lengths,
+               batch_ranges, check_dims, check_feature_shape, check_labels,
+               check_lengths,
                check_out_dir, check_source)
 from .cmu_h5_labels import plan_labels
 from ...utils.errors import (InputError, MissingDependencyError,
@@ -130,6 +131,7 @@ def _open_features(stack, files: dict, split: str, skipped: list,
         if ds.ndim != 3:
             raise ConversionError(f'{files[m]!r} must hold (N, T, D) '
                                   f'features, found shape {ds.shape}')
+        check_feature_shape(ds.shape, repr(files[m]))
         arrays[m] = ds
     if not arrays:
         raise ConversionError(f"split '{split}' has labels but no readable "
