@@ -174,9 +174,9 @@ def load_pretrained_config(path: str) -> dict:
     must be finite, so that ``from_pretrained`` builds only known parts.
     """
     try:
-        with open(path) as f:
+        with open(path, encoding='utf-8') as f:
             config = json.load(f)
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, ValueError) as err:  # ValueError: not UTF-8 / JSON
         raise PretrainedError(f'{path}: not a readable JSON config '
                               f'({err})') from None
     arch = config.get('architecture') if isinstance(config, dict) else None

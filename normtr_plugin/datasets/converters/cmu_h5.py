@@ -35,7 +35,7 @@ from . import (BATCH_SIZE, SPLITS, ConversionError, ConversionJob,
                check_out_dir, check_source)
 from .cmu_h5_labels import plan_labels
 from ...utils.errors import (InputError, MissingDependencyError,
-                             MissingFileError)
+                             MissingFileError, NormTRError)
 from ...utils.real_arrays import REAL_KINDS
 
 SOURCE_FORMAT = ('CMU-SDK derived HDF5 (MFN release): one file per modality '
@@ -55,6 +55,21 @@ def _h5py():
     return h5py
 
 
+@contextlib.contextmanager
+def _reading(path: str):
+    """Turn what HDF5 raises on a damaged file (``OSError``,
+    ``RuntimeError``, ``KeyError``... from h5py) into a ConversionError
+    naming the file."""
+    try:
+        yield
+    except NormTRError:
+        raise
+    except Exception as err:  # noqa: B902 - h5py's errors, see above
+        text = ' '.join(str(err).split())[:200]
+        raise ConversionError(f'{path!r} is damaged: HDF5 cannot read it '
+                              f'({type(err).__name__}: {text})') from None
+
+
 def _open(stack, path: str):
     h5py = _h5py()
     size = osp.getsize(path)
@@ -64,10 +79,11 @@ def _open(stack, path: str):
         what = 'is empty (0 bytes)' if size == 0 else \
             f'is not a readable HDF5 file: {err}'
         raise ConversionError(f'{path!r} {what}') from None
-    if KEY not in f:
-        raise ConversionError(f"{path!r} has no dataset under key '{KEY}'; "
-                              f'found keys {sorted(f.keys())}')
-    ds = f[KEY]
+    with _reading(path):
+        if KEY not in f:
+            raise ConversionError(f"{path!r} has no dataset under key "
+                                  f"'{KEY}'; found keys {sorted(f.keys())}")
+        ds = f[KEY]
     if not hasattr(ds, 'shape') or ds.dtype.kind not in REAL_KINDS:
         found = f'dtype {ds.dtype}' if hasattr(ds, 'dtype') else \
             type(ds).__name__
@@ -140,7 +156,8 @@ def _open_features(stack, files: dict, split: str, skipped: list,
 
 
 def _read_labels(ds, split: str, path: str) -> np.ndarray:
-    values = np.asarray(ds[()], np.float64)  # dtype checked by _open
+    with _reading(path):
+        values = np.asarray(ds[()], np.float64)  # dtype checked by _open
     check_labels(values, split, osp.basename(path))
     return values
 
@@ -151,7 +168,9 @@ def _batches(arrays: dict, plan, split: str, name: str, n: int,
         batch = {'id': [f'{name}_{i:06d}'
                         for i in range(rows.start, rows.stop)]}
         batch.update(plan.batch(split, rows))
-        batch.update({m: ds[rows] for m, ds in arrays.items()})
+        for m, ds in arrays.items():
+            with _reading(ds.file.filename):
+                batch[m] = ds[rows]
         yield batch
 
 
