@@ -146,7 +146,7 @@ def test_cmu_h5_refuses_complex_arrays(tmp_path, features, labels):
 # ------------------------------------------------ HDF5 with 0 steps
 def test_cmu_h5_features_with_zero_steps_are_refused(tmp_path):
     src = write_h5_source(tmp_path / 'src', steps=0)
-    proc = run_tool(['tools/convert_dataset.py', 'cmu-h5', src,
+    proc = run_tool(['tools/convert_dataset.py', 'cmu-h5', src, '--out',
                      tmp_path / 'out'])
     assert_tool_error(proc, '0 time steps', 'audio_train.h5')
     assert not (tmp_path / 'out').exists()
@@ -213,7 +213,7 @@ def test_truncated_pickle_is_a_one_line_tool_error(tmp_path):
     src = tmp_path / 'cut.pkl'
     data = pickle.dumps(dict(train=dict(audio=np.zeros((4, 3, 2)))))
     src.write_bytes(data[:len(data) // 2])
-    proc = run_tool(['tools/convert_dataset.py', 'mmsa', src,
+    proc = run_tool(['tools/convert_dataset.py', 'mmsa', src, '--out',
                      tmp_path / 'out'])
     assert_tool_error(proc, 'cut.pkl', 'not a readable')
 

@@ -218,7 +218,8 @@ def _not_a_checkpoint(filename: str) -> Optional[str]:
 
 def _first_line(err: BaseException) -> str:
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    text = lines[0] if lines else ''
+    # torch's miniz errors add three sentences of advice: keep the cause
+    text = lines[0].split('. This is an internal')[0] if lines else ''
     return f'{type(err).__name__}: {text[:200]}' if text \
         else type(err).__name__
 
