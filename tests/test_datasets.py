@@ -136,7 +136,7 @@ def test_errors_name_the_problem(tmp_path):
     with pytest.raises(ValueError, match=r"modality 'video': the config "
                        r"expects feature dim 8, the data .* has 7"):
         MultimodalFeatureDataset(root, 'train', dict(DIMS, video=8))
-    with pytest.raises(KeyError, match=r"\['depth'\].*missing"):
+    with pytest.raises(KeyError, match=r"modality 'depth' .*missing"):
         MultimodalFeatureDataset(root, 'train', dict(DIMS, depth=3))
     with pytest.raises(KeyError, match=r"split 'dev' not in .*found"):
         MultimodalFeatureDataset(root, 'dev', DIMS)

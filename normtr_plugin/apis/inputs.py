@@ -19,6 +19,7 @@ the dataset converters use, and moved to the front (``stripped``: the
 inferencer warns once).
 """
 import os.path as osp
+import zipfile
 from typing import Dict, Iterator, NamedTuple, Optional
 
 import numpy as np
@@ -26,6 +27,7 @@ import torch
 
 from ..structures.lengths import left_align
 from ..utils.errors import InputError
+from ..utils.real_arrays import check_real
 
 __all__ = ['ArrayBatches', 'DatasetBatches', 'DatasetInputs',
            'InferenceError', 'array_batches', 'read_npz']
@@ -97,19 +99,43 @@ class DatasetBatches:
                 range(start, min(start + batch_size, len(self))))
 
 
+def _not_an_npz(path: str) -> Optional[str]:
+    """Why ``path`` is no ``.npz`` archive (empty, a renamed ``.npy``, a
+    truncated archive, another file), or ``None``."""
+    if zipfile.is_zipfile(path):
+        return None
+    with open(path, 'rb') as f:
+        head = f.read(6)
+    if not head:
+        return 'the file is empty (0 bytes)'
+    if head == b'\x93NUMPY':
+        return ('a single .npy array (renamed?), not an .npz archive of '
+                'named arrays: save with np.savez(path, audio=..., ...)')
+    if head[:4] == b'PK\x03\x04':
+        return 'truncated or corrupted (the zip archive has no intact end)'
+    return 'not an .npz archive (another kind of file)'
+
+
 def read_npz(path: str) -> dict:
-    """The arrays of an ``.npz`` (``allow_pickle=False``)."""
+    """The arrays of an ``.npz`` (``allow_pickle=False``). Anything that
+    is not a whole ``.npz`` of plain arrays is an :class:`InferenceError`
+    naming the file and what is wrong."""
     if not osp.isfile(path):
         raise InferenceError(f'input file {path!r} not found')
+    why = _not_an_npz(path)
+    if why:
+        raise InferenceError(f'{path}: cannot read: {why}')
     try:
         with np.load(path, allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
     except ValueError as err:  # object arrays need pickle: refused
         raise InferenceError(f'{path}: cannot read ({err}); store one '
                              'numeric (N, T, D) array per modality') from None
-    except OSError as err:
-        raise InferenceError(f'{path}: not a readable .npz file '
-                             f'({err})') from None
+    except Exception as err:  # noqa: B902 - a damaged archive (zip, zlib,
+        # numpy header errors): the file's fault, reported as one line
+        text = ' '.join(str(err).split())[:200]
+        raise InferenceError(f'{path}: not a readable .npz file: corrupted '
+                             f'({type(err).__name__}: {text})') from None
 
 
 def _numpy(value) -> np.ndarray:
@@ -120,6 +146,7 @@ def _numpy(value) -> np.ndarray:
 
 def _check_shape(x: np.ndarray, m: str, dim: int, where: str,
                  ndim: int = 3) -> None:
+    check_real(x.dtype, f'{where}, modality {m!r}')
     if x.ndim != ndim:
         raise InferenceError(f'{where}, modality {m!r}: expected (N, T, '
                              f'{dim}) or a list of (T, {dim}) arrays, found '
@@ -193,7 +220,9 @@ def array_batches(arrays: dict, modalities: Dict[str, int],
                                  'contains NaN or Inf')
         if m in lengths:
             ls = lengths[m]
-            if ls.shape != (n,) or (ls < 0).any() or (ls > x.shape[1]).any():
+            check_real(ls.dtype, f'{where}, lengths of modality {m!r}')
+            if ls.shape != (n,) or (ls < 0).any() or \
+                    (ls > x.shape[1]).any() or (ls != np.round(ls)).any():
                 raise InferenceError(
                     f'{where}, modality {m!r}: lengths must be N = {n} '
                     f'integers in 0..{x.shape[1]} (the steps of its '

@@ -9,6 +9,7 @@ split) and a dataset card ``README.md``.
 import json
 import os
 import os.path as osp
+import re
 from typing import Dict, Iterable, Mapping, Optional
 
 import datasets as hf
@@ -17,8 +18,22 @@ from datasets.arrow_writer import ArrowWriter
 
 from ..utils import StagingDir, check_replaceable
 from ..utils.errors import InputError
+from ..utils.real_arrays import check_real
 
 STATS_FILE = 'feature_stats.json'
+#: split names are plain identifiers (they become folder names)
+SPLIT_NAME = re.compile(r'^[A-Za-z0-9_]+$')
+
+
+def check_split_name(name, where: str) -> str:
+    """``name`` when it is a plain split name (letters, digits, ``_``);
+    else an :class:`InputError`: a split becomes a folder, so ``../x``
+    or ``a/b`` would write outside the dataset."""
+    if not isinstance(name, str) or not SPLIT_NAME.match(name):
+        raise InputError(f'{where}: split name {name!r} is not a plain '
+                         'name (letters, digits and _ only, e.g. train, '
+                         'validation, test)')
+    return name
 
 
 def feature_schema(modalities: Mapping[str, int],
@@ -96,6 +111,7 @@ def clean_features(x):
     ``x`` is an array (N, T, D) or a list of (T_i, D) arrays.
     """
     if isinstance(x, np.ndarray) and x.ndim == 3:
+        check_real(x.dtype, 'features')
         x = x.astype(np.float32)
         bad = ~np.isfinite(x)
         hit = int(bad.any(axis=(1, 2)).sum())
@@ -141,6 +157,7 @@ class FeatureDatasetWriter:
     def write_split(self, name: str, batches: Iterable[dict],
                     modalities: Optional[Iterable[str]] = None) -> int:
         """Write one split; ``modalities`` lists those this split has."""
+        check_split_name(name, self.out_dir)
         present = list(modalities or self.modalities)
         features = feature_schema(
             {m: self.modalities[m] for m in present}, self.labels)

@@ -13,6 +13,22 @@ from .transforms.base import check_batch_pipeline
 from ..utils.errors import InputError, UnknownNameError
 
 
+def usable_device(name, where: str) -> torch.device:
+    """``torch.device(name)`` when this machine can hold tensors there;
+    else an :class:`InputError` naming ``where`` (e.g. ``resident='cuda'``
+    on a machine without an NVIDIA driver)."""
+    try:
+        device = torch.device(name)
+        torch.empty(0, device=device)
+    except Exception as err:  # noqa: B902 - torch's RuntimeError,
+        # AssertionError ("Torch not compiled with CUDA"), ...
+        reason = ' '.join(str(err).split())[:160]
+        raise InputError(f'{where}={name!r}: this machine cannot hold '
+                         f'tensors on that device ({reason}); use '
+                         "resident='cpu' or leave it unset") from None
+    return device
+
+
 
 @DATASETS.register_module()
 class MultimodalFeatureDataset(Dataset):
@@ -68,6 +84,8 @@ class MultimodalFeatureDataset(Dataset):
         self.data_root, self.split = data_root, split
         self.task = self.head.task
         self.revision = revision
+        device = None if resident is None else \
+            usable_device(resident, f'{self._where()}: resident')
         self.modalities = dict(modalities)
         self.label_columns = list(label_columns)
         table = self._load_split()
@@ -91,8 +109,8 @@ class MultimodalFeatureDataset(Dataset):
         check_batch_pipeline(self.pipeline.transforms)
         self._steps = {m: self._leading_steps(m) for m in self.modalities}
         self.resident = None
-        if resident is not None:
-            self._make_resident(torch.device(resident))
+        if device is not None:
+            self._make_resident(device)
 
     @property
     def metainfo(self) -> dict:
@@ -113,11 +131,17 @@ class MultimodalFeatureDataset(Dataset):
         return splits[self.split]
 
     def _check_columns(self, table: hf.Dataset) -> None:
-        wanted = ['id'] + list(self.modalities) + self.label_columns
+        absent = [m for m in self.modalities if m not in table.column_names]
+        if absent:
+            raise UnknownNameError(
+                f'modality {absent[0]!r} (configured: {list(self.modalities)}'
+                f') is missing from {self._where()}; its columns are '
+                f'{table.column_names}')
+        wanted = ['id'] + self.label_columns
         missing = [c for c in wanted if c not in table.column_names]
         if missing:
             raise UnknownNameError(
-                f'columns {missing} (configured modalities, labels or id) '
+                f'columns {missing} (configured labels or id) '
                 f'missing from {self._where()}; found {table.column_names}')
 
     def _check_dims(self, table: hf.Dataset) -> None:
@@ -125,8 +149,9 @@ class MultimodalFeatureDataset(Dataset):
             feature = table.features[m]
             shape = getattr(feature, 'shape', None)
             if shape is None or len(shape) != 2:
-                raise TypeError(f"modality '{m}' in {self._where()} must be "
-                                f'an Array2D column, found {feature}')
+                raise InputError(f"modality '{m}' in {self._where()}: "
+                                 'expected an Array2D (T, '
+                                 f'{dim}) column, found {feature}')
             if shape[1] != dim:
                 raise InputError(
                     f"modality '{m}': the config expects feature dim {dim}, "

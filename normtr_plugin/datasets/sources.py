@@ -9,7 +9,7 @@ from typing import Optional, Tuple
 
 import datasets as hf
 
-from ..utils.hub_id import is_hub_id, parse_hub_id
+from ..utils.hub_id import check_revision, is_hub_id, parse_hub_id
 from .feature_format import STATS_FILE, read_feature_stats
 from ..utils.errors import InputError, MissingFileError
 
@@ -44,6 +44,7 @@ def load_splits(source: str, revision: Optional[str] = None
             f'dataset folder {source!r} not found (and it is not a Hub id '
             f'of the form org/name). {PREPARE_HINT}')
     source = parse_hub_id(source)
+    revision = check_revision(revision)
     where = f'Hub dataset {source!r}' + (f' at revision {revision!r}'
                                          if revision else '')
     splits = _load_dataset(source, revision, where)

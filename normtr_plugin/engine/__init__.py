@@ -2,7 +2,8 @@ from .atomic_backend import ATOMIC_BACKEND, AtomicLocalBackend
 from .autocast_optim_wrapper import AutocastOptimWrapper
 from .checkpoint_guard_hook import CheckpointGuardHook, CheckpointMismatchError
 from .checkpoint_hook import AtomicCheckpointHook
-from .checkpoint_loader import (load_checkpoint_safely,
+from .checkpoint_loader import (CorruptCheckpointError,
+                                load_checkpoint_safely,
                                 register_checkpoint_loader)
 from .cli import (CfgOptions, add_cfg_options, add_launcher_arguments,
                   add_overwrite_argument,
@@ -32,6 +33,7 @@ from .run_identity import (ResumeMismatchError, RunIdentityHook,
 # tools and CheckpointGuardHook.before_run call explicitly.
 
 __all__ = [
+    'CorruptCheckpointError',
     'ATOMIC_BACKEND', 'AtomicCheckpointHook', 'AtomicLocalBackend',
     'CfgOptions', 'add_cfg_options', 'add_launcher_arguments',
     'add_overwrite_argument',

@@ -28,6 +28,7 @@ Code that loads a checkpoint itself calls :func:`load_checkpoint_safely`.
 import os.path as osp
 import pickle
 import re
+import zipfile
 from typing import Any, Callable, List, Optional, Tuple, Union
 
 import numpy as np
@@ -37,11 +38,12 @@ from mmengine.logging import print_log
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from ..utils.errors import MissingFileError, NormTRError
+from ..utils.errors import InputError, MissingFileError, NormTRError
 from .checkpoint_digest import verify_content_hashes
 
 __all__ = [
     'CHECKPOINT_SAFE_GLOBALS',
+    'CorruptCheckpointError',
     'UnsafeCheckpointError',
     'load_checkpoint_safely',
     'register_checkpoint_loader',
@@ -54,6 +56,11 @@ class UnsafeCheckpointError(NormTRError, pickle.UnpicklingError):
     Subclass of :class:`pickle.UnpicklingError`, so code that already catches
     torch's error keeps working.
     """
+
+
+class CorruptCheckpointError(InputError):
+    """A checkpoint file that is empty, truncated, corrupted or not a
+    checkpoint at all (the message names the file and which)."""
 
 
 # ---------------------------------------------------------------------------
@@ -183,6 +190,42 @@ def _disallowed_detail(message: str) -> str:
     return lines[-1] if lines else message
 
 
+#: words of torch's weights-only messages that mean "a global was refused"
+#: (anything else going wrong in the pickle is corruption)
+_REFUSAL_WORDS = ('GLOBAL', 'global', 'getattr', 'reduce', 'Unsupported class')
+
+
+def _not_a_checkpoint(filename: str) -> Optional[str]:
+    """Why ``filename`` cannot be a ``torch.save`` checkpoint (empty, a
+    truncated or foreign file), or ``None`` when it is a whole zip archive.
+
+    Checkpoints are zip archives (``torch.save``'s format since torch 1.6,
+    what mmengine writes); their central directory is at the end, so a
+    truncated copy is told from a foreign file by the zip signature at the
+    start.
+    """
+    size = osp.getsize(filename)
+    if size == 0:
+        return 'the file is empty (0 bytes)'
+    if zipfile.is_zipfile(filename):
+        return None
+    with open(filename, 'rb') as f:
+        head = f.read(4)
+    if head == b'PK\x03\x04':
+        return (f'truncated or corrupted: the zip archive of {size} bytes '
+                'has no intact end (an interrupted save or copy?)')
+    return ('not a PyTorch checkpoint: not the zip archive torch.save '
+            'writes (another kind of file, or random bytes)')
+
+
+def _first_line(err: BaseException) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    # torch's miniz errors add three sentences of advice: keep the cause
+    text = lines[0].split('. This is an internal')[0] if lines else ''
+    return f'{type(err).__name__}: {text[:200]}' if text \
+        else type(err).__name__
+
+
 def load_checkpoint_safely(filename: str,
                            map_location: Optional[Any] = None,
                            log: Optional[Callable[[str], None]] = None
@@ -197,10 +240,12 @@ def load_checkpoint_safely(filename: str,
             ``normtr_plugin`` logger; ``checkpoint_digest.py``).
 
     Returns:
-        The loaded checkpoint (usually a dict).
+        The loaded checkpoint (a dict).
 
     Raises:
-        FileNotFoundError: ``filename`` is not an existing file.
+        MissingFileError: ``filename`` is not an existing file.
+        CorruptCheckpointError: The file is empty, truncated, corrupted or
+            not a checkpoint (one line naming the file and which).
         UnsafeCheckpointError: The pickle references a global outside
             :data:`CHECKPOINT_SAFE_GLOBALS` (nothing of it is executed).
         ChecksumError: The weights differ from the SHA-256 stored in the
@@ -209,6 +254,10 @@ def load_checkpoint_safely(filename: str,
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise MissingFileError(f'{filename} can not be found.')
+    why = _not_a_checkpoint(filename)
+    if why:
+        raise CorruptCheckpointError(f'cannot load checkpoint "{filename}": '
+                                     f'{why}')
 
     # torch.serialization.safe_globals removes its entries on exit; only pass
     # the ones not already allowlisted globally so that a user's own
@@ -221,6 +270,10 @@ def load_checkpoint_safely(filename: str,
                 filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         detail = _disallowed_detail(str(err))
+        if not any(word in detail for word in _REFUSAL_WORDS):
+            raise CorruptCheckpointError(
+                f'cannot load checkpoint "{filename}": corrupted (its '
+                f'pickled index is unreadable: {detail[:200]})') from err
         raise UnsafeCheckpointError(
             f'Refusing to load checkpoint "{filename}": it contains an object '
             f'that is not on the normtr_plugin checkpoint allowlist '
@@ -228,6 +281,15 @@ def load_checkpoint_safely(filename: str,
             f'training runs (mmengine Runner / CheckpointHook) are accepted; '
             f'they are loaded with torch.load(weights_only=True) and '
             f'arbitrary pickled objects are never executed.') from err
+    except Exception as err:  # a damaged archive: torch/miniz/pickle errors
+        raise CorruptCheckpointError(
+            f'cannot load checkpoint "{filename}": truncated or corrupted '
+            f'({_first_line(err)})') from err
+    if not isinstance(checkpoint, dict):
+        raise CorruptCheckpointError(
+            f'cannot load checkpoint "{filename}": not a training '
+            f'checkpoint (it holds a {type(checkpoint).__name__}, not a '
+            'dict)')
     verify_content_hashes(checkpoint, filename, log)
     return checkpoint
 

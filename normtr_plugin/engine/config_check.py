@@ -6,7 +6,11 @@ from mmengine.config import Config
 from ..utils.errors import InputError
 from .config_walk import DATALOADERS, PIPELINES, dataset_cfgs
 
-__all__ = ['ConfigError', 'check_lengths']
+__all__ = ['ConfigError', 'MAX_SEQ_LEN', 'check_lengths']
+
+#: the most steps per sample a config may ask for: attention stores
+#: T x T scores per head and sample (16384 steps: 1 GiB in float32)
+MAX_SEQ_LEN = 16384
 
 
 class ConfigError(InputError):
@@ -20,11 +24,14 @@ def _check_seq_len(seq_len, modalities, where: str) -> None:
         raise ConfigError(f'{where}: seq_len must be an int T or a dict '
                           f'modality -> T_m, found {seq_len!r}')
     lens = seq_len if isinstance(seq_len, dict) else {None: seq_len}
-    bad = {m: t for m, t in lens.items()
-           if isinstance(t, bool) or not isinstance(t, int) or t < 1}
-    if bad:
-        raise ConfigError(f'{where}: every seq_len must be an int >= 1, '
-                          f'found {bad}')
+    for m, t in lens.items():
+        if isinstance(t, bool) or not isinstance(t, int) or \
+                not 1 <= t <= MAX_SEQ_LEN:
+            which = 'every modality' if m is None else f'modality {m!r}'
+            raise ConfigError(
+                f'{where}: seq_len of {which} must be an int in 1..'
+                f'{MAX_SEQ_LEN} (steps per sample; attention holds T x T '
+                f'scores), found {t!r}')
     if isinstance(seq_len, dict) and set(seq_len) != set(modalities):
         raise ConfigError(
             f'{where}: seq_len names {sorted(seq_len)} but modalities are '

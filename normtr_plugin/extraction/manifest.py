@@ -23,6 +23,7 @@ from typing import Dict, List, Optional
 import datasets as hf
 import numpy as np
 
+from ..datasets.feature_format import check_split_name
 from ..registry import head_class
 from ..utils.errors import InputError, MissingFileError
 
@@ -125,6 +126,7 @@ def read_manifest(path: str, task: str = 'classification',
             if not r[c]:
                 raise InputError(f'manifest {path!r} line {line}: empty '
                                  f'{c!r}')
+        check_split_name(r['split'], f'manifest {path!r} line {line}')
         if r['id'] in seen:
             raise InputError(f'manifest {path!r} line {line}: duplicate id '
                              f'{r["id"]!r}')

@@ -9,6 +9,7 @@ Only ``model.safetensors`` is read: nothing is unpickled.
 from mmengine.logging import print_log
 from mmengine.runner import CheckpointLoader
 
+from ..utils.hub_id import split_revision
 from .pretrained import (load_pretrained_config, load_pretrained_weights,
                          resolve_files)
 
@@ -16,12 +17,10 @@ PREFIX = 'hf://'
 
 
 def split_hub_path(path: str):
-    """``hf://org/name@rev`` -> (``org/name``, ``rev``)."""
-    target = path[len(PREFIX):]
-    if '@' in target and not target.startswith('/'):
-        target, revision = target.rsplit('@', 1)
-        return target, revision
-    return target, None
+    """``hf://org/name@rev`` -> (``org/name``, ``rev``); an empty or
+    malformed ``rev`` is an ``InputError`` (``utils/hub_id.py``)."""
+    target, revision = split_revision(path)
+    return target[len(PREFIX):], revision
 
 
 def load_from_hub(filename: str, map_location=None) -> dict:

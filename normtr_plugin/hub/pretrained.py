@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_file
 from ..registry import MODELS, build_in_scope
 from ..utils import atomic_path, require_finite, write_text
 from ..utils.errors import InputError
-from ..utils.hub_id import parse_hub_id
+from ..utils.hub_id import check_revision, parse_hub_id
 from ..utils.state_dict import state_dict_problems
 from ..version import __version__
 from .checksums import CHECKSUMS_NAME, verify_checksums, write_checksums
@@ -153,6 +153,7 @@ def _resolve_files(repo_id_or_dir: str, revision: Optional[str] = None,
     ``revision`` and ``HF_HUB_OFFLINE`` work as everywhere in the Hugging
     Face stack); anything else is a :class:`PretrainedError`.
     """
+    revision = check_revision(revision)
     repo_id = parse_hub_id(repo_id_or_dir)
     if repo_id is None and osp.isdir(repo_id_or_dir):
         paths = [osp.join(repo_id_or_dir, n)
@@ -214,9 +215,9 @@ def load_pretrained_config(path: str) -> dict:
     must be finite, so that ``from_pretrained`` builds only known parts.
     """
     try:
-        with open(path) as f:
+        with open(path, encoding='utf-8') as f:
             config = json.load(f)
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, ValueError) as err:  # ValueError: not UTF-8 / JSON
         raise PretrainedError(f'{path}: not a readable JSON config '
                               f'({err})') from None
     arch = config.get('architecture') if isinstance(config, dict) else None

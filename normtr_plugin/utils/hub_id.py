@@ -12,6 +12,10 @@ Datasets (``data_root``), pretrained models and model cards all ask
    missing ``data/mosi`` is reported as a missing folder, not fetched)
    or an existing local folder.
 4. Anything else (absolute paths, ``./x``, ``a/b/c``) is local.
+
+A revision (``hf://org/name@REV`` in ``load_from``, ``--revision``) is a
+branch, tag or commit: :func:`check_revision` refuses an empty one or one
+that cannot be a Git ref, before anything is fetched.
 """
 import os.path as osp
 import re
@@ -19,13 +23,16 @@ from typing import Optional
 
 from .errors import InputError
 
-__all__ = ['HUB_SCHEME', 'is_hub_id', 'parse_hub_id']
+__all__ = ['HUB_SCHEME', 'check_revision', 'is_hub_id', 'parse_hub_id',
+           'split_revision']
 
 HUB_SCHEME = 'hf://'
 #: first path parts that are always local folders
 LOCAL_ROOTS = ('data',)
 _PART = r'[A-Za-z0-9_][A-Za-z0-9_.-]*'
 _ID = re.compile(rf'^{_PART}/{_PART}$')
+#: a branch, tag or commit hash (Git ref rules, simplified)
+_REVISION = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.+/-]*$')
 
 
 def parse_hub_id(name) -> Optional[str]:
@@ -53,3 +60,26 @@ def parse_hub_id(name) -> Optional[str]:
 def is_hub_id(name) -> bool:
     """Whether ``name`` denotes a Hub repo (:func:`parse_hub_id`)."""
     return parse_hub_id(name) is not None
+
+
+def check_revision(revision, where: str = 'revision') -> Optional[str]:
+    """``revision`` when it can name a branch, tag or commit (``None``:
+    the default branch); else an :class:`InputError` naming ``where``."""
+    if revision is None:
+        return None
+    if not isinstance(revision, str) or not _REVISION.match(revision) or \
+            '..' in revision or revision.endswith(('/', '.lock')):
+        what = 'is empty' if revision == '' else 'is not one'
+        raise InputError(f'{where}: {revision!r} {what}; expected a Hub '
+                         'revision (a branch, tag or commit hash, e.g. main)')
+    return revision
+
+
+def split_revision(name: str):
+    """``'hf://org/name@REV'`` -> ``('hf://org/name', 'REV')``; without
+    ``@``: ``(name, None)``. An empty or malformed ``REV`` is refused."""
+    body = name[len(HUB_SCHEME):] if name.startswith(HUB_SCHEME) else name
+    if '@' not in body or body.startswith('/'):
+        return name, None
+    target, revision = name.rsplit('@', 1)
+    return target, check_revision(revision, f'revision of {name!r}')

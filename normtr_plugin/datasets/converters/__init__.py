@@ -22,7 +22,6 @@ the write job); the converters themselves are imported on first use.
 """
 import importlib
 import os.path as osp
-import pickle
 import re
 from typing import (Callable, Dict, Iterable, Iterator, List, Optional,
                     Sequence)
@@ -37,6 +36,7 @@ from . import safe_pickle
 from .dataset_card import render_card
 from .progress import ProgressReader, progress_bar
 from ...utils.errors import InputError, MissingFileError
+from ...utils.real_arrays import REAL_KINDS, real_array
 
 FORMATS = ('mmsa', 'mult', 'cmu-h5')
 _MODULES = {'mmsa': 'mmsa', 'mult': 'mult', 'cmu-h5': 'cmu_h5'}
@@ -94,21 +94,27 @@ def check_out_dir(out_dir, overwrite: bool) -> str:
 
 def load_pickle(path: str, what: str) -> dict:
     """Load a local pickle holding a dict, through the restricted unpickler
-    (``safe_pickle``: numpy arrays and builtin containers only)."""
+    (``safe_pickle``: numpy arrays and builtin containers only, none larger
+    than the file). A damaged pickle is a :class:`ConversionError`."""
+    limit = max(osp.getsize(path), safe_pickle.MIN_LIMIT)
     try:
         with open(path, 'rb') as raw:
             f = ProgressReader(raw, f'reading {osp.basename(path)}')
             try:
-                data = safe_pickle.load(f, path)
+                data = safe_pickle.load(f, path, limit=limit)
             except UnicodeDecodeError:  # written by Python 2
                 f.seek(0)
-                data = safe_pickle.load(f, path, encoding='latin1')
+                data = safe_pickle.load(f, path, limit=limit,
+                                        encoding='latin1')
             finally:
                 f.close()
-    except (pickle.UnpicklingError, EOFError, AttributeError,
-            ImportError, ValueError) as err:
+    except safe_pickle.UnsafePickleError as err:
+        raise ConversionError(str(err)) from None
+    except Exception as err:  # noqa: B902 - truncated or damaged bytes
+        # (pickle, numpy, codec errors): the file's fault, one line
+        text = ' '.join(str(err).split())[:200]
         raise ConversionError(f'{path!r} is not a readable {what} pickle: '
-                              f'{type(err).__name__}: {err}') from None
+                              f'{type(err).__name__}: {text}') from None
     if not isinstance(data, dict):
         raise ConversionError(f'{what} pickle {path!r} must hold a dict of '
                               f'splits, found {type(data).__name__}')
@@ -176,11 +182,21 @@ def features_array(values, split: str, key: str) -> np.ndarray:
     if hasattr(values, 'detach'):  # a torch tensor
         values = values.detach().cpu().numpy()
     arr = np.asarray(values)
-    if arr.ndim != 3 or not np.issubdtype(arr.dtype, np.number):
+    if arr.ndim != 3 or arr.dtype.kind not in REAL_KINDS:
         raise ConversionError(
-            f"split '{split}': '{key}' must be a numeric array (N, T, D), "
-            f'found shape {arr.shape} dtype {arr.dtype}')
+            f"split '{split}': '{key}' must be an array of real numbers "
+            f'(N, T, D), found shape {arr.shape} dtype {arr.dtype}')
+    check_feature_shape(arr.shape, f"split '{split}': '{key}'")
     return arr
+
+
+def check_feature_shape(shape, where: str) -> None:
+    """(N, T, D) features need T >= 1 steps and D >= 1 dims."""
+    if len(shape) == 3 and (shape[1] < 1 or shape[2] < 1):
+        raise ConversionError(
+            f'{where}: features of shape {tuple(shape)} have '
+            f'{shape[1]} time steps and {shape[2]} feature dims; each '
+            'needs at least 1')
 
 
 def check_lengths(split: str, sizes: Dict[str, int],
@@ -205,7 +221,7 @@ def check_labels(values: np.ndarray, split: str, key: str,
     """Refuse NaN/Inf labels and labels beyond float32's range (stored as
     inf), naming the first bad sample (``sample(row)``: its id) and
     column (``columns[j]`` or ``column j``)."""
-    arr = np.asarray(values, np.float64)
+    arr = real_array(values, f"split '{split}': labels '{key}'", np.float64)
     with np.errstate(invalid='ignore', over='ignore'):
         bad = ~np.isfinite(arr) | (np.abs(arr) > FLOAT32_MAX)
     if not bad.any():

@@ -32,11 +32,13 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from . import (BATCH_SIZE, SPLITS, ConversionError, ConversionJob,
-               batch_ranges, check_dims, check_labels, check_lengths,
+               batch_ranges, check_dims, check_feature_shape, check_labels,
+               check_lengths,
                check_out_dir, check_source)
 from .cmu_h5_labels import plan_labels
 from ...utils.errors import (InputError, MissingDependencyError,
-                             MissingFileError)
+                             MissingFileError, NormTRError)
+from ...utils.real_arrays import REAL_KINDS
 
 SOURCE_FORMAT = ('CMU-SDK derived HDF5 (MFN release): one file per modality '
                  'and split, a float64 array under key `d1`')
@@ -55,6 +57,21 @@ def _h5py():
     return h5py
 
 
+@contextlib.contextmanager
+def _reading(path: str):
+    """Turn what HDF5 raises on a damaged file (``OSError``,
+    ``RuntimeError``, ``KeyError``... from h5py) into a ConversionError
+    naming the file."""
+    try:
+        yield
+    except NormTRError:
+        raise
+    except Exception as err:  # noqa: B902 - h5py's errors, see above
+        text = ' '.join(str(err).split())[:200]
+        raise ConversionError(f'{path!r} is damaged: HDF5 cannot read it '
+                              f'({type(err).__name__}: {text})') from None
+
+
 def _open(stack, path: str):
     h5py = _h5py()
     size = osp.getsize(path)
@@ -64,13 +81,16 @@ def _open(stack, path: str):
         what = 'is empty (0 bytes)' if size == 0 else \
             f'is not a readable HDF5 file: {err}'
         raise ConversionError(f'{path!r} {what}') from None
-    if KEY not in f:
-        raise ConversionError(f"{path!r} has no dataset under key '{KEY}'; "
-                              f'found keys {sorted(f.keys())}')
-    ds = _local_dataset(h5py, f, path)
-    if not hasattr(ds, 'shape') or not np.issubdtype(ds.dtype, np.number):
-        raise ConversionError(f"'{KEY}' in {path!r} must be a numeric "
-                              'array')
+    with _reading(path):
+        if KEY not in f:
+            raise ConversionError(f"{path!r} has no dataset under key "
+                                  f"'{KEY}'; found keys {sorted(f.keys())}")
+        ds = _local_dataset(h5py, f, path)
+    if not hasattr(ds, 'shape') or ds.dtype.kind not in REAL_KINDS:
+        found = f'dtype {ds.dtype}' if hasattr(ds, 'dtype') else \
+            type(ds).__name__
+        raise ConversionError(f"'{KEY}' in {path!r} must be an array of "
+                              f'real numbers, found {found}')
     return ds
 
 
@@ -163,6 +183,7 @@ def _open_features(stack, files: dict, split: str, skipped: list,
         if ds.ndim != 3:
             raise ConversionError(f'{files[m]!r} must hold (N, T, D) '
                                   f'features, found shape {ds.shape}')
+        check_feature_shape(ds.shape, repr(files[m]))
         arrays[m] = ds
     if not arrays:
         raise ConversionError(f"split '{split}' has labels but no readable "
@@ -171,7 +192,8 @@ def _open_features(stack, files: dict, split: str, skipped: list,
 
 
 def _read_labels(ds, split: str, path: str) -> np.ndarray:
-    values = np.asarray(ds[()], np.float64)
+    with _reading(path):
+        values = np.asarray(ds[()], np.float64)  # dtype checked by _open
     name = dict(SPLITS)[split]
     check_labels(values.reshape(len(values), -1) if values.ndim == 3 and
                  values.shape[1] == 1 else values, split,
@@ -185,7 +207,9 @@ def _batches(arrays: dict, plan, split: str, name: str, n: int,
         batch = {'id': [f'{name}_{i:06d}'
                         for i in range(rows.start, rows.stop)]}
         batch.update(plan.batch(split, rows))
-        batch.update({m: ds[rows] for m, ds in arrays.items()})
+        for m, ds in arrays.items():
+            with _reading(ds.file.filename):
+                batch[m] = ds[rows]
         yield batch
 
 

@@ -24,6 +24,7 @@ from . import (BATCH_SIZE, ConversionError, ConversionJob, as_strings,
                batch_ranges, check_dims, check_labels, check_lengths,
                features_array, read_pickle_splits, require_keys,
                write_pickle_splits)
+from ...utils.real_arrays import REAL_KINDS, real_array
 
 WHAT = 'MMSA'
 SOURCE_FORMAT = ('MMSA pickle (MOSI/MOSEI/CH-SIMS `aligned_50.pkl` / '
@@ -39,7 +40,7 @@ DROPPED = ('text_bert',)
 
 def _lengths(part: dict, key: str, split: str, steps: int) -> np.ndarray:
     lengths = np.asarray(part[key]).reshape(-1)
-    if not np.issubdtype(lengths.dtype, np.number) or (
+    if lengths.dtype.kind not in REAL_KINDS or (
             lengths % 1 != 0).any():
         raise ConversionError(f"split '{split}': '{key}' must hold integer "
                               f'lengths, found dtype {lengths.dtype}')
@@ -69,7 +70,8 @@ def _bert_lengths(text_bert, split: str, steps: int) -> np.ndarray:
 def _validate(part: dict, split: str, path: str, dims: dict) -> dict:
     require_keys(part, REQUIRED, split, path, WHAT)
     arrays, sizes = {}, {}
-    labels = np.asarray(part[LABEL], dtype=np.float64)
+    labels = real_array(part[LABEL], f"split '{split}': '{LABEL}'",
+                        np.float64)
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
     if labels.ndim != 1:

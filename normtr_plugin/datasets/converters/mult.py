@@ -20,6 +20,7 @@ from . import (BATCH_SIZE, ConversionError, ConversionJob, as_strings,
                batch_ranges, check_dims, check_labels, check_lengths,
                features_array, read_pickle_splits, require_keys,
                write_pickle_splits)
+from ...utils.real_arrays import real_array
 
 WHAT = 'MulT'
 SOURCE_FORMAT = ('MulT pickle (`iemocap_data.pkl`, `mosei_senti_data.pkl`, '
@@ -35,9 +36,7 @@ def _labels(values, split: str, sample):
     """('iemocap', (N, 4) int64) or ('regression', (N,) float64); labels
     that are not finite, beyond float32, or (IEMOCAP) pairs that are not
     one-hot (both set, or none) are refused, naming sample and emotion."""
-    if hasattr(values, 'detach'):
-        values = values.detach().cpu().numpy()
-    arr = np.asarray(values, dtype=np.float64)
+    arr = real_array(values, f"split '{split}': 'labels'", np.float64)
     iemocap = arr.ndim == 3 and arr.shape[1:] == (len(EMOTIONS), 2)
     check_labels(arr, split, 'labels', sample,
                  EMOTIONS if iemocap else None)
