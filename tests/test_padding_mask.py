@@ -174,3 +174,18 @@ def test_synthetic_task_with_variable_lengths(tmp_path):
         assert v.min() >= 3 and v.max() <= 8 and len(set(v)) > 1
     with pytest.raises(InputError, match='min_len'):
         make_synthetic_iemocap(str(tmp_path / 'bad'), min_len=9)
+
+
+def test_cross_attention_gives_padding_no_weight():
+    model = build(True, FUSIONS[0][0]).eval()
+    torch.manual_seed(4)
+    x = {m: torch.randn(2, T, d) for m, d in DIMS.items()}
+    lengths = torch.tensor([[T, T, T], [2, T, 3]])
+    weights = model.cross_attention(x, lengths)[0]
+    pad = token_padding_mask(lengths, [T] * 3)
+    assert weights.shape == (2, 8, 3 * T, 3 * T)
+    assert weights[1][..., pad[1]].abs().max() == 0
+    assert weights[1][..., ~pad[1]].sum(-1).allclose(torch.tensor(1.0))
+    # the unpadded sample: the same weights (to rounding: with a mask in
+    # the batch, PyTorch's no-grad attention takes another kernel)
+    torch.testing.assert_close(weights[0], model.cross_attention(x)[0][0])

@@ -439,14 +439,20 @@ class NormTR(InitConfigMixin, BaseModel):
         return model_statistics(self, inputs, feats, lengths, ids)
 
     @torch.no_grad()
-    def cross_attention(self, inputs: Inputs) -> List[torch.Tensor]:
+    def cross_attention(self, inputs: Inputs,
+                        lengths: Optional[torch.Tensor] = None
+                        ) -> List[torch.Tensor]:
         """Cross-attention weights of every decoder layer (paper Fig. 10).
 
         Returns a list (one per layer) of ``(B, heads, L, L)`` tensors,
         L = sum_m T_m: row i is how NRGF token i attends to the MF tokens.
+        With ``lengths`` (B, M) and ``mask_padding``, padded MF tokens get
+        weight 0.
         """
-        return self.extract_features(inputs, return_attention=True)[
-            'attention']
+        return self.extract_features(
+            inputs, return_attention=True,
+            key_padding_mask=self.padding_mask(
+                lengths, skip_unpadded=True))['attention']
 
 
 _FORWARD_PARAMS: Dict[object, frozenset] = {}
