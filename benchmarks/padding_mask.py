@@ -12,7 +12,8 @@ missing: ``make_synthetic_iemocap(..., min_len=2)``), its test metrics and,
 with ``--robustness``, the AUILC of ``tools/robustness.py`` with the random
 and the window masker (11 ratios, 3 masking seeds) on the selected
 checkpoint. Finished runs are skipped, so an interrupted measurement
-resumes. Writes ``<out>.json`` (every run, mean and std over seeds) and
+resumes (the work folder does not record ``--cfg-options``: use a new one
+when they change). Writes ``<out>.json`` (every run, mean and std over seeds) and
 ``<out>.md`` (the table). Each child runs with ``OMP_NUM_THREADS=1``.
 """
 import argparse
@@ -48,6 +49,9 @@ def parse_args(argv=None):
                         help='output path without extension')
     parser.add_argument('--robustness', action='store_true',
                         help='also AUILC (random and window maskers)')
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        metavar='KEY=VALUE',
+                        help='added to every run (e.g. a shorter schedule)')
     add_debug_argument(parser)
     return parser.parse_args(argv)
 
@@ -66,7 +70,7 @@ def one_run(family, root, mask, seed, args):
     from normtr_plugin.engine import read_metrics
     wd = osp.join(args.work_dir, family, f'mask{int(mask)}', f'seed{seed}')
     options = [f'data_root={root}', f'randomness.seed={seed}',
-               f'model.mask_padding={mask}']
+               f'model.mask_padding={mask}', *args.cfg_options]
     config = CONFIGS[family]
     if not osp.isfile(osp.join(wd, 'test_metrics.json')):
         os.makedirs(wd, exist_ok=True)

@@ -189,3 +189,47 @@ def test_cross_attention_gives_padding_no_weight():
     # the unpadded sample: the same weights (to rounding: with a mask in
     # the batch, PyTorch's no-grad attention takes another kernel)
     torch.testing.assert_close(weights[0], model.cross_attention(x)[0][0])
+
+
+def test_measurement_script_runs_and_writes_the_table(tmp_path):
+    """benchmarks/padding_mask.py (docs/datasets.md), one tiny seed on a
+    variable-length demo: both settings trained, JSON and table written,
+    a second call trains nothing."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from conftest import ROOT
+    from normtr_plugin.datasets.synthetic import make_synthetic_iemocap
+    data = make_synthetic_iemocap(str(tmp_path / 'demo'), min_len=2,
+                                  sizes=dict(train=64, validation=16,
+                                             test=16))
+    cmd = [sys.executable, 'benchmarks/padding_mask.py', '--demo', data,
+           '--seeds', '0', '--work-dir', str(tmp_path / 'work'), '--out',
+           str(tmp_path / 'out'), '--cfg-options', 'train_cfg.max_epochs=1',
+           'model.embed_dim=32']
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((tmp_path / 'out.json').read_text())
+    assert set(result['demo']) == {'True', 'False'}
+    for entry in result['demo'].values():
+        acc = entry['runs']['0']['Acc-2_mean']
+        assert 0 <= acc <= 100 and entry['summary']['Acc-2_mean'][
+            'mean'] == acc
+    assert '| True |' in (tmp_path / 'out.md').read_text()
+    stamp = os.path.getmtime(tmp_path / 'work' / 'demo' / 'mask1' / 'seed0'
+                             / 'test_metrics.json')
+    again = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert os.path.getmtime(tmp_path / 'work' / 'demo' / 'mask1' / 'seed0'
+                            / 'test_metrics.json') == stamp
+    bad = subprocess.run([sys.executable, 'benchmarks/padding_mask.py',
+                          '--work-dir', str(tmp_path), '--out',
+                          str(tmp_path / 'x')], cwd=ROOT, env=env,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == ('padding_mask.py: error: give --mmmo '
+                                  'and/or --demo')
