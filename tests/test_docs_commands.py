@@ -322,6 +322,9 @@ RULES = [
     # fresh runs of the README's numbers and the noise-aware sweep (hours):
     # flags only (tests/test_analysis_tools.py runs the sweep tiny)
     (r'^python tools/analysis_tools/noise_aware_sweep\.py ', check_help),
+    # the padding measurement (issue 19; tests/test_padding_mask.py runs it
+    # tiny)
+    (r'^python benchmarks/padding_mask\.py ', check_help),
     (r'^python tools/analysis_tools/readme_numbers\.py --only ', check_help),
     (r'^python tools/analysis_tools/readme_numbers\.py --render-only$',
      render_readme),

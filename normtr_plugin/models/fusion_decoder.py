@@ -44,14 +44,16 @@ class FusionDecoderLayer(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, query: torch.Tensor, memory: torch.Tensor,
-                need_weights: bool = False
+                need_weights: bool = False,
+                key_padding_mask: Optional[torch.Tensor] = None
                 ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         x = query
-        x = self.norms[0](x + self.dropout(
-            self.self_attn(x, x, x, need_weights=False)[0]))
+        x = self.norms[0](x + self.dropout(self.self_attn(
+            x, x, x, key_padding_mask=key_padding_mask,
+            need_weights=False)[0]))
         attended, weights = self.cross_attn(
-            x, memory, memory, need_weights=need_weights,
-            average_attn_weights=False)
+            x, memory, memory, key_padding_mask=key_padding_mask,
+            need_weights=need_weights, average_attn_weights=False)
         x = self.norms[1](x + self.dropout(attended))
         x = self.norms[2](x + self.dropout(self.ffn(x)))
         return x, weights
@@ -76,7 +78,11 @@ class FusionDecoder(BaseModule):
 
     Shapes: ``query (B, L, D), memory (B, L, D) -> (B, L, D)``; with
     ``return_attention=True`` also a list (one per layer) of cross-attention
-    weights ``(B, num_heads, L, L)``.
+    weights ``(B, num_heads, L, L)``. ``key_padding_mask`` (B, L) bool,
+    True at padded tokens (NormTR passes it with ``mask_padding=True``):
+    neither self- nor cross-attention attends to them (their weight is 0);
+    the outputs at padded query positions are left to the head's masked
+    pooling. None (no padding in the batch) is today's path, bit for bit.
     """
 
     def __init__(self, embed_dim: int, num_tokens: int, depth: int = 2,
@@ -91,7 +97,8 @@ class FusionDecoder(BaseModule):
             for _ in range(depth))
 
     def forward(self, query: torch.Tensor, memory: torch.Tensor,
-                return_attention: bool = False):
+                return_attention: bool = False,
+                key_padding_mask: Optional[torch.Tensor] = None):
         if query.shape[1:] != self.pos_embed.shape[1:] or \
                 memory.shape[1:] != self.pos_embed.shape[1:]:
             raise InputError(
@@ -102,6 +109,7 @@ class FusionDecoder(BaseModule):
         memory = memory + self.pos_embed
         attention: List[torch.Tensor] = []
         for layer in self.layers:
-            x, weights = layer(x, memory, need_weights=return_attention)
+            x, weights = layer(x, memory, need_weights=return_attention,
+                               key_padding_mask=key_padding_mask)
             attention.append(weights)
         return (x, attention) if return_attention else x

@@ -10,6 +10,7 @@ from .adversarial import check_adversary, modality_adversary, noise_adversary
 from .builder import accepts, build_component
 from ..structures.data_samples import (batch_data_samples,
                                        split_data_samples)
+from ..structures.tokens import token_padding_mask
 from .fusion_decoder import FusionDecoder
 from .init_config import InitConfigMixin
 from .invariance import model_statistics
@@ -58,6 +59,15 @@ class NormTR(InitConfigMixin, BaseModel):
             (off after building, not part of ``self.config``): the
             ``InvarianceRequestHook`` turns it on for val/test runs whose
             evaluator lists an ``InvarianceMetric``.
+        mask_padding: lengths all the way into the model (issue 19). True:
+            when a batch has padding (a ``lengths`` entry below its T_m),
+            the fusion's attention gets a ``key_padding_mask`` (no token
+            attends to padding), fusions that pool over time and the head's
+            mean-pool count valid tokens only, so a padded sample gives the
+            outputs of the same sample unpadded. Batches without padding
+            (or without lengths) take today's path, bit for bit. False:
+            padding is treated as data (the model before issue 19). Chosen
+            by measurement (docs/datasets.md, "Padding in the model").
 
     ``self.config`` holds these arguments as plain JSON types (with
     ``type='NormTR'``), captured from the signature (see
@@ -98,6 +108,7 @@ class NormTR(InitConfigMixin, BaseModel):
                  eval_invariance: Optional[dict] = dict(noise_seed=0),
                  query: str = 'nrgf',
                  memory: str = 'mf',
+                 mask_padding: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor,
@@ -122,6 +133,7 @@ class NormTR(InitConfigMixin, BaseModel):
         self.nrgf = build_component(nrgf, embed_dim=embed_dim)
         self.mf = build_component(mf, embed_dim=embed_dim, num_modalities=M)
         self.query, self.memory = query, memory
+        self.mask_padding = bool(mask_padding)
         width = self._check_sources(embed_dim, modality_discriminator,
                                     noise_discriminator)
         sizes = dict(num_tokens=sum(lens), num_modalities=M)
@@ -205,8 +217,15 @@ class NormTR(InitConfigMixin, BaseModel):
         return {m: inputs[m] for m in self.modalities}
 
     def extract_features(self, inputs: Inputs,
-                         return_attention: bool = False) -> dict:
+                         return_attention: bool = False,
+                         key_padding_mask: Optional[torch.Tensor] = None
+                         ) -> dict:
         """Run g, F_NR, F_M and the fusion.
+
+        ``key_padding_mask`` (B, L) bool, True at padded tokens
+        (:meth:`padding_mask`), goes to the fusion when its ``forward``
+        takes it and is returned as ``padding_mask`` for the head; None:
+        every token is data.
 
         Returns ``projected`` (N wide), ``nrgf``/``mf`` (N/2 wide) for the
         enabled extractors, ``fused`` (the fusion's output tokens,
@@ -230,12 +249,47 @@ class NormTR(InitConfigMixin, BaseModel):
         query, memory = tokens[self.query], tokens[self.memory]
         feats = {k: v.unflatten(1, (len(lens), lens[0])) if self.aligned
                  else v for k, v in tokens.items()}
+        given = self._given(self.fusion, key_padding_mask=key_padding_mask)
         if return_attention:
             feats['fused'], feats['attention'] = self.fusion(
-                query, memory, return_attention=True)
+                query, memory, return_attention=True, **given)
         else:
-            feats['fused'] = self.fusion(query, memory)
+            feats['fused'] = self.fusion(query, memory, **given)
+        feats['padding_mask'] = key_padding_mask
         return feats
+
+    def padding_mask(self, lengths: Optional[torch.Tensor],
+                     skip_unpadded: bool = False
+                     ) -> Optional[torch.Tensor]:
+        """``key_padding_mask`` (B, L) bool for ``lengths`` (B, M), True at
+        padded tokens; None when ``mask_padding`` is off or ``lengths`` is
+        None.
+
+        In training (``skip_unpadded=False``) there is no host
+        synchronisation: samples without padding get today's outputs bit
+        for bit on CPU all the same (an all-False mask changes no attention
+        weight, the pooling selects the plain mean for them). Inference
+        (``skip_unpadded=True``: ``predict`` and ``mode='tensor'``, where
+        PyTorch's fused attention path rounds differently once a mask is
+        given) reads the lengths on the host and returns None for a batch
+        without padding, so equal-length data takes today's path exactly.
+        """
+        if not self.mask_padding or lengths is None:
+            return None
+        full = list(self.seq_lens.values())
+        if skip_unpadded and bool((lengths >= lengths.new_tensor(full))
+                                  .all()):
+            return None
+        return token_padding_mask(lengths, full)
+
+    def head_logits(self, feats: dict) -> torch.Tensor:
+        """The head on the fused tokens, their padding left out of its
+        pooling when the fusion kept one token per input token."""
+        fused, mask = feats['fused'], feats.get('padding_mask')
+        if mask is not None and mask.shape[1] != fused.shape[1]:
+            mask = None  # the fusion pooled already (TFN, LMF)
+        return self.head(fused, **self._given(self.head,
+                                              key_padding_mask=mask))
 
     def forward(self, inputs: Inputs,
                 data_samples: Optional[DataSamples] = None,
@@ -245,7 +299,14 @@ class NormTR(InitConfigMixin, BaseModel):
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
-            return self.head(self.extract_features(inputs)['fused'])
+            mask = None
+            if data_samples is not None:
+                first = next(iter(inputs.values()))
+                mask = self._padding(self._batched(data_samples),
+                                     first.shape[0], first.device,
+                                     skip_unpadded=True)[1]
+            return self.head_logits(self.extract_features(
+                inputs, key_padding_mask=mask))
         raise InputError(f"mode must be 'loss', 'predict' or 'tensor', "
                          f'got {mode!r}')
 
@@ -268,6 +329,13 @@ class NormTR(InitConfigMixin, BaseModel):
                 f'{tuple(lengths.shape)}')
         return lengths.to(device)
 
+    def _padding(self, data_samples: BaseDataElement, batch_size: int,
+                 device, skip_unpadded: bool = False) -> tuple:
+        """(``lengths`` (B, M) on ``device`` or None, their
+        ``key_padding_mask`` (B, L) or None: :meth:`padding_mask`)."""
+        lengths = self._lengths(data_samples, batch_size, device)
+        return lengths, self.padding_mask(lengths, skip_unpadded)
+
     def loss(self, inputs: Inputs, data_samples: DataSamples
              ) -> Dict[str, torch.Tensor]:
         """Eq. 9 on one batch; no host synchronisation.
@@ -278,16 +346,17 @@ class NormTR(InitConfigMixin, BaseModel):
         inputs = self.check_inputs(inputs)
         samples = self._batched(data_samples)
         first = next(iter(inputs.values()))
-        lengths = self._lengths(samples, first.shape[0], first.device)
+        lengths, mask = self._padding(samples, first.shape[0],
+                                      first.device)
         noisy = None
         if self.noise is not None:
             inputs, noisy = self.noise(inputs, **self._given(
                 self.noise, lengths=lengths))
-        feats = self.extract_features(inputs)
+        feats = self.extract_features(inputs, key_padding_mask=mask)
         target = samples.gt_label.to(feats['fused'].device)
         w = self.loss_weights
         losses = dict(loss_er=w['er'] * self.head.loss(
-            self.head(feats['fused']), target))
+            self.head_logits(feats), target))
 
         def given(module):
             return self._given(module, lengths=lengths)
@@ -328,8 +397,14 @@ class NormTR(InitConfigMixin, BaseModel):
         (:meth:`invariance_statistics`: D1, D2 and a second, noisy forward
         pass); otherwise one forward pass.
         """
-        feats = self.extract_features(inputs)
-        preds = self.head.predict(self.head(feats['fused']))
+        first = next(iter(self.check_inputs(inputs).values()))
+        lengths = mask = None
+        if data_samples is not None:
+            lengths, mask = self._padding(self._batched(data_samples),
+                                          first.shape[0], first.device,
+                                          skip_unpadded=True)
+        feats = self.extract_features(inputs, key_padding_mask=mask)
+        preds = self.head.predict(self.head_logits(feats))
         batch = next(iter(preds.values())).shape[0]
         if data_samples is None:
             samples = [BaseDataElement() for _ in range(batch)]
@@ -344,8 +419,6 @@ class NormTR(InitConfigMixin, BaseModel):
                 self.head.check_target(self._batched(samples).gt_label)
         stats = {}
         if self.compute_invariance and self.eval_invariance is not None:
-            lengths = None if data_samples is None else self._lengths(
-                self._batched(samples), batch, feats['fused'].device)
             ids = [s.metainfo.get('id') for s in samples]
             stats = self.invariance_statistics(
                 inputs, feats, lengths,
@@ -366,14 +439,20 @@ class NormTR(InitConfigMixin, BaseModel):
         return model_statistics(self, inputs, feats, lengths, ids)
 
     @torch.no_grad()
-    def cross_attention(self, inputs: Inputs) -> List[torch.Tensor]:
+    def cross_attention(self, inputs: Inputs,
+                        lengths: Optional[torch.Tensor] = None
+                        ) -> List[torch.Tensor]:
         """Cross-attention weights of every decoder layer (paper Fig. 10).
 
         Returns a list (one per layer) of ``(B, heads, L, L)`` tensors,
         L = sum_m T_m: row i is how NRGF token i attends to the MF tokens.
+        With ``lengths`` (B, M) and ``mask_padding``, padded MF tokens get
+        weight 0.
         """
-        return self.extract_features(inputs, return_attention=True)[
-            'attention']
+        return self.extract_features(
+            inputs, return_attention=True,
+            key_padding_mask=self.padding_mask(
+                lengths, skip_unpadded=True))['attention']
 
 
 _FORWARD_PARAMS: Dict[object, frozenset] = {}

@@ -110,3 +110,39 @@ def modality_vectors(name: str, x: torch.Tensor, seq_lens: Tuple[int, ...],
         raise ValueError(f"{name}(pool='chunk') needs one T for every "
                          f"modality, found {list(lens)}; use pool='mean'")
     return tokens.unflatten(1, (len(lens), lens[0])).flatten(2)
+
+
+def token_padding_mask(lengths: torch.Tensor, seq_lens: Sequence[int]
+                       ) -> torch.Tensor:
+    """``key_padding_mask`` (B, L) bool, True at padded tokens, in the
+    modality-major token order (PyTorch's convention: True = ignore).
+
+    ``lengths`` (B, M) valid steps per modality, ``seq_lens`` (T_1..T_M).
+    A sample with no valid token at all keeps every token (all False), so
+    attention never sees a row with nothing to attend to. No host
+    synchronisation (the token layout comes from ``seq_lens``).
+    """
+    steps = torch.tensor([t for T in seq_lens for t in range(T)],
+                         device=lengths.device)
+    owner = torch.tensor([m for m, T in enumerate(seq_lens)
+                          for _ in range(T)], device=lengths.device)
+    padded = steps[None] >= lengths[:, owner]
+    return padded & ~padded.all(dim=1, keepdim=True)
+
+
+def masked_mean(x: torch.Tensor, key_padding_mask: Optional[torch.Tensor]
+                ) -> torch.Tensor:
+    """Mean over the tokens of ``x`` (B, L, D) that are not padding ->
+    (B, D); ``key_padding_mask`` (B, L) True at padding, or None.
+
+    A sample without padding gets the plain mean, bit for bit (selected
+    per sample, no host synchronisation); a sample with no valid token
+    gives zeros.
+    """
+    plain = x.mean(dim=1)
+    if key_padding_mask is None:
+        return plain
+    keep = (~key_padding_mask).to(x.dtype)[..., None]
+    masked = (x * keep).sum(dim=1) / keep.sum(dim=1).clamp(min=1)
+    return torch.where(key_padding_mask.any(dim=1, keepdim=True), masked,
+                       plain)

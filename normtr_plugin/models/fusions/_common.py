@@ -3,6 +3,7 @@ from typing import Optional, Sequence
 
 import torch
 
+from ...structures.tokens import masked_mean
 from ...utils.errors import InputError
 
 
@@ -39,13 +40,27 @@ def check_num_modalities(name: str, num_modalities: Optional[int],
 
 
 def pool_per_modality(x: torch.Tensor, num_modalities: int,
-                      seq_lens: Optional[Sequence[int]] = None
+                      seq_lens: Optional[Sequence[int]] = None,
+                      key_padding_mask: Optional[torch.Tensor] = None
                       ) -> torch.Tensor:
     """Mean over each modality's tokens (modality-major order).
 
     Shapes: ``(B, M*T, D) -> (B, M, D)``; with ``seq_lens`` (T_1..T_M),
-    ``(B, sum_m T_m, D) -> (B, M, D)``.
+    ``(B, sum_m T_m, D) -> (B, M, D)``. ``key_padding_mask`` (B, L), True
+    at padded tokens: the mean is over each modality's valid tokens (zeros
+    for a modality without any); None: every token (today's numbers).
     """
+    if key_padding_mask is not None:
+        if seq_lens is None:
+            if x.shape[1] % num_modalities:
+                raise InputError(f'{x.shape[1]} tokens cannot be split into '
+                                 f'{num_modalities} modalities of equal '
+                                 'length')
+            seq_lens = [x.shape[1] // num_modalities] * num_modalities
+        return torch.stack([
+            masked_mean(seg, pad) for seg, pad in zip(
+                x.split(list(seq_lens), dim=1),
+                key_padding_mask.split(list(seq_lens), dim=1))], dim=1)
     if seq_lens is not None:
         return torch.stack([seg.mean(dim=1) for seg in
                             x.split(list(seq_lens), dim=1)], dim=1)
@@ -57,12 +72,17 @@ def pool_per_modality(x: torch.Tensor, num_modalities: int,
 
 
 def pooled_query_memory(fusion, query: torch.Tensor,
-                        memory: torch.Tensor) -> torch.Tensor:
+                        memory: torch.Tensor,
+                        key_padding_mask: Optional[torch.Tensor] = None
+                        ) -> torch.Tensor:
     """Check ``query``/``memory`` against ``fusion`` (its ``embed_dim``,
     ``num_tokens``, ``num_modalities``, ``seq_lens``) and mean-pool both per
-    modality: ``(B, L, D), (B, L, D) -> (B, M, 2D)`` (query first)."""
+    modality over the valid tokens (``key_padding_mask`` (B, L), True at
+    padding; None: all tokens): ``(B, L, D), (B, L, D) -> (B, M, 2D)``
+    (query first)."""
     check_pair(type(fusion).__name__, query, memory, fusion.embed_dim,
                fusion.num_tokens)
     M, lens = fusion.num_modalities, fusion.seq_lens
-    return torch.cat([pool_per_modality(query, M, lens),
-                      pool_per_modality(memory, M, lens)], dim=-1)
+    return torch.cat([pool_per_modality(query, M, lens, key_padding_mask),
+                      pool_per_modality(memory, M, lens, key_padding_mask)],
+                     dim=-1)

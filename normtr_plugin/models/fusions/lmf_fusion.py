@@ -32,7 +32,9 @@ class LMFFusion(BaseModule):
         out_dim: output width (default ``embed_dim``).
         dropout: dropout on the pooled modality vectors.
 
-    Shapes: ``query (B, L, D), memory (B, L, D) -> (B, 1, out_dim)``.
+    Shapes: ``query (B, L, D), memory (B, L, D) -> (B, 1, out_dim)``;
+    ``key_padding_mask`` (B, L), True at padded tokens (NormTR passes it
+    with ``mask_padding=True``), keeps padding out of the pooling.
     """
 
     def __init__(self, embed_dim: int, num_tokens: int = None,
@@ -58,9 +60,10 @@ class LMFFusion(BaseModule):
         nn.init.xavier_normal_(self.rank_weights)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, query: torch.Tensor,
-                memory: torch.Tensor) -> torch.Tensor:
-        pooled = pooled_query_memory(self, query, memory)  # (B, M, 2D)
+    def forward(self, query: torch.Tensor, memory: torch.Tensor,
+                key_padding_mask: torch.Tensor = None) -> torch.Tensor:
+        pooled = pooled_query_memory(self, query, memory,
+                                     key_padding_mask)  # (B, M, 2D)
         z = torch.cat([self.dropout(pooled),
                        pooled.new_ones(pooled.shape[:2] + (1,))], dim=-1)
         # (B, M, 2D+1) x (M, r, 2D+1, out) -> (B, M, r, out)

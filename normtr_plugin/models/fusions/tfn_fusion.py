@@ -34,7 +34,9 @@ class TFNFusion(BaseModule):
         out_dim: output width (default ``embed_dim``).
         dropout: dropout on the fused tensor.
 
-    Shapes: ``query (B, L, D), memory (B, L, D) -> (B, 1, out_dim)``.
+    Shapes: ``query (B, L, D), memory (B, L, D) -> (B, 1, out_dim)``;
+    ``key_padding_mask`` (B, L), True at padded tokens (NormTR passes it
+    with ``mask_padding=True``), keeps padding out of the pooling.
     Raises a ValueError if ``(d + 1)^M`` exceeds 1e6.
     """
 
@@ -64,9 +66,10 @@ class TFNFusion(BaseModule):
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Sequential(nn.Linear(size, self.out_dim), nn.ReLU())
 
-    def forward(self, query: torch.Tensor,
-                memory: torch.Tensor) -> torch.Tensor:
-        pooled = pooled_query_memory(self, query, memory)  # (B, M, 2D)
+    def forward(self, query: torch.Tensor, memory: torch.Tensor,
+                key_padding_mask: torch.Tensor = None) -> torch.Tensor:
+        pooled = pooled_query_memory(self, query, memory,
+                                     key_padding_mask)  # (B, M, 2D)
         ones = pooled.new_ones(pooled.shape[0], 1)
         fused = None
         for m, proj in enumerate(self.modality_proj):

@@ -28,7 +28,9 @@ class TransformerEncoderFusion(BaseModule):
         ffn_ratio: feed-forward width / D.
         dropout: dropout inside the encoder layers.
 
-    Shapes: ``query (B, L, D), memory (ignored) -> (B, L, D)``.
+    Shapes: ``query (B, L, D), memory (ignored) -> (B, L, D)``;
+    ``key_padding_mask`` (B, L) bool, True at padded tokens (NormTR passes
+    it with ``mask_padding=True``): no token attends to them.
     """
 
     def __init__(self, embed_dim: int, num_tokens: int, depth: int = 2,
@@ -46,8 +48,11 @@ class TransformerEncoderFusion(BaseModule):
         self.encoder = nn.TransformerEncoder(
             layer, depth, enable_nested_tensor=False)
 
-    def forward(self, query: torch.Tensor,
-                memory: torch.Tensor = None) -> torch.Tensor:
+    def forward(self, query: torch.Tensor, memory: torch.Tensor = None,
+                key_padding_mask: torch.Tensor = None) -> torch.Tensor:
         check_pair('TransformerEncoderFusion', query, query, self.embed_dim,
                    self.num_tokens)
-        return self.encoder(query + self.pos_embed)
+        if key_padding_mask is None:
+            return self.encoder(query + self.pos_embed)
+        return self.encoder(query + self.pos_embed,
+                            src_key_padding_mask=key_padding_mask)

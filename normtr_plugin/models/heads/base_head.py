@@ -4,6 +4,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from ...structures.tokens import masked_mean
 from ...utils.errors import InputError
 
 
@@ -26,7 +27,9 @@ class BaseEmotionHead(nn.Module):
     splits are stratified (``strata``) and the card's words
     (``describe``, ``pipeline_tag``).
 
-    Shapes: ``tokens (B, L, D) -> logits`` (layout per subclass).
+    Shapes: ``tokens (B, L, D) -> logits`` (layout per subclass); an
+    optional ``key_padding_mask`` (B, L), True at padded tokens, keeps them
+    out of the mean-pool.
     """
 
     #: ``dataset_meta`` key naming the outputs (None: one unnamed score).
@@ -92,8 +95,12 @@ class BaseEmotionHead(nn.Module):
         super().__init__()
         self.fc = nn.Linear(in_dim, out_dim)
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.fc(tokens.mean(dim=1))
+    def forward(self, tokens: torch.Tensor,
+                key_padding_mask: Optional[torch.Tensor] = None
+                ) -> torch.Tensor:
+        """``tokens`` (B, L, D); ``key_padding_mask`` (B, L) True at padded
+        tokens, left out of the mean (None: every token, today's path)."""
+        return self.fc(masked_mean(tokens, key_padding_mask))
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor
              ) -> torch.Tensor:

@@ -28,8 +28,9 @@ class MultiBinaryHead(BaseEmotionHead):
         super().__init__(in_dim, num_tasks * 2)
         self.num_tasks = num_tasks
 
-    def forward(self, tokens):
-        return super().forward(tokens).view(-1, self.num_tasks, 2)
+    def forward(self, tokens, key_padding_mask=None):
+        return super().forward(tokens, key_padding_mask).view(
+            -1, self.num_tasks, 2)
 
     def check_target(self, target):
         self.check_class_range(target, 2, 'binary')

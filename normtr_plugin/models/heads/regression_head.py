@@ -25,8 +25,8 @@ class RegressionHead(BaseEmotionHead):
     def __init__(self, in_dim: int):
         super().__init__(in_dim, 1)
 
-    def forward(self, tokens):
-        return super().forward(tokens).squeeze(-1)
+    def forward(self, tokens, key_padding_mask=None):
+        return super().forward(tokens, key_padding_mask).squeeze(-1)
 
     def loss(self, logits, target):
         return F.mse_loss(logits, target.to(logits.dtype))
