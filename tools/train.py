@@ -12,6 +12,14 @@ checkpoint trained on other data or with another config unless
 ``WORK_DIR/test_metrics.json`` (flat ``{metric: value}`` plus
 ``checkpoint``, relative to that file).
 
+With ``model_selection=dict(by='cv', folds=K)`` the K fold runs come first
+(``WORK_DIR/cv/fold_i``; ``normtr_plugin/engine/cv_selection.py``): they
+choose the epoch count, the run then trains on train + validation for that
+many epochs and tests once; the chosen epoch and the spread over folds
+(``cv_epoch``, ``cv_<metric>_mean``, ``cv_<metric>_std``) join the test
+metrics. ``--resume`` reuses the folds' choice (``WORK_DIR/
+cv_selection.json``).
+
 Several processes: ``accelerate launch [--multi_gpu] --num_processes N
 tools/train.py CONFIG`` (or torchrun).
 """
@@ -23,7 +31,8 @@ import sys
 from mmengine.config import Config
 from mmengine.dist import is_main_process
 
-from normtr_plugin.engine import (NormTRRunner, check_resume, enable_amp,
+from normtr_plugin.engine import (NormTRRunner, check_resume, cv_metrics,
+                                  describe_cv, enable_amp, select_by_cv,
                                   load_checkpoint_safely, merge_runner_args,
                                   parse_runner_args, prepare_config,
                                   read_tool_config, report_test_metrics,
@@ -59,8 +68,6 @@ def merge_args(cfg: Config, args) -> Config:
         enable_amp(cfg)
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
-    if args.resume is not None:
-        resume(cfg, args)
     return cfg
 
 
@@ -81,7 +88,13 @@ def resume(cfg: Config, args) -> None:
 def main():
     args = parse_args()
     cfg = read_tool_config(args.config, args.launcher)
-    runner = start_runner(merge_args(cfg, args))
+    cfg = merge_args(cfg, args)
+    cv = select_by_cv(cfg, resume=args.resume is not None)  # by='cv' only
+    if args.resume is not None:
+        resume(cfg, args)
+    runner = start_runner(cfg)
+    if cv:
+        runner.logger.info(f'model selection: {describe_cv(cv)}')
     runner.train()
     if args.no_test or not runner.cfg.get('test_dataloader'):
         return
@@ -89,6 +102,8 @@ def main():
         metrics, checkpoint = runner.test_selected()
     else:  # a config without runner_type: mmengine's Runner as it is
         metrics, checkpoint = runner.test(), None
+    if cv:
+        metrics.update(cv_metrics(cv))
     report_test_metrics(metrics, checkpoint,
                         osp.join(runner.work_dir, 'test_metrics.json'))
 
