@@ -139,9 +139,9 @@ def cross_validate(cfg: Config, work_dir: Optional[str] = None,
     the epoch count (:func:`choose_epoch`); writes ``work_dir/
     cv_selection.json`` (``work_dir``: the run's, the folds go to
     ``work_dir/cv/fold_i``) and returns the result. ``fold_hooks(i)`` gives
-    extra hooks for fold i's Runner; a hook that stops training (mmengine's
-    ``train_loop.stop_training``, e.g. a pruned trial) ends the
-    cross-validation: the result is then None."""
+    extra hooks for fold i's Runner; one whose ``pruned`` is set after the
+    fold (``TrialPruningHook``) ends the cross-validation: the result is
+    then None."""
     sel = cfg.get('model_selection') or {}
     if sel.get('by') != 'cv':
         raise ConfigError("cross_validate needs model_selection.by='cv'")
@@ -155,11 +155,11 @@ def cross_validate(cfg: Config, work_dir: Optional[str] = None,
         runner = NormTRRunner.from_cfg(fold_config(
             cfg, fold, osp.join(work_dir, 'cv'), pool))
         recorder = EpochMetricsHook()
-        runner.register_hook(recorder)
-        for hook in (fold_hooks(fold) if fold_hooks else []):
+        extra = fold_hooks(fold) if fold_hooks else []
+        for hook in [recorder, *extra]:
             runner.register_hook(hook)
         runner.train()
-        if runner.train_loop.stop_training:
+        if any(getattr(hook, 'pruned', False) for hook in extra):
             return None
         histories.append(recorder.history)
         logger(f"cv fold {fold}: {metric} per epoch " + ' '.join(
