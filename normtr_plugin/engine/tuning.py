@@ -32,7 +32,9 @@ def trial_config(cfg: Config, work_dir: str) -> Config:
     cfg.experiment_name = f'trial_{uuid.uuid4().hex[:8]}'
     cfg.resume, cfg.load_from = False, None
     cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
-    if cfg.get('default_hooks', {}).get('checkpoint'):
+    cv = (cfg.get('model_selection') or {}).get('by') == 'cv'
+    if cfg.get('default_hooks', {}).get('checkpoint') and not cv:
+        # (cross_validate's folds save none either)
         cfg.default_hooks.checkpoint.update(interval=-1, save_last=False,
                                             save_best=None)
     return cfg
