@@ -30,8 +30,10 @@ trial and a summary table are printed.
 import argparse
 import os
 import os.path as osp
+import time
 
 from mmengine.config import Config
+from sqlalchemy.exc import SQLAlchemyError
 
 from normtr_plugin.engine import (ConfigError, add_cfg_options,
                                   default_work_dir, merge_cfg_options,
@@ -107,10 +109,17 @@ def open_study(optuna, args, work_dir: str, direction: str):
                if args.sampler == 'tpe' else
                optuna.samplers.RandomSampler(seed=args.seed))
     name = args.study_name or osp.splitext(osp.basename(args.config))[0]
-    study = optuna.create_study(
-        storage=storage, study_name=name, direction=direction,
-        sampler=sampler, pruner=optuna.pruners.MedianPruner(),
-        load_if_exists=True)
+    for attempt in range(5):  # processes starting together race to create
+        try:                  # the tables: the loser retries
+            study = optuna.create_study(
+                storage=storage, study_name=name, direction=direction,
+                sampler=sampler, pruner=optuna.pruners.MedianPruner(),
+                load_if_exists=True)
+            break
+        except SQLAlchemyError:
+            if attempt == 4:
+                raise
+            time.sleep(1 + attempt)
     if study.direction.name.lower() != direction:
         raise ConfigError(f'study {name!r} in {storage} is set to '
                           f'{study.direction.name.lower()}, the config '
