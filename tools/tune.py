@@ -33,7 +33,6 @@ import os.path as osp
 import time
 
 from mmengine.config import Config
-from sqlalchemy.exc import SQLAlchemyError
 
 from normtr_plugin.engine import (ConfigError, add_cfg_options,
                                   default_work_dir, merge_cfg_options,
@@ -101,6 +100,7 @@ def base_config(args) -> Config:
 
 def open_study(optuna, args, work_dir: str, direction: str):
     """Create or load the study (``load_if_exists``)."""
+    from sqlalchemy.exc import SQLAlchemyError  # optuna's RDB storage
     storage = args.storage or f'sqlite:///{osp.abspath(work_dir)}/study.db'
     if storage.startswith('sqlite:'):  # processes wait for the file lock
         storage = optuna.storages.RDBStorage(
