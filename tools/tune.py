@@ -182,13 +182,18 @@ def save_plots(optuna, study, work_dir: str) -> list:
     except ImportError:
         return []
     import warnings
+    complete = study.get_trials(deepcopy=False, states=(
+        optuna.trial.TrialState.COMPLETE,))
     saved = []
     for name in PLOTS:
+        if name == 'plot_param_importances' and len(complete) < 2:
+            continue  # importances need two finished trials
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore')
                 ax = getattr(vis, name)(study)
-        except (ValueError, RuntimeError, ZeroDivisionError):
+        except ValueError as err:  # e.g. parameters that never varied
+            print(f'{name}: not drawn ({err})', flush=True)
             continue
         fig = (ax.flat[0] if hasattr(ax, 'flat') else ax).figure
         path = osp.join(work_dir, f'{name}.png')
