@@ -309,7 +309,7 @@ def render_readme(box, cmd):
         assert rendered == f.read(), f'{cmd} changed README.md'
 
 
-TOOLS = (r'tools/(train|test|infer|publish|robustness|visualize|'
+TOOLS = (r'tools/(train|test|tune|infer|publish|robustness|visualize|'
          r'convert_dataset|extract_features|speaker_folds|'
          r'analysis_tools/noise_aware_sweep)\.py')
 # regex on the command -> how it is checked (first match wins)
@@ -331,6 +331,9 @@ RULES = [
     # the demo page serves until stopped: flags only (tests/test_demo_app.py
     # runs it in a browser)
     (r'^python tools/demo_app\.py ', check_help),
+    # searches on real data take hours: flags only (the demo search runs;
+    # tests/test_tune.py runs tiny ones)
+    (r'^python tools/tune\.py configs/(?!normtr_demo\.py)', check_help),
     (r'^python ' + TOOLS + r'(\s|$)', run_or_help),
 ]
 

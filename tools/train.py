@@ -18,6 +18,14 @@ naming the first one's pid) and removes what killed saves left there
 run's checkpoints is refused unless ``--resume`` (continue it) or
 ``--overwrite`` (replace it; ``normtr_plugin/engine/run_files.py``).
 
+With ``model_selection=dict(by='cv', folds=K)`` the K fold runs come first
+(``WORK_DIR/cv/fold_i``; ``normtr_plugin/engine/cv_selection.py``): they
+choose the epoch count, the run then trains on train + validation for that
+many epochs and tests once; the chosen epoch and the spread over folds
+(``cv_epoch``, ``cv_<metric>_mean``, ``cv_<metric>_std``) join the test
+metrics. ``--resume`` reuses the folds' choice (``WORK_DIR/
+cv_selection.json``).
+
 Several processes: ``accelerate launch [--multi_gpu] --num_processes N
 tools/train.py CONFIG`` (or torchrun).
 """
@@ -30,7 +38,8 @@ from mmengine.config import Config
 from mmengine.dist import is_main_process
 
 from normtr_plugin.engine import (NormTRRunner, add_overwrite_argument,
-                                  check_resume, enable_amp,
+                                  check_resume, cv_metrics, describe_cv,
+                                  enable_amp, select_by_cv,
                                   load_checkpoint_safely, merge_runner_args,
                                   parse_runner_args, prepare_config,
                                   read_tool_config, report_test_metrics,
@@ -82,16 +91,19 @@ def merge_args(cfg: Config, args) -> Config:
     return cfg
 
 
-def claim_work_dir(cfg: Config, args) -> None:
+def claim_work_dir(cfg: Config, args):
     """Holding the work dir's lock (rank 0): refuse to train afresh over an
     earlier run unless ``--overwrite``, clean what killed saves left; then
-    check the checkpoint to resume."""
+    choose the epoch count by cross-validation (``by='cv'`` only), then
+    check the checkpoint to resume. Returns the cross-validation's choice."""
     if launch_rank() == 0:
         if args.resume is None:
             check_fresh_run(cfg.work_dir, args.overwrite)
         clean_leftovers(cfg.work_dir)
+    cv = select_by_cv(cfg, resume=args.resume is not None)
     if args.resume is not None:
         resume(cfg, args)
+    return cv
 
 
 def resume(cfg: Config, args) -> None:
@@ -112,8 +124,10 @@ def main():
     args = parse_args()
     cfg = merge_args(read_tool_config(args.config, args.launcher), args)
     with work_dir_lock(cfg.work_dir, enabled=launch_rank() == 0):
-        claim_work_dir(cfg, args)
+        cv = claim_work_dir(cfg, args)
         runner = start_runner(cfg)
+        if cv:
+            runner.logger.info(f'model selection: {describe_cv(cv)}')
         runner.train()
         if args.no_test or not runner.cfg.get('test_dataloader'):
             return
@@ -121,6 +135,8 @@ def main():
             metrics, checkpoint = runner.test_selected()
         else:  # a config without runner_type: mmengine's Runner as it is
             metrics, checkpoint = runner.test(), None
+        if cv:
+            metrics.update(cv_metrics(cv))
         report_test_metrics(metrics, checkpoint,
                             osp.join(runner.work_dir, 'test_metrics.json'))
 

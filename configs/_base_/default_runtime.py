@@ -36,9 +36,12 @@ default_hooks = dict(
 # 'last' (last epoch); ema=True averages the weights (mmengine's EMAHook,
 # momentum ema_momentum per iteration); holdout=f validates on a fraction f
 # of train when the data has no validation split (otherwise: no
-# validation, last epoch).
+# validation, last epoch); by='cv' chooses the epoch count by `folds`-fold
+# cross-validation over train + validation (group-disjoint by the data's
+# group column or group_pattern on the ids, stratified for classification;
+# normtr_plugin/engine/cv_selection.py), then trains on both, tests once.
 model_selection = dict(by='best', ema=False, ema_momentum=0.01,
-                       holdout=None)
+                       holdout=None, folds=5, group=None, group_pattern=None)
 
 env_cfg = dict(
     cudnn_benchmark=False,

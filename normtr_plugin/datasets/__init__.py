@@ -2,6 +2,7 @@ from .collate import multimodal_collate
 from .feature_format import (FeatureDatasetWriter, feature_schema,
                              load_feature_stats, save_feature_dataset)
 from .held_out_split import HeldOutSplit
+from .kfold_split import KFoldSplit
 from .multimodal_feature_dataset import MultimodalFeatureDataset
 from .sources import load_splits
 from .synthetic import (EMOTIONS, SyntheticIEMOCAPDataset,
@@ -13,6 +14,7 @@ from .worker_seed import seed_worker
 
 __all__ = [
     'BatchTransform', 'EMOTIONS', 'FeatureDatasetWriter', 'HeldOutSplit',
+    'KFoldSplit',
     'MultimodalFeatureDataset',
     'NormalizeFeatures', 'PackMultimodalInputs', 'PerSample',
     'RandomMasking',

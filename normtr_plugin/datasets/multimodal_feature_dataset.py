@@ -51,7 +51,9 @@ class MultimodalFeatureDataset(Dataset):
     Args:
         data_root: a folder (saved with ``save_to_disk``, or a Hub-style
             folder of parquet files) or a Hub dataset id ``org/name``.
-        split: split name.
+        split: split name; ``'train+validation'`` pools splits in that
+            order (cross-validated model selection, ``engine/
+            cv_selection.py``).
         revision: Hub revision (branch, tag or commit) for a Hub id.
         modalities: modality name -> feature dim expected by the config.
         label_columns: label column(s); several are stacked into a vector.
@@ -89,6 +91,7 @@ class MultimodalFeatureDataset(Dataset):
         self.modalities = dict(modalities)
         self.label_columns = list(label_columns)
         table = self._load_split()
+        self._table = table  # read by column() (group columns)
         self._check_columns(table)
         self._check_dims(table)
         self.classes = self._class_names(table, num_classes)
@@ -123,12 +126,23 @@ class MultimodalFeatureDataset(Dataset):
 
     def _load_split(self) -> hf.Dataset:
         splits, stats = load_splits(self.data_root, self.revision)
-        if self.split not in splits:
-            raise UnknownNameError(f"split '{self.split}' not in "
-                                   f'{self.data_root}; found '
-                                   f'{sorted(splits)}')
+        names = self.split.split('+')
+        for name in names:
+            if name not in splits:
+                raise UnknownNameError(f"split '{name}' not in "
+                                       f'{self.data_root}; found '
+                                       f'{sorted(splits)}')
         self.feature_stats = stats['modalities'] if stats else None
-        return splits[self.split]
+        if len(names) == 1:
+            return splits[names[0]]
+        return hf.concatenate_datasets([splits[n] for n in names])
+
+    def column(self, name: str) -> Optional[np.ndarray]:
+        """The values of another column of the split (e.g. a ``speaker``
+        column for group-disjoint folds), ``(N,)``; None when absent."""
+        if name not in self._table.column_names:
+            return None
+        return np.asarray(self._table.data.column(name).to_pylist(), object)
 
     def _check_columns(self, table: hf.Dataset) -> None:
         absent = [m for m in self.modalities if m not in table.column_names]

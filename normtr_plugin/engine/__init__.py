@@ -12,6 +12,10 @@ from .cli import (CfgOptions, add_cfg_options, add_launcher_arguments,
                   read_metrics, set_mixed_precision, write_json,
                   write_metrics)
 from .config_check import ConfigError, check_lengths
+from .cv_selection import (EpochMetricsHook, apply_cv_result, choose_epoch,
+                           cross_validate, cv_metrics, fold_config,
+                           select_by_cv, selection_metric)
+from .cv_selection import describe as describe_cv
 from .data_check import DataRootError, check_data_root
 from .distributed import launched_distributed, setup_distributed
 from .grl_lambda_hook import GRLLambdaHook, dann_lambda
@@ -38,7 +42,9 @@ __all__ = [
     'CfgOptions', 'add_cfg_options', 'add_launcher_arguments',
     'add_overwrite_argument',
     'merge_runner_args', 'parse_runner_args',
-    'ConfigError', 'read_tool_config', 'report_test_metrics',
+    'ConfigError', 'EpochMetricsHook', 'apply_cv_result', 'choose_epoch',
+    'cross_validate', 'cv_metrics', 'describe_cv', 'fold_config',
+    'select_by_cv', 'selection_metric', 'read_tool_config', 'report_test_metrics',
     'start_runner', 'NormTRRunner', 'build_runner',
     'check_lengths', 'merge_cfg_options', 'prepare_config',
     'read_metrics',
