@@ -84,11 +84,37 @@ def train(config, work_dir, options, work_root):
                osp.join(work_dir, 'run.log'))
     from normtr_plugin.engine import read_metrics
     metrics, _ = read_metrics(osp.join(work_dir, 'test_metrics.json'))
-    command = 'python ' + ' '.join(cmd).replace(ROOT + os.sep, '').replace(
-        osp.abspath(work_root), '$WORK_DIR')
-    return dict(command=command, seconds=round(secs, 1),  # no local paths
+    return dict(command=recorded(cmd, work_root), seconds=round(secs, 1),
                 metrics={k: v for k, v in metrics.items()
                          if not k.startswith('invariance/')})
+
+
+def recorded(cmd, work_root) -> str:
+    """``cmd`` as recorded: paths relative to the repository, or to
+    ``$WORK_DIR`` (``work_root``) outside it; no local paths."""
+    return 'python ' + ' '.join(cmd).replace(ROOT + os.sep, '').replace(
+        osp.abspath(work_root), '$WORK_DIR')
+
+
+def slug(name: str) -> str:
+    """A folder name for a row name (``w/o noise-aware`` -> ``wo_noise_aware``)."""
+    return re.sub(r'[^0-9a-z]+', '_', name.lower().replace('/', '')).strip('_')
+
+
+def default_mmmo_h5() -> str:
+    return os.environ.get('MMMO_H5', osp.join(ROOT, '..', 'shared', 'data',
+                                              'mmmo'))
+
+
+def mmmo_data(args) -> str:
+    """The converted MMMO folder in the work dir (converted once)."""
+    data = osp.join(args.work_dir, 'data', 'mmmo')
+    if not osp.isdir(data):
+        os.makedirs(args.work_dir, exist_ok=True)
+        run([sys.executable, 'tools/convert_dataset.py', 'cmu-h5',
+             args.mmmo_h5, '--out', data, '--no-progress'],
+            osp.join(args.work_dir, 'convert_mmmo.log'))
+    return data
 
 
 def measure_demo(args):
@@ -97,11 +123,7 @@ def measure_demo(args):
 
 
 def measure_mmmo(args):
-    data = osp.join(args.work_dir, 'data', 'mmmo')
-    if not osp.isdir(data):
-        run([sys.executable, 'tools/convert_dataset.py', 'cmu-h5',
-             args.mmmo_h5, '--out', data, '--no-progress'],
-            osp.join(args.work_dir, 'convert_mmmo.log'))
+    data = mmmo_data(args)
     runs = {}
     for i, (name, options) in enumerate(SELECTIONS.items()):
         runs[name] = [train('configs/normtr_mmmo.py', osp.join(
@@ -153,9 +175,51 @@ def render_mmmo_selection(mmmo):
     return '\n'.join(rows) + '\n'
 
 
+def _cell(values, fmt='.3f'):
+    mean, std = _mean_std(values)
+    return f'{mean:{fmt}} ± {std:{fmt}}'
+
+
+def render_comparison(comparison):
+    """Issue 19's tuned comparison (``real_data_comparison.py``)."""
+    variants = comparison.get('variants', comparison)
+    auilc = all('auilc' in r for v in variants.values() for r in v['runs'])
+    head = ['model', 'CV MAE (best trial)', 'test MAE', 'test Corr']
+    if auilc:
+        head += ['AUILC MAE random', 'AUILC MAE window']
+    rows = ['| ' + ' | '.join(head) + ' |', '|---' * len(head) + '|']
+    for name, v in variants.items():
+        runs = v['runs']
+        cells = [name, f"{v['tune']['best']['MAE']:.3f}",
+                 _cell([r['metrics']['MAE'] for r in runs]),
+                 _cell([r['metrics']['Corr'] or 0.0 for r in runs])]
+        if auilc:
+            cells += [_cell([r['auilc'][m]['MAE'] for r in runs])
+                      for m in ('random', 'window')]
+        rows.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(rows) + '\n'
+
+
+def render_tuned_params(comparison):
+    """The best parameters each variant's study found."""
+    rows = []
+    for name, v in comparison['variants'].items():
+        t = v['tune']
+        params = ', '.join(f'`{k}`={val}' for k, val in t['best'].items()
+                           if k not in ('trial', 'state', 'MAE', 'epoch'))
+        rows.append(f"- **{name}** ({t['best']['trial']} of {t['trials']}, "
+                    f"{t['pruned']} pruned, {t['seconds'] / 60:.0f} min): "
+                    f"{params}")
+    return '\n'.join(rows) + '\n'
+
+
 # README region -> (entry of numbers.json, renderer)
 REGIONS = {'demo': ('demo', render_demo), 'mmmo': ('mmmo', render_mmmo),
-           'mmmo_selection': ('mmmo', render_mmmo_selection)}
+           'mmmo_selection': ('mmmo', render_mmmo_selection),
+           'mmmo_comparison': ('comparison', render_comparison),
+           'mmmo_tuned_params': ('comparison', render_tuned_params)}
+#: the files whose numbers regions are rendered from docs/numbers.json
+RENDERED = (README, osp.join(ROOT, 'docs', 'real_data.md'))
 MEASURE = {'demo': measure_demo, 'mmmo': measure_mmmo}
 
 
@@ -175,13 +239,27 @@ def render(text: str, numbers: dict) -> str:
     return REGION.sub(fill, text)
 
 
+def render_file(path: str, numbers: dict, check: bool = False) -> bool:
+    """Re-render ``path``'s regions; with ``check`` only tell whether it
+    already agrees. Returns whether it agrees (or now does)."""
+    if not osp.isfile(path):
+        return True
+    with open(path) as f:
+        text = f.read()
+    rendered = render(text, numbers)
+    if rendered == text:
+        return True
+    if not check:
+        write_text(path, rendered)
+    return not check
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--only', nargs='+', choices=sorted(MEASURE),
                         default=sorted(MEASURE), help='runs to redo')
-    parser.add_argument('--mmmo-h5', default=os.environ.get(
-        'MMMO_H5', osp.join(ROOT, '..', 'shared', 'data', 'mmmo')),
-        help='the MMMO CMU-SDK HDF5 folder')
+    parser.add_argument('--mmmo-h5', default=default_mmmo_h5(),
+                        help='the MMMO CMU-SDK HDF5 folder')
     parser.add_argument('--work-dir', default=osp.join(
         ROOT, 'work_dirs', 'readme_numbers'))
     mode = parser.add_mutually_exclusive_group()
@@ -203,19 +281,16 @@ def main(argv=None):
                 date=time.strftime('%Y-%m-%d', time.gmtime()),
                 runs=MEASURE[name](args))
         write_json(NUMBERS, numbers, indent=1)
-    with open(README) as f:
-        text = f.read()
-    rendered = render(text, numbers)
+    agree = [render_file(path, numbers, check=args.check)
+             for path in RENDERED]
+    names = ', '.join(osp.relpath(p, ROOT) for p in RENDERED)
     if args.check:
-        if rendered != text:
-            sys.exit('readme_numbers.py: README.md differs from '
+        if not all(agree):
+            sys.exit(f'readme_numbers.py: {names} differ from '
                      'docs/numbers.json; run with --render-only')
-        print('README.md agrees with docs/numbers.json')
+        print(f'{names} agree with docs/numbers.json')
         return
-    if rendered != text:
-        write_text(README, rendered)
-    print(f'README.md rendered from {osp.relpath(NUMBERS, ROOT)}')
-
+    print(f'{names} rendered from {osp.relpath(NUMBERS, ROOT)}')
 
 if __name__ == '__main__':
     from normtr_plugin.utils.errors import run_tool
