@@ -381,3 +381,21 @@ def test_every_tool_reports_project_errors_in_one_line(tool):
     if "__name__ == '__main__'" not in text:
         return
     assert 'run_tool(main' in text.split("__name__ == '__main__'")[1], tool
+
+
+# ------------------------------------------------ published config values
+def test_published_config_that_cannot_build_names_the_file(tmp_path):
+    from normtr_plugin.hub import from_pretrained, save_pretrained
+    from test_fuzz_loaders import PIPELINE, tiny_model
+    folder = save_pretrained(tiny_model(), str(tmp_path / 'pub'),
+                             test_pipeline=PIPELINE)
+    path = osp.join(folder, 'config.json')
+    with open(path) as f:
+        config = json.load(f)
+    config['model']['embed_dim'] = -3
+    with open(path, 'w') as f:
+        json.dump(config, f)
+    with pytest.raises(InputError) as err:
+        from_pretrained(folder)
+    message = one_line(err)
+    assert path in message and 'embed_dim' in message

@@ -302,7 +302,8 @@ def _pipeline_lens_dicts(cfg):
     ({'seq_len': {'audio': 375, 'video': 500}},
      r"seq_len names \['audio', 'video'\] but modalities are "
      r"\['audio', 'text', 'video'\]"),
-    ({'model.seq_len': 0}, 'model.seq_len: every seq_len must be an int'),
+    ({'model.seq_len': 0},
+     r'model.seq_len: seq_len of every modality must be an int in 1\.\.'),
     ({'model.modalities.text': 300},
      r"model.modalities .*'text': 300.* differs from modalities"),
 ])

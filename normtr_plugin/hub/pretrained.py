@@ -270,7 +270,13 @@ def from_pretrained(repo_id_or_dir: str, revision: Optional[str] = None,
     config_path, weights_path = resolve_files(repo_id_or_dir, revision,
                                               cache_dir)
     config = load_pretrained_config(config_path)
-    model = build_in_scope(MODELS, config['model'])
+    try:  # the config is the publisher's: a bad value is its fault
+        model = build_in_scope(MODELS, config['model'])
+    except Exception as err:  # noqa: B902 - any error of the build
+        text = ' '.join(str(err).split())[:300]
+        raise PretrainedError(f'{config_path}: the model it describes '
+                              f'cannot be built ({type(err).__name__}: '
+                              f'{text})') from None
     state = load_pretrained_weights(weights_path)
     load_state_dict_strict(model, state, repo_id_or_dir)
     model.pretrained_config = config
