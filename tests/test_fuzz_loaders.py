@@ -32,6 +32,8 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 from normtr_plugin.apis.inputs import array_batches, read_npz
 from normtr_plugin.engine import register_checkpoint_loader
+from normtr_plugin.engine.checkpoint_digest import (CONTENT_HASH_KEY,
+                                                   content_hashes)
 from normtr_plugin.hub import from_pretrained, save_pretrained
 from normtr_plugin.models import NormTR
 from normtr_plugin.utils.errors import NormTRError
@@ -46,7 +48,7 @@ CORRUPTIONS = ('truncate', 'flip', 'random', 'empty', 'swap')
 #: load as something else). ``.npz``: the zip CRC of every member. When
 #: case 13 lands (SHA-256 of each published file, a content hash in each
 #: checkpoint), add 'published' and 'pth' here.
-INTEGRITY_CHECKED = {'npz'}
+INTEGRITY_CHECKED = {'npz', 'pth', 'published'}
 
 MODS = dict(audio=3, video=4, text=5)
 T = 4
@@ -71,15 +73,17 @@ def write_checkpoint(path, model):
     loss = HistoryBuffer()
     for v in (0.9, 0.7, 0.5):
         loss.update(v)
-    torch.save(dict(
+    checkpoint = dict(
         meta=dict(epoch=2, iter=10, seed=0,
                   dataset_meta=dict(label_names=['a', 'b', 'c', 'd'])),
         state_dict=model.state_dict(),
         message_hub=dict(log_scalars={'train/loss': loss},
                          runtime_info=dict(eta=np.float64(1.5)),
                          resumed_keys={}),
-        optimizer=dict(state={}, param_groups=[dict(lr=1e-3, params=[0])])),
-        path)
+        optimizer=dict(state={}, param_groups=[dict(lr=1e-3, params=[0])]))
+    # as AtomicCheckpointHook.before_save_checkpoint stores it
+    checkpoint['meta'][CONTENT_HASH_KEY] = content_hashes(checkpoint)
+    torch.save(checkpoint, path)
     return str(path)
 
 
