@@ -446,3 +446,18 @@ def test_push_to_hub_refuses_incomplete_folder(tmp_path):
     with pytest.raises(PretrainedError, match=WEIGHTS_NAME):
         push_to_hub(str(tmp_path), 'org/x', api=api)
     assert api.calls == []
+
+
+def test_a_hub_repos_checksums_are_verified(hub):
+    """Issue 18 case 13: a repo's SHA256SUMS is fetched with its files; the
+    weights of ``old`` under the checksums of ``new`` are refused."""
+    from normtr_plugin.hub.checksums import CHECKSUMS_NAME, ChecksumError
+    new = hub.folders['new']
+    files = dict(saved_files(new),
+                 **{CHECKSUMS_NAME: osp.join(new, CHECKSUMS_NAME)})
+    from_pretrained(bad_repo(hub, 'summed', files), cache_dir=hub.cache)
+    files[WEIGHTS_NAME] = osp.join(hub.folders['old'], WEIGHTS_NAME)
+    with pytest.raises(ChecksumError, match="'org/mismatched': "
+                       'model.safetensors is corrupted or was changed'):
+        from_pretrained(bad_repo(hub, 'mismatched', files),
+                        cache_dir=hub.cache)

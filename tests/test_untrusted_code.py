@@ -22,6 +22,7 @@ from conftest import ROOT
 from normtr_plugin import from_pretrained
 from normtr_plugin.datasets.converters import ConversionError, convert
 from normtr_plugin.hub.config_guard import UnsafeConfigError
+from normtr_plugin.hub.checksums import write_checksums
 from normtr_plugin.hub.publish import PublishError, publish
 from normtr_plugin.models import NormTR
 from normtr_plugin.hub import save_pretrained
@@ -63,6 +64,8 @@ def _plant(folder, where: str, payload: dict) -> None:
     elif where == 'model.head.scope':
         config['model']['head']['_scope_'] = 'os'
     path.write_text(json.dumps(config))
+    # an attacker ships matching checksums: the config guard must still hold
+    write_checksums(str(folder), ('config.json', 'model.safetensors'))
 
 
 def _load_infer_cli():

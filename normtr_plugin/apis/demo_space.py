@@ -5,7 +5,9 @@ model: ``app.py`` + ``requirements.txt`` (``tools/publish.py --space``).
     write_space('org/name', 'space')                   # loaded from the Hub
 
 A local published folder (``config.json`` + ``model.safetensors``) is
-copied into ``DIR/model`` so the Space holds what it runs; a Hub model id
+copied into ``DIR/model`` (verified against its ``SHA256SUMS`` first,
+which is written for the copy too) so the Space holds what it runs; a Hub
+model id
 is loaded by the Space at start. ``app.py`` builds the same page as
 ``tools/demo_app.py`` (:mod:`~normtr_plugin.apis.demo_page`).
 Files are written atomically.
@@ -14,6 +16,7 @@ import os.path as osp
 import shutil
 from typing import Dict, Optional
 
+from ..hub.checksums import CHECKSUMS_NAME, verify_checksums, write_checksums
 from ..hub.pretrained import CONFIG_NAME, WEIGHTS_NAME
 from ..utils import atomic_path, write_text
 from ..utils.errors import InputError
@@ -52,10 +55,16 @@ def write_space(model: str, out_dir: str, data_root: Optional[str] = None,
             if not osp.isfile(osp.join(model, name)):
                 raise SpaceError(f'{model} is not a published model folder: '
                                  f'{name} missing')
-        for name in (CONFIG_NAME, WEIGHTS_NAME):
+        names = (CONFIG_NAME, WEIGHTS_NAME)
+        sums = osp.join(model, CHECKSUMS_NAME)  # never copy a corrupt file
+        verify_checksums(sums if osp.isfile(sums) else None,
+                         {n: osp.join(model, n) for n in names}, repr(model))
+        for name in names:
             paths[name] = osp.join(out_dir, 'model', name)
             with atomic_path(paths[name]) as tmp:
                 shutil.copyfile(osp.join(model, name), tmp)
+        paths[CHECKSUMS_NAME] = write_checksums(osp.join(out_dir, 'model'),
+                                                names)
         source, title = "osp.join(HERE, 'model')", osp.basename(
             osp.normpath(model))
     else:

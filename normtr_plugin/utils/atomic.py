@@ -184,10 +184,13 @@ def _read_marker(folder: str) -> Optional[dict]:
 
 
 def _unchanged(path: str, entry) -> bool:
+    """A regular file (never opened otherwise: a FIFO would block) of the
+    size and SHA-256 listed in ``entry``."""
     from .digest import file_sha256
     try:
-        return (isinstance(entry, dict) and
-                os.lstat(path).st_size == entry.get('size') and
+        st = os.lstat(path)
+        return (isinstance(entry, dict) and stat.S_ISREG(st.st_mode) and
+                st.st_size == entry.get('size') and
                 file_sha256(path) == entry.get('sha256'))
     except OSError:
         return False
