@@ -58,7 +58,13 @@ def _try_lock(path: str) -> Optional[int]:
     """An fd holding the lock on ``path`` (the file that ``path`` names
     now), or None when another process holds it."""
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as err:  # a link, a folder, no permission
+            raise WorkDirBusyError(
+                f'cannot lock work dir {osp.dirname(path)!r}: {path} cannot'
+                f' be opened as a lock file ({err.strerror}); remove it or '
+                'choose another --work-dir') from err
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
