@@ -52,3 +52,13 @@ def snapshot(folder) -> dict:
                 digest = hashlib.sha256(fh.read()).hexdigest()
             out[osp.relpath(path, folder)] = (digest, os.stat(path).st_mode)
     return out
+
+
+def rehash(checkpoint: dict) -> dict:
+    """What an attacker who edits a checkpoint can also do: store the
+    content hash of the edited checkpoint (``checkpoint_digest.py``), so the
+    guard under test, not the hash, has to stop the edit."""
+    from normtr_plugin.engine.checkpoint_digest import (CONTENT_HASH_KEY,
+                                                        content_hashes)
+    checkpoint['meta'][CONTENT_HASH_KEY] = content_hashes(checkpoint)
+    return checkpoint

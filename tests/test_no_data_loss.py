@@ -37,7 +37,8 @@ from normtr_plugin.models import NormTR
 from normtr_plugin.utils import MARKER, atomic_write, write_json
 from normtr_plugin.utils.errors import run_tool as run_main
 from normtr_plugin.hub import save_pretrained
-from safety_helpers import DEMO, run_tool, snapshot, tiny_cfg, tiny_demo_data
+from safety_helpers import (DEMO, rehash, run_tool, snapshot, tiny_cfg,
+                            tiny_demo_data)
 
 
 @pytest.fixture(scope='module')
@@ -416,7 +417,7 @@ def test_a_crafted_checkpoint_cannot_make_resume_delete_a_users_folder(
     info['keep_ckpt_ids'] = [1, 2]
     crafted = tmp_path / 'downloads' / 'crafted.pth'
     crafted.parent.mkdir()
-    torch.save(checkpoint, crafted)
+    torch.save(rehash(checkpoint), crafted)
     work = tmp_path / 'work'
     before, run_a_files = _tree(tmp_path, skip=['work']), snapshot(run_a)
     proc = run_tool(['tools/train.py', DEMO, '--work-dir', work, '--resume',

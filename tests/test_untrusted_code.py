@@ -27,7 +27,7 @@ from normtr_plugin.hub.publish import PublishError, publish
 from normtr_plugin.models import NormTR
 from normtr_plugin.hub import save_pretrained
 from normtr_plugin.utils.errors import run_tool as run_main
-from safety_helpers import (DEMO, run_tool, snapshot, tiny_cfg,
+from safety_helpers import (DEMO, rehash, run_tool, snapshot, tiny_cfg,
                             tiny_demo_data)
 
 
@@ -124,7 +124,7 @@ def _tampered(checkpoint, out, **meta) -> str:
     # Our own file, just written: a full unpickle is fine here.
     ckpt = torch.load(checkpoint['path'], weights_only=False)
     ckpt['meta'].update(meta)
-    torch.save(ckpt, out)
+    torch.save(rehash(ckpt), out)
     return str(out)
 
 

@@ -299,6 +299,14 @@ def test_a_corrupted_training_checkpoint_is_refused_by_test_and_resume(
     bad = tmp_path / 'bad' / 'epoch_1.pth'
     bad.parent.mkdir()
     torch.save(ckpt, bad)
+    # the optimizer state, schedulers and message hub are covered too
+    state = torch.load(good, weights_only=False)
+    moments = next(iter(state['optimizer']['state'].values()))
+    moments['exp_avg_sq'] = moments['exp_avg_sq'] * 2
+    state['message_hub']['runtime_info']['epoch'] = 7
+    torch.save(state, tmp_path / 'bad' / 'state.pth')
+    with pytest.raises(ChecksumError, match=r'its training state \(optimizer'):
+        load_checkpoint_safely(str(tmp_path / 'bad' / 'state.pth'))
     before = snapshot(tmp_path)
     with pytest.raises(ChecksumError, match='state_dict does not match the '
                        'SHA-256 stored in it'):
@@ -324,5 +332,6 @@ def test_a_corrupted_training_checkpoint_is_refused_by_test_and_resume(
     log_file = next(h.baseFilename for h in runner.logger.handlers
                     if hasattr(h, 'baseFilename'))
     with open(log_file) as f:
-        assert f'checkpoint {good}: SHA-256 of state_dict verified' in \
+        assert f'checkpoint {good}: SHA-256 of state_dict, training_state ' \
+            'verified' in \
             f.read()

@@ -13,7 +13,7 @@ to the ``normtr_plugin`` logger.
 import logging
 from typing import Callable, Dict, Optional
 
-from ..utils.digest import ChecksumError, tensors_sha256
+from ..utils.digest import ChecksumError, tensors_sha256, value_sha256
 
 __all__ = ['CONTENT_HASH_KEY', 'content_hashes', 'verify_content_hashes']
 
@@ -23,10 +23,23 @@ HASHED = ('state_dict', 'ema_state_dict')
 _LOG = logging.getLogger(__name__)
 
 
+#: the name of the hash of everything else in the checkpoint
+REST = 'training_state'
+PART_NAMES = {REST: 'training state (optimizer, schedulers, message hub, '
+                    'meta)'}
+
+
 def content_hashes(checkpoint: dict) -> Dict[str, str]:
-    """``{part: hex SHA-256}`` of the weights in ``checkpoint``."""
-    return {k: tensors_sha256(checkpoint[k]) for k in HASHED
-            if isinstance(checkpoint.get(k), dict)}
+    """``{part: hex SHA-256}`` of the weights in ``checkpoint`` and of the
+    rest (``meta`` without these hashes included)."""
+    hashes = {k: tensors_sha256(checkpoint[k]) for k in HASHED
+              if isinstance(checkpoint.get(k), dict)}
+    rest = {k: v for k, v in checkpoint.items() if k not in hashes}
+    if isinstance(rest.get('meta'), dict):
+        rest['meta'] = {k: v for k, v in rest['meta'].items()
+                        if k != CONTENT_HASH_KEY}
+    hashes[REST] = value_sha256(rest)
+    return hashes
 
 
 def verify_content_hashes(checkpoint, filename: str,
@@ -52,7 +65,7 @@ def verify_content_hashes(checkpoint, filename: str,
         if found.get(part) != digest:
             raise ChecksumError(
                 f'checkpoint {filename} is corrupted or was changed: its '
-                f'{part} does not match the SHA-256 stored in it when it '
+                f'{PART_NAMES.get(part, part)} does not match the SHA-256 stored in it when it '
                 'was saved')
     log(f'checkpoint {filename}: SHA-256 of {", ".join(sorted(stored))} '
         'verified')

@@ -8,7 +8,7 @@ from typing import Mapping
 
 from .errors import InputError
 
-__all__ = ['ChecksumError', 'file_sha256', 'tensors_sha256']
+__all__ = ['ChecksumError', 'file_sha256', 'tensors_sha256', 'value_sha256']
 
 
 class ChecksumError(InputError):
@@ -41,3 +41,42 @@ def tensors_sha256(state: Mapping) -> str:
         else:
             digest.update(repr(value).encode())
     return digest.hexdigest()
+
+
+def value_sha256(value) -> str:
+    """Hex SHA-256 of a nested checkpoint value (dicts, lists, tuples,
+    tensors, numpy arrays and scalars, and objects by their attributes, such
+    as mmengine's ``HistoryBuffer``), stable across ``torch.save`` and
+    ``torch.load``."""
+    digest = hashlib.sha256()
+    _update(digest, value)
+    return digest.hexdigest()
+
+
+def _update(digest, value) -> None:
+    import numpy as np
+    import torch
+    if isinstance(value, torch.Tensor):
+        t = value.detach().cpu().contiguous().reshape(-1)
+        digest.update(f'T{t.dtype}{tuple(value.shape)}'.encode())
+        if t.numel():
+            digest.update(t.view(torch.uint8).numpy())
+    elif isinstance(value, np.ndarray) and value.dtype != object:
+        digest.update(f'A{value.dtype.str}{value.shape}'.encode())
+        digest.update(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, Mapping):
+        digest.update(f'D{len(value)}'.encode())
+        for key in sorted(value, key=repr):
+            digest.update(repr(key).encode())
+            _update(digest, value[key])
+    elif isinstance(value, (list, tuple)):
+        digest.update(f'{type(value).__name__[0]}{len(value)}'.encode())
+        for item in value:
+            _update(digest, item)
+    elif isinstance(value, np.ndarray):  # object arrays
+        _update(digest, value.tolist())
+    elif hasattr(value, '__dict__') and not isinstance(value, type):
+        digest.update(f'O{type(value).__qualname__}'.encode())
+        _update(digest, vars(value))
+    else:  # str, bytes, numbers, bools, None, numpy scalars
+        digest.update(f'{type(value).__name__}:{value!r}'.encode())
