@@ -19,7 +19,9 @@ from normtr_plugin.registry import DATASETS, MODELS, RUNNERS
 
 CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
                                       recursive=True)
-                 if '_base_' not in p.split(osp.sep))
+                 # configs/tune: search spaces (tests/test_tune.py)
+                 if osp.relpath(p, osp.join(ROOT, 'configs')).split(
+                     osp.sep)[0] not in ('_base_', 'tune'))
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 

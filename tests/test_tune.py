@@ -65,7 +65,7 @@ def test_space_file_and_params(setup, tmp_path):
     assert options['train_cfg.max_epochs'] == 2 == cfg.train_cfg.max_epochs
     # the cosine schedule still ends with the run
     assert (end, cfg.param_scheduler[1].end) == (4, 2)
-    assert cfg.param_scheduler[1].T_max == 2
+    assert cfg.param_scheduler[1].T_max == 2 and cfg.max_epochs == 2
     # named choices: the sampler sees the name, the config the value
     shipped = load_space(osp.join(ROOT, 'configs', 'tune',
                                   'normtr_space.py'))

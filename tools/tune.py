@@ -101,16 +101,17 @@ def base_config(args) -> Config:
 def open_study(optuna, args, work_dir: str, direction: str):
     """Create or load the study (``load_if_exists``)."""
     from sqlalchemy.exc import SQLAlchemyError  # optuna's RDB storage
-    storage = args.storage or f'sqlite:///{osp.abspath(work_dir)}/study.db'
-    if storage.startswith('sqlite:'):  # processes wait for the file lock
-        storage = optuna.storages.RDBStorage(
-            storage, engine_kwargs=dict(connect_args=dict(timeout=120)))
+    url = args.storage or f'sqlite:///{osp.abspath(work_dir)}/study.db'
     sampler = (optuna.samplers.TPESampler(seed=args.seed)
                if args.sampler == 'tpe' else
                optuna.samplers.RandomSampler(seed=args.seed))
     name = args.study_name or osp.splitext(osp.basename(args.config))[0]
     for attempt in range(5):  # processes starting together race to create
         try:                  # the tables: the loser retries
+            storage = url
+            if url.startswith('sqlite:'):  # wait for the file lock
+                storage = optuna.storages.RDBStorage(url, engine_kwargs=dict(
+                    connect_args=dict(timeout=120)))
             study = optuna.create_study(
                 storage=storage, study_name=name, direction=direction,
                 sampler=sampler, pruner=optuna.pruners.MedianPruner(),
@@ -121,7 +122,7 @@ def open_study(optuna, args, work_dir: str, direction: str):
                 raise
             time.sleep(1 + attempt)
     if study.direction.name.lower() != direction:
-        raise ConfigError(f'study {name!r} in {storage} is set to '
+        raise ConfigError(f'study {name!r} in {url} is set to '
                           f'{study.direction.name.lower()}, the config '
                           f'selects by {direction}: use another '
                           '--study-name')

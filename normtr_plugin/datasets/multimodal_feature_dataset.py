@@ -135,7 +135,13 @@ class MultimodalFeatureDataset(Dataset):
         self.feature_stats = stats['modalities'] if stats else None
         if len(names) == 1:
             return splits[names[0]]
-        return hf.concatenate_datasets([splits[n] for n in names])
+        # pooled: the columns every split has (MMMO's validation and test
+        # have text, its train split has not)
+        parts = [splits[n] for n in names]
+        shared = [c for c in parts[0].column_names
+                  if all(c in p.column_names for p in parts)]
+        return hf.concatenate_datasets([p.select_columns(shared)
+                                        for p in parts])
 
     def column(self, name: str) -> Optional[np.ndarray]:
         """The values of another column of the split (e.g. a ``speaker``

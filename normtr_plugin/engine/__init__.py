@@ -27,6 +27,7 @@ from .runner import (NormTRRunner, build_runner, default_work_dir,
                      prepare_config)
 from .resume import ResumeError, newest_readable_checkpoint, resolve_resume
 from .tool_run import read_tool_config, report_test_metrics, start_runner
+from .trial_pruning_hook import TrialPruningHook
 from .rng_state import capture_rng_state, restore_rng_state
 from .robustness_loop import RobustnessTestLoop
 from .run_identity import (ResumeMismatchError, RunIdentityHook,
@@ -51,7 +52,7 @@ __all__ = [
     'write_metrics',
     'AutocastOptimWrapper', 'CheckpointGuardHook', 'CheckpointMismatchError',
     'DataRootError', 'GRLLambdaHook', 'InvarianceRequestHook', 'NonFiniteHook', 'ResumeError', 'ResumeMismatchError',
-    'RobustnessTestLoop',
+    'RobustnessTestLoop', 'TrialPruningHook',
     'RunIdentityHook', 'apply_model_selection', 'capture_rng_state',
     'check_data_root', 'check_resume', 'dann_lambda', 'default_work_dir', 'enable_amp',
     'infer_from_data', 'launched_distributed', 'load_checkpoint_safely',

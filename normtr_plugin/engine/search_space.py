@@ -100,6 +100,8 @@ def set_max_epochs(cfg: Config, epochs: int) -> None:
     the same difference) so the schedule still spans the run."""
     old = cfg.train_cfg.max_epochs
     cfg.train_cfg.max_epochs = int(epochs)
+    if cfg.get('max_epochs') == old:  # the config's variable, kept in step
+        cfg.max_epochs = int(epochs)
     schedulers = cfg.get('param_scheduler') or []
     for s in schedulers if isinstance(schedulers, list) else [schedulers]:
         if s.get('by_epoch', True) and s.get('end') == old:
