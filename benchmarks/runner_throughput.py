@@ -25,8 +25,10 @@ size of ``--batch`` (default 16 and 128), on ``--device`` (cpu or cuda).
 Both are timed over the steady-state iterations only: a timestamp is taken
 at the end of every iteration (for the Runner by a lowest-priority
 ``after_train_iter`` hook), the first ``--warmup`` iterations are dropped.
-Runs alternate (plain, runner, plain, runner, ...) and the median of each
-is reported: ``ratio`` from samples/s (total time), ``ratio~`` from the
+Runs alternate (plain, runner, plain, runner, ...), or with
+``--interleave`` each Runner iteration is followed by one plain step in
+the same process (timed apart, left out of the Runner's time), so both see
+the same machine state; the median of each is reported: ``ratio`` from samples/s (total time), ``ratio~`` from the
 median iteration time (robust to one-off stalls of a shared machine). For the Runner a per-phase breakdown is printed too, from a
 highest- and a lowest-priority hook:
 
@@ -50,6 +52,7 @@ finished steps.
 import argparse
 import cProfile
 import io
+import itertools
 import os
 import os.path as osp
 import pstats
@@ -94,6 +97,10 @@ def parse_args():
                    help='iterations excluded from the timing')
     p.add_argument('--repeats', type=int, default=3,
                    help='alternating (plain, runner) pairs; medians reported')
+    p.add_argument('--interleave', action='store_true',
+                   help='one plain step after every Runner iteration, in '
+                   'the same process, instead of alternating whole runs: '
+                   'both see the same machine state (a shared machine)')
     p.add_argument('--threads', type=int, default=0,
                    help='torch.set_num_threads (default: all cores)')
     p.add_argument('--profile', action='store_true',
@@ -172,7 +179,7 @@ def build_cfg(data_root: str, work_dir: str, epochs: int, name: str,
     return cfg
 
 
-def make_timing_hooks(record: Dict[str, List[float]], sync):
+def make_timing_hooks(record: Dict[str, List[float]], sync, between=None):
     from mmengine.hooks import Hook
 
     class First(Hook):  # HIGHEST: runs before every other hook
@@ -195,6 +202,9 @@ def make_timing_hooks(record: Dict[str, List[float]], sync):
         def after_train_iter(self, runner, batch_idx, data_batch=None,
                              outputs=None):
             record['after_last'].append(time.perf_counter())
+            if between is not None:  # --interleave: one plain step here
+                between()
+            record['resume'].append(time.perf_counter())
 
         def before_train(self, runner):
             record['start'].append(time.perf_counter())
@@ -204,10 +214,13 @@ def make_timing_hooks(record: Dict[str, List[float]], sync):
 
 def run_runner(data_root: str, epochs: int, warmup: int, threads: int,
                tag: str, batch: int, device: str, resident: bool = False,
-               compile_mode: str = None, profile: bool = False) -> dict:
+               compile_mode: str = None, profile: bool = False,
+               between=None) -> dict:
+    """``between``: a plain step run (and left out of the Runner's time)
+    after every Runner iteration (``--interleave``)."""
     from mmengine.runner import Runner
     record = {k: [] for k in ('start', 'before_first', 'before_last',
-                              'after_first', 'after_last')}
+                              'after_first', 'after_last', 'resume')}
     work_dir = tempfile.mkdtemp(prefix='normtr-bench-work-')
     try:
         cfg = build_cfg(data_root, work_dir, epochs,
@@ -215,7 +228,8 @@ def run_runner(data_root: str, epochs: int, warmup: int, threads: int,
                         batch, device if resident else None, compile_mode)
         runner = Runner.from_cfg(cfg)
         torch.set_num_threads(threads)  # in case anything changed it
-        first, last = make_timing_hooks(record, synchronizer(device))
+        first, last = make_timing_hooks(record, synchronizer(device),
+                                        between)
         runner.register_hook(first)
         runner.register_hook(last)
         prof = cProfile.Profile() if profile else None
@@ -228,16 +242,19 @@ def run_runner(data_root: str, epochs: int, warmup: int, threads: int,
         del runner
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
-    out = summarize(record['after_last'], warmup, batch)
+    # iteration i runs from the end of iteration i-1 (after any
+    # interleaved plain step) to its last after_train_iter hook
+    a_last = np.array(record['after_last'])
+    resume = np.array(record['resume'])
+    out = summarize_durations(a_last[warmup:] - resume[warmup - 1:-1], batch)
     out['threads'] = n_threads
     # Per-phase medians (ms) over the steady-state iterations.
-    a_last = np.array(record['after_last'])
     b_first = np.array(record['before_first'])
     b_last = np.array(record['before_last'])
     a_first = np.array(record['after_first'])
     s = slice(warmup, None)
     phases = dict(
-        data=b_first[s] - a_last[warmup - 1:-1],
+        data=b_first[s] - resume[warmup - 1:-1],
         before_hooks=b_last[s] - b_first[s],
         train_step=a_first[s] - b_last[s],
         after_hooks=a_last[s] - a_first[s])
@@ -289,10 +306,8 @@ def build_plain_model():
     return model
 
 
-def run_plain(batches, epochs: int, warmup: int, threads: int, batch: int,
-              device: str, compile_mode: str = None,
-              max_iters: int = None) -> dict:
-    torch.set_num_threads(threads)
+def plain_step(device: str, compile_mode: str = None):
+    """The plain loop's training step on a freshly built model."""
     model = build_plain_model().to(device)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=LR)
@@ -305,8 +320,30 @@ def run_plain(batches, epochs: int, warmup: int, threads: int, batch: int,
         opt.step()
         return loss.detach()
 
-    if compile_mode:
-        step = torch.compile(step, mode=compile_mode)
+    return torch.compile(step, mode=compile_mode) if compile_mode else step
+
+
+def interleaved_step(batches, device: str, compile_mode: str = None):
+    """(``between`` for :func:`run_runner`, the plain durations): one
+    plain step over the next batch per call, timed by itself."""
+    step, sync = plain_step(device, compile_mode), synchronizer(device)
+    durations, order = [], itertools.cycle(batches)
+
+    def between():
+        inputs, data_samples = next(order)
+        start = time.perf_counter()
+        step(inputs, data_samples)
+        sync()
+        durations.append(time.perf_counter() - start)
+
+    return between, durations
+
+
+def run_plain(batches, epochs: int, warmup: int, threads: int, batch: int,
+              device: str, compile_mode: str = None,
+              max_iters: int = None) -> dict:
+    torch.set_num_threads(threads)
+    step = plain_step(device, compile_mode)
     sync = synchronizer(device)
     stamps = []
     todo = [b for _ in range(epochs) for b in batches][:max_iters]
@@ -327,9 +364,12 @@ def synchronizer(device: str):
 
 
 def summarize(stamps: List[float], warmup: int, batch: int) -> dict:
-    n = len(stamps) - warmup
-    elapsed = stamps[-1] - stamps[warmup - 1]
-    per_iter = np.diff(np.asarray(stamps[warmup - 1:]))
+    return summarize_durations(np.diff(np.asarray(stamps[warmup - 1:])),
+                               batch)
+
+
+def summarize_durations(per_iter, batch: int) -> dict:
+    n, elapsed = len(per_iter), float(np.sum(per_iter))
     return dict(iters=n, seconds=elapsed,
                 ms_per_iter=1e3 * elapsed / n,
                 ms_per_iter_median=1e3 * float(np.median(per_iter)),
@@ -363,6 +403,20 @@ def measure(args, data_root, arrays, batch, threads) -> dict:
               args.compile, max_iters=2 * args.warmup + 2)
     plain, runner = [], []
     for rep in range(args.repeats):
+        if args.interleave:
+            between, durations = interleaved_step(batches, args.device,
+                                                  args.compile)
+            r = run_runner(data_root, args.epochs, args.warmup, threads,
+                           f'{batch}_{rep}', batch, args.device,
+                           args.resident, args.compile, between=between)
+            p = summarize_durations(np.asarray(durations[args.warmup:]),
+                                    batch)
+            plain.append(p)
+            runner.append(r)
+            print(f'  batch {batch} rep {rep} interleaved: plain '
+                  f'{p["ms_per_iter"]:8.2f} runner {r["ms_per_iter"]:8.2f} '
+                  'ms/iter', flush=True)
+            continue
         r = run_plain(batches, args.epochs, args.warmup, threads, batch,
                       args.device, args.compile)
         plain.append(r)
