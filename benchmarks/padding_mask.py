@@ -94,17 +94,18 @@ def one_run(family, root, mask, seed, args):
 
 
 def summarise(runs):
-    keys = list(runs[0])
+    """Mean and sample std (ddof=1; 0 for one seed) per number."""
+    ddof = 1 if len(runs) > 1 else 0
     return {k: dict(mean=float(np.mean([r[k] for r in runs])),
-                    std=float(np.std([r[k] for r in runs])))
-            for k in keys}
+                    std=float(np.std([r[k] for r in runs], ddof=ddof)))
+            for k in runs[0]}
 
 
 def table(results, seeds):
     lines = []
     for family, by_mask in results.items():
         keys = list(next(iter(by_mask.values()))['summary'])
-        lines += [f'### {family} (mean ± std over seeds '
+        lines += [f'### {family} (mean ± std, ddof=1, over seeds '
                   f'{", ".join(map(str, seeds))})', '',
                   '| mask_padding | ' + ' | '.join(keys) + ' |',
                   '|---' * (len(keys) + 1) + '|']

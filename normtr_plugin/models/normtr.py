@@ -65,9 +65,10 @@ class NormTR(InitConfigMixin, BaseModel):
             attends to padding), fusions that pool over time and the head's
             mean-pool count valid tokens only, so a padded sample gives the
             outputs of the same sample unpadded. Batches without padding
-            (or without lengths) take today's path, bit for bit. False:
-            padding is treated as data (the model before issue 19). Chosen
-            by measurement (docs/datasets.md, "Padding in the model").
+            (or without lengths) take today's path, bit for bit. False (the
+            default, chosen by measurement: docs/datasets.md, "Padding in
+            the model"): padded steps, zero in normalised space, are read
+            as data, as before issue 19.
 
     ``self.config`` holds these arguments as plain JSON types (with
     ``type='NormTR'``), captured from the signature (see
@@ -108,7 +109,7 @@ class NormTR(InitConfigMixin, BaseModel):
                  eval_invariance: Optional[dict] = dict(noise_seed=0),
                  query: str = 'nrgf',
                  memory: str = 'mf',
-                 mask_padding: bool = True,
+                 mask_padding: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor,
