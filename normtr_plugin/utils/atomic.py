@@ -151,24 +151,30 @@ def folder_listing(folder: str) -> dict:
     none of these (a FIFO, a socket)."""
     from .digest import file_sha256
     out = dict(files={}, dirs=[], links={}, other=[])
+    for rel, path in _entries(folder):
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            out['links'][rel] = os.readlink(path)
+        elif stat.S_ISDIR(st.st_mode):
+            out['dirs'].append(rel)
+        elif stat.S_ISREG(st.st_mode):
+            out['files'][rel] = dict(size=st.st_size,
+                                     sha256=file_sha256(path))
+        else:
+            out['other'].append(rel)
+    out['dirs'].sort()
+    return out
+
+
+def _entries(folder: str):
+    """(path relative to ``folder``, path) of everything under ``folder``
+    but its :data:`MARKER`."""
     for root, dirs, files in os.walk(folder):
         for name in dirs + files:
             path = osp.join(root, name)
             rel = osp.relpath(path, folder)
-            if rel == MARKER:
-                continue
-            st = os.lstat(path)
-            if stat.S_ISLNK(st.st_mode):
-                out['links'][rel] = os.readlink(path)
-            elif stat.S_ISDIR(st.st_mode):
-                out['dirs'].append(rel)
-            elif stat.S_ISREG(st.st_mode):
-                out['files'][rel] = dict(size=st.st_size,
-                                         sha256=file_sha256(path))
-            else:
-                out['other'].append(rel)
-    out['dirs'].sort()
-    return out
+            if rel != MARKER:
+                yield rel, path
 
 
 def _read_marker(folder: str) -> Optional[dict]:
@@ -218,24 +224,19 @@ def ownership_problem(folder: str) -> Optional[str]:
     dirs = set(marker.get('dirs') or [])
     links = marker.get('links') or {}
     foreign, changed = [], []
-    for root, subdirs, files in os.walk(folder):
-        for name in subdirs + files:
-            path = osp.join(root, name)
-            rel = osp.relpath(path, folder)
-            if rel == MARKER:
-                continue
-            if osp.islink(path):
-                if rel not in links:
-                    foreign.append(rel)
-                elif links[rel] != os.readlink(path):
-                    changed.append(rel)
-            elif osp.isdir(path):
-                if rel not in dirs:
-                    foreign.append(rel + '/')
-            elif rel not in listed:
+    for rel, path in _entries(folder):
+        if osp.islink(path):
+            if rel not in links:
                 foreign.append(rel)
-            elif not _unchanged(path, listed[rel]):
+            elif links[rel] != os.readlink(path):
                 changed.append(rel)
+        elif osp.isdir(path):
+            if rel not in dirs:
+                foreign.append(rel + '/')
+        elif rel not in listed:
+            foreign.append(rel)
+        elif not _unchanged(path, listed[rel]):
+            changed.append(rel)
     problems = []
     if foreign:
         problems.append('it holds files normtr_plugin did not write there: '
