@@ -84,6 +84,13 @@ def _external_link(path, target):
         f['d1'] = h5py.ExternalLink(target, 'd1')
 
 
+def _soft_link_through_external(path, target):
+    os.remove(path)
+    with h5py.File(path, 'w') as f:
+        f['g'] = h5py.ExternalLink(target, '/')
+        f['d1'] = h5py.SoftLink('/g/d1')
+
+
 def _external_storage(path, target):
     raw = target + '.bin'
     with h5py.File(target, 'r') as f:
@@ -107,6 +114,7 @@ def _virtual(path, target):
 
 @pytest.mark.parametrize('kind,needle', [
     (_external_link, 'is an external link to'),
+    (_soft_link_through_external, 'is an external link to'),
     (_external_storage, 'keeps its bytes in external file(s)'),
     (_virtual, 'is a virtual dataset reading')])
 @pytest.mark.parametrize('which', ['audio_train.h5', 'y_test.h5'])
