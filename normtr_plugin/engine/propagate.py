@@ -13,7 +13,7 @@ config file holds (``--cfg-options test_dataloader.dataset.data_root=DIR``)
 keeps it.
 
 Every other top-level key a dataset config states either reaches its
-users the same way or is refused by name (:func:`check_dataset_keys`):
+users the same way or is refused by name (``dataset_keys.py``):
 
 - ``task``, ``label_columns``: every dataset that states them; the head's
   output count (``num_tasks``/``num_labels``, the head's ``outputs_key``)
@@ -33,22 +33,20 @@ A dim left ``None`` (``modalities = dict(audio=None, video=None)``) or
 the feature dim of each modality column, and as T the shortest of the
 modalities' longest valid lengths in the train split.
 """
+import copy
 import os.path as osp
 from typing import Optional
 
 from mmengine.config import Config
 
-import copy
-
 from .config_walk import (DATALOADERS, LABEL_KEYS, PIPELINE_LOADERS,
                           PIPELINES, TOP_KEYS, dataset_cfgs)
 from .data_check import check_data_root, read_splits
+from .dataset_keys import check_file_only_keys, differs, head_class_of
+from .dataset_keys import plain as _plain
 
-__all__ = ['check_dataset_keys', 'infer_from_data', 'propagate']
+__all__ = ['infer_from_data', 'propagate']
 
-#: helper keys a config file reads while it loads; changing them later
-#: reaches nothing
-FILE_ONLY_KEYS = ('common', '_loader')
 
 _MISSING = object()
 
@@ -76,25 +74,16 @@ def _places(cfg: Config):
         yield 'seq_len', model, 'seq_len'
 
 
-def _plain(value):
-    return value.to_dict() if hasattr(value, 'to_dict') else value
-
-
 def _file_config(cfg: Config) -> Optional[Config]:
     name = getattr(cfg, 'filename', None)
     return Config.fromfile(name) if name and osp.isfile(name) else None
-
-
-def _differs(cfg, reference, key) -> bool:
-    return reference is not None and key in reference and \
-        _plain(cfg.get(key)) != _plain(reference.get(key))
 
 
 def _pipelines(cfg: Config, reference: Optional[Config]) -> None:
     """A top-level pipeline changed from the file reaches the datasets
     whose pipeline was a copy of it there (and is not changed itself)."""
     for top, loaders in PIPELINE_LOADERS.items():
-        if not _differs(cfg, reference, top):
+        if not differs(cfg, reference, top):
             continue
         for name in loaders:
             mine = list(dataset_cfgs(cfg.get(name)))
@@ -114,22 +103,13 @@ def _head_outputs(cfg: Config, reference: Optional[Config]) -> None:
     head = (cfg.get('model') or {}).get('head')
     if not isinstance(head, dict) or 'label_columns' not in cfg:
         return
-    key = getattr(_head_class(head), 'outputs_key', None)
+    key = getattr(head_class_of(head), 'outputs_key', None)
     if not key:
         return
     orig = ((reference or {}).get('model') or {}).get('head') or {}
     if key in head and key in orig and head[key] != orig[key]:
         return  # set on its own: checked by check_dataset_keys
     head[key] = len(cfg.label_columns)
-
-
-def _head_class(head):
-    from ..registry import head_class
-    from ..utils.errors import InputError
-    try:
-        return head_class(str(head.get('type')))
-    except InputError:
-        return None  # not one of this project's heads
 
 
 def propagate(cfg: Config) -> None:
@@ -156,63 +136,6 @@ def propagate(cfg: Config) -> None:
         value = _plain(cfg[top])
         holder[key] = copy.deepcopy(value)
     _head_outputs(cfg, reference)
-
-
-def check_file_only_keys(cfg: Config, reference: Optional[Config]) -> None:
-    """Refuse a change to a key only the config file reads (``common``)."""
-    from .config_check import ConfigError
-    for key in FILE_ONLY_KEYS:
-        if _differs(cfg, reference, key):
-            raise ConfigError(
-                f'{key!r} is read only while the config file loads (it '
-                "fills the dataloaders' datasets), so changing it reaches "
-                'nothing: set the top-level key instead (e.g. '
-                'label_columns=..., task=..., data_root=...) or '
-                'train_dataloader.dataset.KEY')
-
-
-def check_dataset_keys(cfg: Config) -> None:
-    """Refuse label settings that cannot all hold: a ``task`` the head is
-    not for, several label columns for a one-column head, an output
-    count other than ``len(label_columns)``, datasets that disagree with
-    the top-level ``task``/``label_columns``."""
-    from .config_check import ConfigError
-    for key in LABEL_KEYS:
-        if key not in cfg:
-            continue
-        for name in DATALOADERS:
-            for ds in dataset_cfgs(cfg.get(name)):
-                if key in ds and _plain(ds[key]) != _plain(cfg[key]):
-                    raise ConfigError(
-                        f'{name}.dataset.{key} {_plain(ds[key])!r} differs '
-                        f'from {key} {_plain(cfg[key])!r}: set the '
-                        f'top-level {key} (it reaches every dataset)')
-    head = (cfg.get('model') or {}).get('head')
-    cls = _head_class(head) if isinstance(head, dict) else None
-    if cls is None:
-        return
-    task = cfg.get('task')
-    if task is not None and task != cls.task:
-        raise ConfigError(
-            f'task {task!r} does not fit model.head {cls.__name__} (a '
-            f"{cls.task!r} head): set model.head.type (and the "
-            f'evaluators) for {task!r} too, or use a config of that task')
-    columns = cfg.get('label_columns')
-    if columns is None:
-        return
-    if isinstance(columns, str) or not isinstance(columns, (list, tuple)) \
-            or not columns:
-        raise ConfigError(f'label_columns must be a non-empty list of '
-                          f'column names, found {_plain(columns)!r}')
-    if cls.single_column and len(columns) != 1:
-        raise ConfigError(
-            f'label_columns {list(columns)} has {len(columns)} columns but '
-            f'model.head {cls.__name__} takes one label column')
-    key = cls.outputs_key
-    if key and head.get(key) is not None and head[key] != len(columns):
-        raise ConfigError(
-            f'model.head.{key}={head[key]} but label_columns has '
-            f'{len(columns)} columns {list(columns)}')
 
 
 def _unknown(cfg: Config) -> tuple:

@@ -35,7 +35,8 @@ from .config_check import ConfigError, check_lengths
 from .config_walk import DATALOADERS, dataset_cfgs
 from .data_check import check_data_root
 from .model_selection import apply_model_selection
-from .propagate import check_dataset_keys, propagate
+from .dataset_keys import check_dataset_keys
+from .propagate import propagate
 from .run_identity import data_name
 
 __all__ = ['NormTRRunner', 'build_runner', 'default_work_dir',
