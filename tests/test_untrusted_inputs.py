@@ -24,6 +24,7 @@ from safety_helpers import DEMO, run_tool, snapshot, tiny_demo_data
 h5py = pytest.importorskip('h5py')
 
 CONVERT = 'tools/convert_dataset.py'
+MOSI_CFG = osp.join(ROOT, 'configs', 'normtr_mosi.py')
 
 
 @pytest.fixture
@@ -83,6 +84,13 @@ def _external_link(path, target):
         f['d1'] = h5py.ExternalLink(target, 'd1')
 
 
+def _soft_link_through_external(path, target):
+    os.remove(path)
+    with h5py.File(path, 'w') as f:
+        f['g'] = h5py.ExternalLink(target, '/')
+        f['d1'] = h5py.SoftLink('/g/d1')
+
+
 def _external_storage(path, target):
     raw = target + '.bin'
     with h5py.File(target, 'r') as f:
@@ -106,6 +114,7 @@ def _virtual(path, target):
 
 @pytest.mark.parametrize('kind,needle', [
     (_external_link, 'is an external link to'),
+    (_soft_link_through_external, 'is an external link to'),
     (_external_storage, 'keeps its bytes in external file(s)'),
     (_virtual, 'is a virtual dataset reading')])
 @pytest.mark.parametrize('which', ['audio_train.h5', 'y_test.h5'])
@@ -438,3 +447,132 @@ def test_model_card_checks_ids_and_escapes_text(spaced, tool, tmp_path):
         '---\nlicense: other\nlicense_name: "[x](http://e)"\n---\n# data\n')
     with pytest.raises(errors.InputError, match='needs a licence name'):
         card_license(str(folder))
+
+
+# --------------------------------------------------------------- case 9
+def _dataset_config_keys():
+    """Every top-level key a dataset config states."""
+    from mmengine.config import Config
+    folder = osp.join(ROOT, 'configs', '_base_', 'datasets')
+    keys = set()
+    for name in sorted(os.listdir(folder)):
+        if name.endswith('.py'):
+            keys |= set(Config.fromfile(osp.join(folder, name)).keys())
+    return keys
+
+
+def _datasets(cfg):
+    from normtr_plugin.engine.config_walk import DATALOADERS, dataset_cfgs
+    return [ds for name in DATALOADERS for ds in dataset_cfgs(cfg[name])]
+
+
+PIPE = [dict(type='TruncatePad', keys=['audio', 'video', 'text'],
+             seq_len=8), dict(type='PackMultimodalInputs')]
+#: key -> (--cfg-options, where it must arrive (cfg -> values that must
+#: all equal the expected one) and that value; or the error naming it)
+REACHES = {
+    'data_root': ({}, lambda c: [d.data_root for d in _datasets(c)], None),
+    'modalities': ({'modalities.text': 300, 'modalities.audio': 74},
+                   lambda c: [dict(d.modalities) for d in _datasets(c)] +
+                   [dict(c.model.modalities)],
+                   dict(audio=74, video=35, text=300)),
+    'seq_len': ({'seq_len': 6}, lambda c: [c.model.seq_len] + [
+        t['seq_len'] for d in _datasets(c) for t in d.pipeline
+        if 'seq_len' in t], 6),
+    'label_columns': ({'label_columns': ['Happy', 'Sad']}, lambda c: [
+        list(d.label_columns) for d in _datasets(c)] + [
+        {2: ['Happy', 'Sad']}.get(c.model.head.num_tasks)],
+        ['Happy', 'Sad']),
+    'task': ({'task': 'multi_label',
+              'model.head': dict(_delete_=True, type='MultiLabelHead')},
+             lambda c: [d.task for d in _datasets(c)] +
+             [{4: 'multi_label'}.get(c.model.head.num_labels)],
+             'multi_label'),
+    'train_pipeline': ({'train_pipeline': PIPE}, lambda c: [
+        c.train_dataloader.dataset.pipeline], PIPE),
+    'test_pipeline': ({'test_pipeline': PIPE}, lambda c: [
+        c.val_dataloader.dataset.pipeline,
+        c.test_dataloader.dataset.pipeline], PIPE),
+    'train_dataloader': ({'train_dataloader.batch_size': 7},
+                         lambda c: [c.train_dataloader.batch_size], 7),
+    'val_dataloader': ({'val_dataloader.batch_size': 5},
+                       lambda c: [c.val_dataloader.batch_size], 5),
+    'test_dataloader': ({'test_dataloader.batch_size': 3},
+                        lambda c: [c.test_dataloader.batch_size], 3),
+    'val_evaluator': ({'val_evaluator': [dict(type='MultiBinaryMetric')]},
+                      lambda c: [c.val_evaluator],
+                      [dict(type='MultiBinaryMetric')]),
+    'test_evaluator': ({'test_evaluator': [dict(type='MultiBinaryMetric')]},
+                       lambda c: [c.test_evaluator],
+                       [dict(type='MultiBinaryMetric')]),
+}
+#: key -> (--cfg-options, the one-line error naming it)
+REFUSED = {
+    'common': ({'common.task': 'regression'}, "'common' is read only while "
+               'the config file loads'),
+    '_loader': ({'_loader.num_workers': 2}, "'_loader' is read only while "
+                'the config file loads'),
+    'task': ({'task': 'regression'}, "task 'regression' does not fit "
+             'model.head MultiBinaryHead'),
+    'label_columns': ({'label_columns': ['Happy'], 'model.head.num_tasks':
+                       3}, 'model.head.num_tasks=3 but label_columns has 1'),
+}
+
+
+def test_every_dataset_config_key_reaches_its_users_or_is_refused(
+        tmp_path, tool):
+    """Case 9: every top-level key a dataset config states, changed with
+    --cfg-options, reaches the datasets / model head / evaluators that use
+    it, or is refused by name with one line; ``data_source`` is the
+    missing-data hint. A key added to a dataset config without an entry
+    here fails this test."""
+    from mmengine.config import Config
+    from normtr_plugin.engine import merge_cfg_options, prepare_config
+    stated = _dataset_config_keys() - {'_base_'}
+    assert stated <= set(REACHES) | set(REFUSED) | {'data_source'}, \
+        sorted(stated - set(REACHES) - set(REFUSED))
+    data = tiny_demo_data(tmp_path / 'data')
+    for key, (options, where, value) in REACHES.items():
+        cfg = merge_cfg_options(Config.fromfile(DEMO),
+                                dict(options, data_root=data))
+        prepare_config(cfg)
+        found = where(cfg)
+        expected = data if key == 'data_root' else value
+        assert found and all(v == expected for v in
+                             (x.to_dict() if hasattr(x, 'to_dict') else
+                              [dict(t) for t in x] if isinstance(x, list) and
+                              x and hasattr(x[0], 'to_dict') else x
+                              for x in found)), (key, found)
+    before = snapshot(tmp_path)
+    for key, (options, needle) in REFUSED.items():
+        args = [f'{k}={v!r}' if not isinstance(v, (int, float)) else
+                f'{k}={v}' for k, v in options.items()]
+        proc = tool('tools/train.py', [DEMO, '--work-dir', tmp_path / 'w',
+                                       '--cfg-options', f'data_root={data}',
+                                       *args])
+        one_line_error(proc, 'train.py', needle)
+    assert snapshot(tmp_path) == before and not (tmp_path / 'w').exists()
+    # data_source reaches the missing-data message
+    proc = tool('tools/train.py', [
+        MOSI_CFG, '--work-dir', tmp_path / 'w', '--cfg-options',
+        f'data_root={tmp_path}/none',
+        "data_source=dict(format='mmsa', file='MY FILE', src='my.pkl')"])
+    one_line_error(proc, 'train.py', 'convert MY FILE with `python '
+                   'tools/convert_dataset.py mmsa my.pkl')
+
+
+def test_label_columns_change_what_is_trained(tmp_path):
+    """Case 9, end to end: ``label_columns=['Happy', 'Sad']`` trains and
+    tests a 2-output head on those columns (not the config's four)."""
+    from mmengine.runner import Runner
+    from safety_helpers import tiny_cfg
+    data = tiny_demo_data(tmp_path / 'data')
+    cfg = tiny_cfg(DEMO, data, tmp_path / 'work', **{
+        'label_columns': ['Happy', 'Sad'], 'train_cfg.max_epochs': 1})
+    runner = Runner.from_cfg(cfg)
+    assert runner.model.head.num_tasks == 2
+    assert runner.train_dataloader.dataset.label_columns == ['Happy', 'Sad']
+    runner.train()
+    metrics = runner.test()
+    names = {k.rsplit('_', 1)[-1] for k in metrics if k.startswith('Acc-2_')}
+    assert names == {'Happy', 'Sad', 'mean'}, metrics

@@ -300,11 +300,12 @@ def read_fold_metrics(work_dir: str) -> List[Dict[str, float]]:
         folder = osp.join(work_dir, f'fold_{i}')
         metrics = osp.join(folder, 'test_metrics.json')
         mark = osp.join(folder, FOLD_FILE)
-        if not osp.isfile(metrics) or not osp.isfile(mark):
+        missing = [osp.basename(p) for p in (mark, metrics)
+                   if not osp.isfile(p)]
+        if missing:
             raise MissingFileError(
                 f'fold {i} of split {sid} (k={k}) in {work_dir!r} is not '
-                f'trained: no {"test_metrics.json" if osp.isfile(mark) else FOLD_FILE}'
-                f' in {folder!r}')
+                f'trained: no {" or ".join(missing)} in {folder!r}')
         with open(mark) as f:
             fold = json.load(f)
         if fold.get('split_id') != sid or fold.get('fold') != i:

@@ -9,11 +9,19 @@ from typing import Iterator
 
 from mmengine.config import ConfigDict
 
-__all__ = ['DATALOADERS', 'PIPELINES', 'TOP_KEYS', 'dataset_cfgs']
+__all__ = ['DATALOADERS', 'LABEL_KEYS', 'PIPELINES', 'PIPELINE_LOADERS',
+           'TOP_KEYS', 'dataset_cfgs']
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 PIPELINES = ('train_pipeline', 'val_pipeline', 'test_pipeline')
 TOP_KEYS = ('data_root', 'modalities', 'seq_len')
+#: top-level keys of the labels: they reach the datasets that state them
+#: (and ``label_columns`` the head's output count)
+LABEL_KEYS = ('task', 'label_columns')
+#: top-level pipeline -> the dataloaders whose datasets copy it
+PIPELINE_LOADERS = {'train_pipeline': ('train_dataloader',),
+                    'val_pipeline': ('val_dataloader',),
+                    'test_pipeline': ('val_dataloader', 'test_dataloader')}
 
 
 def dataset_cfgs(loader) -> Iterator[ConfigDict]:

@@ -1,5 +1,6 @@
 """Top-level config keys that reach everything: ``data_root``,
-``modalities`` and ``seq_len``.
+``modalities``, ``seq_len``, ``task``, ``label_columns`` and the
+pipelines.
 
 Every shipped config states them in each place that reads them (plain
 mmengine: ``Config.fromfile`` + ``MODELS.build``/``DATASETS.build`` need
@@ -11,20 +12,41 @@ with a ``seq_len``. A place whose value was itself changed from what the
 config file holds (``--cfg-options test_dataloader.dataset.data_root=DIR``)
 keeps it.
 
+Every other top-level key a dataset config states either reaches its
+users the same way or is refused by name (``dataset_keys.py``):
+
+- ``task``, ``label_columns``: every dataset that states them; the head's
+  output count (``num_tasks``/``num_labels``, the head's ``outputs_key``)
+  follows ``len(label_columns)``; a ``task`` the head (``model.head``) is
+  not for, several label columns for a one-column head, or datasets that
+  disagree are refused.
+- ``train_pipeline``/``val_pipeline``/``test_pipeline``: the datasets whose
+  pipeline was a copy of it in the config file.
+- ``common`` and ``_loader`` (helper dicts the file spreads into the
+  datasets and dataloaders) are read only while the file loads: changing
+  them is refused.
+- ``data_source`` (the error message's hint), the dataloaders and the
+  evaluators are read where they are.
+
 A dim left ``None`` (``modalities = dict(audio=None, video=None)``) or
 ``seq_len = None`` is read from the data's metadata (:func:`infer_from_data`):
 the feature dim of each modality column, and as T the shortest of the
 modalities' longest valid lengths in the train split.
 """
+import copy
 import os.path as osp
 from typing import Optional
 
 from mmengine.config import Config
 
-from .config_walk import DATALOADERS, PIPELINES, TOP_KEYS, dataset_cfgs
+from .config_walk import (DATALOADERS, LABEL_KEYS, PIPELINE_LOADERS,
+                          PIPELINES, TOP_KEYS, dataset_cfgs)
 from .data_check import check_data_root, read_splits
+from .dataset_keys import check_file_only_keys, differs, head_class_of
+from .dataset_keys import plain as _plain
 
 __all__ = ['infer_from_data', 'propagate']
+
 
 _MISSING = object()
 
@@ -35,6 +57,9 @@ def _places(cfg: Config):
         for ds in dataset_cfgs(cfg.get(name)):
             yield 'data_root', ds, 'data_root'
             yield 'modalities', ds, 'modalities'
+            for key in LABEL_KEYS:
+                if key in ds:
+                    yield key, ds, key
             for t in ds.get('pipeline') or ():
                 if isinstance(t, dict) and 'seq_len' in t:
                     yield 'seq_len', t, 'seq_len'
@@ -49,22 +74,53 @@ def _places(cfg: Config):
         yield 'seq_len', model, 'seq_len'
 
 
-def _plain(value):
-    return value.to_dict() if hasattr(value, 'to_dict') else value
-
-
 def _file_config(cfg: Config) -> Optional[Config]:
     name = getattr(cfg, 'filename', None)
     return Config.fromfile(name) if name and osp.isfile(name) else None
 
 
+def _pipelines(cfg: Config, reference: Optional[Config]) -> None:
+    """A top-level pipeline changed from the file reaches the datasets
+    whose pipeline was a copy of it there (and is not changed itself)."""
+    for top, loaders in PIPELINE_LOADERS.items():
+        if not differs(cfg, reference, top):
+            continue
+        for name in loaders:
+            mine = list(dataset_cfgs(cfg.get(name)))
+            theirs = list(dataset_cfgs(reference.get(name)))
+            if len(mine) != len(theirs):
+                continue
+            for ds, orig in zip(mine, theirs):
+                if _plain(orig.get('pipeline')) == _plain(reference[top]) \
+                        and _plain(ds.get('pipeline')) == \
+                        _plain(orig.get('pipeline')):
+                    ds['pipeline'] = copy.deepcopy(_plain(cfg[top]))
+
+
+def _head_outputs(cfg: Config, reference: Optional[Config]) -> None:
+    """``label_columns`` sets the head's output count (its
+    ``outputs_key``) unless that count was itself changed."""
+    head = (cfg.get('model') or {}).get('head')
+    if not isinstance(head, dict) or 'label_columns' not in cfg:
+        return
+    key = getattr(head_class_of(head), 'outputs_key', None)
+    if not key:
+        return
+    orig = ((reference or {}).get('model') or {}).get('head') or {}
+    if key in head and key in orig and head[key] != orig[key]:
+        return  # set on its own: checked by check_dataset_keys
+    head[key] = len(cfg.label_columns)
+
+
 def propagate(cfg: Config) -> None:
-    """Write ``cfg.data_root``/``modalities``/``seq_len`` into every place
-    (see the module docstring); fills ``None`` dims and T from the data
-    first."""
-    if not any(k in cfg for k in TOP_KEYS):
+    """Write ``cfg.data_root``/``modalities``/``seq_len``/``task``/
+    ``label_columns`` and the pipelines into every place (see the module
+    docstring); fills ``None`` dims and T from the data first."""
+    if not any(k in cfg for k in TOP_KEYS + LABEL_KEYS):
         return
     reference = _file_config(cfg)
+    check_file_only_keys(cfg, reference)
+    _pipelines(cfg, reference)
     infer_from_data(cfg)
     kept = [] if reference is None else [
         (holder.get(key, _MISSING)) for _, holder, key in _places(reference)]
@@ -78,7 +134,8 @@ def propagate(cfg: Config) -> None:
         if original is not _MISSING and _plain(mine) != _plain(original):
             continue  # set on its own (a nested --cfg-options): it wins
         value = _plain(cfg[top])
-        holder[key] = dict(value) if isinstance(value, dict) else value
+        holder[key] = copy.deepcopy(value)
+    _head_outputs(cfg, reference)
 
 
 def _unknown(cfg: Config) -> tuple:

@@ -6,9 +6,11 @@ The tools build it as mmpretrain's do (``RUNNERS.build(cfg)`` when the
 config has ``runner_type``). Before mmengine's Runner is built,
 :func:`prepare_config`:
 
-1. sends the top-level ``data_root``/``modalities``/``seq_len`` to the
-   model, the datasets and the transforms (``propagate.py``), so
-   ``--cfg-options seq_len.audio=375`` reaches everything;
+1. sends the top-level ``data_root``/``modalities``/``seq_len``/
+   ``task``/``label_columns`` and pipelines to the model, the datasets and
+   the transforms (``propagate.py``), so ``--cfg-options seq_len.audio=375``
+   or ``label_columns=[...]`` reaches everything, and refuses what cannot
+   (a ``task`` the head is not for, a changed ``common``);
 2. checks the config (``config_check.py``: modality/length mismatches;
    ``data_check.py``: no converted data at ``data_root``) before any data
    is read;
@@ -33,6 +35,7 @@ from .config_check import ConfigError, check_lengths
 from .config_walk import DATALOADERS, dataset_cfgs
 from .data_check import check_data_root
 from .model_selection import apply_model_selection
+from .dataset_keys import check_dataset_keys
 from .propagate import propagate
 from .run_identity import data_name
 
@@ -83,6 +86,7 @@ def prepare_config(cfg: Config) -> Optional[str]:
     place; returns the model-selection note (or None)."""
     propagate(cfg)
     check_lengths(cfg)
+    check_dataset_keys(cfg)
     check_data_root(cfg)
     note = apply_model_selection(cfg)
     feed_the_device(cfg)

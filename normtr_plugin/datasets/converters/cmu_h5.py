@@ -82,7 +82,7 @@ def _open(stack, path: str):
             f'is not a readable HDF5 file: {err}'
         raise ConversionError(f'{path!r} {what}') from None
     with _reading(path):
-        if KEY not in f:
+        if f.get(KEY, getlink=True) is None:  # no link resolved here
             raise ConversionError(f"{path!r} has no dataset under key "
                                   f"'{KEY}'; found keys {sorted(f.keys())}")
         ds = _local_dataset(h5py, f, path)
@@ -99,16 +99,35 @@ class ExternalDataError(ConversionError):
     skipped as unreadable."""
 
 
+def _check_links(h5py, f, name: str, where: str, depth: int = 0) -> None:
+    """Follow ``name``'s links without opening anything: an external link
+    on the way (directly or through soft links) is refused."""
+    group = f['/']
+    parts = [p for p in name.split('/') if p]
+    for i, part in enumerate(parts):
+        link = group.get(part, getlink=True)
+        if isinstance(link, h5py.ExternalLink):
+            raise ExternalDataError(
+                f'{where} is an external link to {link.filename!r}; the '
+                'cmu-h5 converter reads data stored in the source files only')
+        if isinstance(link, h5py.SoftLink):
+            if depth > 16:
+                raise ExternalDataError(f'{where}: too many soft links')
+            rest = '/'.join(parts[i + 1:])
+            _check_links(h5py, f, link.path.rstrip('/') + '/' + rest
+                         if rest else link.path, where, depth + 1)
+            return
+        if link is None or i == len(parts) - 1:
+            return
+        group = group[part]
+
+
 def _local_dataset(h5py, f, path: str):
     """``f[KEY]`` when its bytes are stored in ``path`` itself; an external
     link, external raw storage or a virtual dataset (which read other
     files, anywhere on the machine) is refused."""
     where = f"dataset '{KEY}' in {path!r}"
-    link = f.get(KEY, getlink=True)
-    if isinstance(link, h5py.ExternalLink):
-        raise ExternalDataError(
-            f'{where} is an external link to {link.filename!r}; the cmu-h5 '
-            'converter reads data stored in the source files only')
+    _check_links(h5py, f, KEY, where)
     ds = f[KEY]
     if osp.realpath(ds.file.filename) != osp.realpath(f.filename):
         raise ExternalDataError(

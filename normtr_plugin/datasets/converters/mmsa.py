@@ -100,7 +100,8 @@ def _validate(part: dict, split: str, path: str, dims: dict) -> dict:
             extra[column] = as_strings(part[key])
             sizes[key] = len(extra[column])
     check_lengths(split, sizes, LABEL)
-    check_labels(labels, split, LABEL, extra['id'].__getitem__)
+    ids = extra['id']
+    check_labels(labels, split, LABEL, ids.__getitem__)
     return dict(arrays=arrays, lengths=lengths, labels=labels, extra=extra)
 
 

@@ -42,6 +42,9 @@ class BaseEmotionHead(nn.Module):
     categorical: bool = True
     #: one label column (targets ``(N,)``) rather than one per output
     single_column: bool = False
+    #: the head config key giving one output per label column
+    #: (``num_tasks``, ``num_labels``), which follows ``label_columns``
+    outputs_key: Optional[str] = None
     #: Hub task suffix (``<modality>-classification``) or None: no tag
     hub_task: Optional[str] = 'classification'
 

@@ -16,6 +16,7 @@ class MultiBinaryHead(BaseEmotionHead):
 
     names_key = 'label_names'
     task = 'multi_binary'
+    outputs_key = 'num_tasks'
 
     @classmethod
     def describe(cls, head_cfg, meta):

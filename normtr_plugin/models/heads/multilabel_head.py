@@ -14,6 +14,7 @@ class MultiLabelHead(BaseEmotionHead):
 
     names_key = 'label_names'
     task = 'multi_label'
+    outputs_key = 'num_labels'
     label_dtype = np.float32
 
     @classmethod
