@@ -395,6 +395,9 @@ def test_published_config_that_cannot_build_names_the_file(tmp_path):
     config['model']['embed_dim'] = -3
     with open(path, 'w') as f:
         json.dump(config, f)
+    # consistent checksums: the build, not SHA256SUMS, must catch it
+    from normtr_plugin.hub.checksums import write_checksums
+    write_checksums(folder, ('config.json', 'model.safetensors'))
     with pytest.raises(InputError) as err:
         from_pretrained(folder)
     message = one_line(err)
