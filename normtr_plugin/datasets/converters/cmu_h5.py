@@ -86,11 +86,11 @@ def _open(stack, path: str):
             raise ConversionError(f"{path!r} has no dataset under key "
                                   f"'{KEY}'; found keys {sorted(f.keys())}")
         ds = _local_dataset(h5py, f, path)
-    if not hasattr(ds, 'shape') or ds.dtype.kind not in REAL_KINDS:
-        found = f'dtype {ds.dtype}' if hasattr(ds, 'dtype') else \
-            type(ds).__name__
-        raise ConversionError(f"'{KEY}' in {path!r} must be an array of "
-                              f'real numbers, found {found}')
+        if not hasattr(ds, 'shape') or ds.dtype.kind not in REAL_KINDS:
+            found = f'dtype {ds.dtype}' if hasattr(ds, 'dtype') else \
+                type(ds).__name__
+            raise ConversionError(f"'{KEY}' in {path!r} must be an array of "
+                                  f'real numbers, found {found}')
     return ds
 
 
