@@ -100,8 +100,14 @@ def test_render_mean_std_and_majority_row():
                if r.startswith('| best on validation'))
     assert row.split(' | ')[1:5] == ['2', '45.0 ± 7.07', '35.0 ± 7.07',
                                      '40, 50']
-    assert row.endswith('| 3, 7 |')
+    assert row.endswith('| 3, 7 | - |')
     assert '| always the majority class (train) | - | 46.2 |' in table
+    runs['0']['metrics'].update({'cv_Acc-3_mean': 55.0, 'cv_Acc-3_std': 9.9,
+                                 'cv_epoch': 5})
+    table = study.render(dict(parts=dict(three_class={'cv': runs})))
+    row = next(r for r in table.splitlines() if r.startswith('| cv'))
+    assert row.endswith('| 5, 7 | 55 ± 9.9 |')
+    assert 'majority' not in table
 
 
 def test_three_class_config_builds():
@@ -114,3 +120,27 @@ def test_three_class_config_builds():
         assert cfg[loader].dataset.task == 'classification'
         assert cfg[loader].dataset.data_root == 'data/mmmo_3class'
     assert cfg.val_evaluator == [dict(type='ClassificationMetric')]
+
+
+def test_run_skips_finished_runs_and_collects_them(tmp_path):
+    """A run folder with test_metrics.json is not trained again;
+    --collect-only tabulates the finished ones and trains nothing."""
+    work = tmp_path / 'work'
+    done = work / 'three_class' / 'rule0' / 'seed1'
+    done.mkdir(parents=True)
+    (done / 'test_metrics.json').write_text(json.dumps(
+        {'Acc-3': 50.0, 'F1': 40.0, 'checkpoint': 'best_Acc-3_epoch_4.pth'}))
+    args = study.parse_args([
+        'run', '--three-class', str(tmp_path / 'none'), '--work-dir',
+        str(work), '--parts', 'three_class', '--seeds', '0', '1',
+        '--collect-only'])
+    result = study.run(args)
+    (rule, runs), = result['parts']['three_class'].items()
+    assert rule == 'best on validation' and list(runs) == ['1']
+    assert runs['1']['epoch'] == 4
+    assert runs['1']['metrics'] == {'Acc-3': 50.0, 'F1': 40.0}
+    assert json.loads((work / 'selection_study.json').read_text()) == result
+    assert '| best on validation | 1 | 50.0 | 40.0 |' in (
+        work / 'selection_study.md').read_text()
+    assert sorted(p.name for p in (work / 'three_class').iterdir()) == [
+        'rule0']  # nothing else was started

@@ -18,7 +18,8 @@ the edges, class counts and the majority-class rate on test.
 
 ``run``: ``tools/train.py`` (``nice -n 10``, ``OMP_NUM_THREADS=1``) for
 every seed and rule, test metrics collected; a run whose work folder
-already has ``test_metrics.json`` is skipped, so the study resumes.
+already has ``test_metrics.json`` is skipped, so the study resumes
+(``--collect-only`` tabulates the finished runs and trains nothing).
 Parts: ``three_class`` (configs/ablations/mmmo/three_class.py; rules
 best-on-validation, last epoch, cv with 5 folds) and ``mmmo``
 (configs/normtr_mmmo.py; best-on-validation and cv with 5 folds). Writes
@@ -146,11 +147,14 @@ def _card(info: dict) -> str:
 
 
 # ---------------------------------------------------------------- run
-def train_once(config, work, options, log=print) -> dict:
+def train_once(config, work, options, log=print, collect_only=False):
     """``tools/train.py`` unless ``work/test_metrics.json`` exists; the
-    test metrics, the tested checkpoint's name and the wall time."""
+    test metrics, the tested checkpoint's name and the wall time (None
+    for an unfinished run with ``collect_only``)."""
     from normtr_plugin.engine import read_metrics
     path = osp.join(work, 'test_metrics.json')
+    if not osp.isfile(path) and collect_only:
+        return None
     if not osp.isfile(path):
         os.makedirs(work, exist_ok=True)
         cmd = ['nice', '-n', '10', sys.executable, 'tools/train.py', config,
@@ -194,7 +198,9 @@ def run(args) -> dict:
                                 f'seed{seed}')
                 one = train_once(config, work, [
                     f'data_root={roots[part]}', f'randomness.seed={seed}',
-                    *options])
+                    *options], collect_only=args.collect_only)
+                if one is None:
+                    continue
                 result['parts'].setdefault(part, {}).setdefault(
                     rule, {})[str(seed)] = dict(
                     command='python tools/train.py ' + config + ' --work-dir'
@@ -222,14 +228,17 @@ def _cell(values) -> str:
 
 
 def render(result) -> str:
-    """The markdown tables: mean ± sample std over the finished seeds."""
+    """The markdown tables: test metrics as mean ± sample std over the
+    finished seeds; for cv, the chosen epoch's metric over the folds
+    (mean ± sample std) of each seed."""
     lines = []
     for part, rules in result['parts'].items():
         keys = PARTS[part][2]
         lines += [f'**{part}** ({PARTS[part][0]})', '',
                   '| rule | seeds | ' + ' | '.join(f'test {k}' for k in keys)
-                  + ' | per seed | selected epoch |',
-                  '|---|---|' + '---|' * (len(keys) + 2)]
+                  + ' | per seed | selected epoch | CV ' + keys[0]
+                  + ' (folds, per seed) |',
+                  '|---|---|' + '---|' * (len(keys) + 3)]
         for rule, runs in rules.items():
             seeds = sorted(runs, key=int)
             per = ', '.join(f'{runs[s]["metrics"][keys[0]]:.3g}'
@@ -237,13 +246,18 @@ def render(result) -> str:
             epochs = ', '.join(str(runs[s]['metrics'].get('cv_epoch')
                                    or runs[s]['epoch'] or 'last')
                                for s in seeds)
+            spread = ', '.join(
+                f'{m[f"cv_{keys[0]}_mean"]:.3g} ± '
+                f'{m[f"cv_{keys[0]}_std"]:.2g}' for m in
+                (runs[s]['metrics'] for s in seeds)
+                if f'cv_{keys[0]}_mean' in m) or '-'
             lines.append(f'| {rule} | {len(seeds)} | ' + ' | '.join(
                 _cell([runs[s]['metrics'][k] for s in seeds])
-                for k in keys) + f' | {per} | {epochs} |')
+                for k in keys) + f' | {per} | {epochs} | {spread} |')
         if part == 'three_class' and 'three_class' in result:
             info = result['three_class']
             lines.append(f'| always the majority class (train) | - | '
-                         f'{info["majority_rate_test"]:.1f} | - | - | - |')
+                         f'{info["majority_rate_test"]:.1f} | - | - | - | - |')
         lines.append('')
     return '\n'.join(lines)
 
@@ -264,6 +278,8 @@ def parse_args(argv=None):
     rn.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     rn.add_argument('--parts', nargs='+', choices=list(PARTS),
                     default=list(PARTS))
+    rn.add_argument('--collect-only', action='store_true',
+                    help='train nothing: tabulate the finished runs')
     return parser.parse_args(argv)
 
 
