@@ -120,6 +120,8 @@ def test_three_class_config_builds():
         assert cfg[loader].dataset.task == 'classification'
         assert cfg[loader].dataset.data_root == 'data/mmmo_3class'
     assert cfg.val_evaluator == [dict(type='ClassificationMetric')]
+    # the measured default (docs/model_selection.md): cv was not better
+    assert cfg.model_selection.by == 'best'
 
 
 def test_run_skips_finished_runs_and_collects_them(tmp_path):

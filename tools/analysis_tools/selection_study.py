@@ -115,7 +115,7 @@ def make(src: str, out: str, val_size: int = 36, seed: int = 0,
     counts = {s: np.bincount(c[i], minlength=3).tolist()
               for s, (_, i, c) in splits.items()}
     majority = int(np.argmax(counts['train']))
-    info = dict(source=osp.abspath(src), edges=edges,
+    info = dict(source=src, edges=edges,
                 rule='class 0: score <= e1; 1: e1 < score <= e2; 2: above',
                 classes=list(CLASS_NAMES), counts=counts, seed=seed,
                 val_size=val_size, majority_class=majority,
