@@ -182,11 +182,12 @@ def train_once(config, work, options, log=print, collect_only=False):
 
 
 def run(args) -> dict:
+    """Every seed, part and rule (see the module doc); the result, also
+    written to ``WORK/selection_study.json`` and ``.md`` after each run."""
     roots = dict(three_class=args.three_class, mmmo=args.mmmo)
-    path = osp.join(args.work_dir, 'selection_study.json')
     result = dict(seeds=list(args.seeds), parts={})
     info_file = osp.join(args.three_class or '', INFO_FILE)
-    if osp.isfile(info_file):
+    if args.three_class and osp.isfile(info_file):
         with open(info_file) as f:
             result['three_class'] = json.load(f)
     # seed-major order: every rule has the same seeds when stopped early
