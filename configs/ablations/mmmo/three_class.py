@@ -21,7 +21,7 @@ test_evaluator = [dict(type='ClassificationMetric'),
                   dict(type='InvarianceMetric')]
 
 default_hooks = dict(checkpoint=dict(save_best='Acc-3', rule='greater'))
-# Measured over seeds 0-2 (docs/model_selection.md): best on validation
-# 50.4 +- 5.9 test Acc-3, cv with 5 folds 49.6 +- 2.6 (steadier, not
-# better), last epoch 45.8 +- 0.7, always the majority class 46.25.
+# Measured over seeds 0-4 (docs/model_selection.md): best on validation
+# 50.0 +- 4.4 test Acc-3, cv with 5 folds 48.5 +- 2.4 (steadier, not
+# better), last epoch 45.5 +- 1.1, always the majority class 46.25.
 model_selection = dict(by='best', ema=False)
