@@ -227,7 +227,8 @@ def check_help(box, cmd, words=None):
     its configs exist and its ``--cfg-options`` keys fit the config."""
     words = words or box.expand(cmd.text)
     tool = words[1]
-    sub = [words[2]] if tool.endswith('speaker_folds.py') else []
+    sub = [words[2]] if tool.endswith(('speaker_folds.py',
+                                       'selection_study.py')) else []
     text = help_text((sys.executable, tool, *sub))
     for flag in flags_of(words):
         assert re.search(r'(?<![\w-])' + re.escape(flag) + r'\b', text), \
@@ -326,6 +327,9 @@ RULES = [
     # tiny)
     (r'^python benchmarks/padding_mask\.py ', check_help),
     (r'^python tools/analysis_tools/readme_numbers\.py --only ', check_help),
+    # the selection-rule study (issue 19; hours): flags only
+    # (tests/test_selection_study.py runs its make step tiny)
+    (r'^python tools/analysis_tools/selection_study\.py ', check_help),
     (r'^python tools/analysis_tools/readme_numbers\.py --render-only$',
      render_readme),
     # the demo page serves until stopped: flags only (tests/test_demo_app.py
