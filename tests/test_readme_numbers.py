@@ -78,3 +78,23 @@ def test_numbers_json_records_commands_without_local_paths(rn):
         for run in ([runs] if 'command' in runs else
                     [r for rs in runs.values() for r in rs]):
             assert run['command'].startswith('python tools/train.py ')
+
+
+def test_comparison_renders_one_row_per_variant(rn):
+    """real_data_comparison.py's entry: CV score of the best trial, test
+    MAE/Corr mean ± std over the seeds, the best parameters."""
+    def run(mae, corr):
+        return dict(command='python tools/train.py x', seconds=1.0,
+                    metrics=dict(MAE=mae, Corr=corr))
+    variants = {
+        'NORM-TR': dict(
+            tune=dict(best=dict(trial='trial 2', state='complete', MAE=1.01,
+                                epoch=12, lr='1e-4'), trials=4, pruned=1,
+                      seconds=600.0),
+            runs=[run(1.0, 0.4), run(1.1, 0.5), run(1.2, 0.6)]),
+    }
+    table = rn.render_comparison(dict(trials=4, cv=3, variants=variants))
+    assert '| NORM-TR | 1.010 | 1.100 ± 0.100 | 0.500 ± 0.100 |' in table
+    params = rn.render_tuned_params(dict(variants=variants))
+    assert params == ('- **NORM-TR** (trial 2 of 4, 1 pruned, 10 min): '
+                      '`lr`=1e-4\n')
