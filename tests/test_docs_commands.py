@@ -327,6 +327,9 @@ RULES = [
     # tiny)
     (r'^python benchmarks/padding_mask\.py ', check_help),
     (r'^python tools/analysis_tools/readme_numbers\.py --only ', check_help),
+    # the tuned comparison on MMMO (issue 19; an hour and more): flags only
+    # (tests/test_readme_numbers.py renders its entry)
+    (r'^python tools/analysis_tools/real_data_comparison\.py ', check_help),
     # the selection-rule study (issue 19; hours): flags only
     # (tests/test_selection_study.py runs its make step tiny)
     (r'^python tools/analysis_tools/selection_study\.py ', check_help),

@@ -73,8 +73,18 @@ def test_numbers_json_records_commands_without_local_paths(rn):
         text = f.read()
     numbers = json.loads(text)
     assert ROOT not in text and '"/' not in text and ' /' not in text
-    for entry in numbers.values():
+    for name, entry in numbers.items():
         runs = entry['runs']
+        if name == 'comparison':  # real_data_comparison.py: tune, then train
+            for variant in runs['variants'].values():
+                assert variant['tune']['command'].startswith(
+                    'python tools/tune.py ')
+                assert variant['tune']['best_config'].startswith(
+                    '$WORK_DIR/')
+                for run in variant['runs']:
+                    assert run['command'].startswith(
+                        'python tools/train.py $WORK_DIR/')
+            continue
         for run in ([runs] if 'command' in runs else
                     [r for rs in runs.values() for r in rs]):
             assert run['command'].startswith('python tools/train.py ')

@@ -113,7 +113,7 @@ def measure(args) -> dict:
                                      [f'randomness.seed={seed}'])
             runs.append(one)
         tuned['best_config'] = rn.recorded([tuned['best_config']],
-                                           args.work_dir)
+                                           args.work_dir)[len('python '):]
         results[name] = dict(tune=tuned, runs=runs)
         print(name, rn.render_comparison({name: results[name]}), flush=True)
     return dict(trials=args.trials, cv=args.cv, variants=results)
