@@ -111,8 +111,7 @@ def test_render_mean_std_and_majority_row():
 
 
 def test_three_class_config_builds():
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'ablations', 'mmmo',
-                                   'three_class.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'normtr_mmmo_3class.py'))
     model = MODELS.build(cfg.model)
     assert model.head.num_classes == 3
     assert cfg.default_hooks.checkpoint.save_best == 'Acc-3'

@@ -20,7 +20,7 @@ the edges, class counts and the majority-class rate on test.
 every seed and rule, test metrics collected; a run whose work folder
 already has ``test_metrics.json`` is skipped, so the study resumes
 (``--collect-only`` tabulates the finished runs and trains nothing).
-Parts: ``three_class`` (configs/ablations/mmmo/three_class.py; rules
+Parts: ``three_class`` (configs/normtr_mmmo_3class.py; rules
 best-on-validation, last epoch, cv with 5 folds) and ``mmmo``
 (configs/normtr_mmmo.py; best-on-validation and cv with 5 folds). Writes
 ``WORK/selection_study.json`` and ``WORK/selection_study.md``.
@@ -44,7 +44,7 @@ INFO_FILE = 'three_class.json'
 CV = ['model_selection.by=cv', 'model_selection.folds=5']
 # part -> (config, {rule: --cfg-options}, metrics reported)
 PARTS = {
-    'three_class': ('configs/ablations/mmmo/three_class.py', {
+    'three_class': ('configs/normtr_mmmo_3class.py', {
         'best on validation': ['model_selection.by=best'],
         'last epoch': ['model_selection.by=last'],
         'cv (5 folds)': CV}, ('Acc-3', 'F1')),

@@ -4,7 +4,7 @@
 # converted MMMO folder, from the root of the clone, with
 #   python tools/analysis_tools/selection_study.py make data/mmmo \
 #       --out data/mmmo_3class
-_base_ = ['../../normtr_mmmo.py']
+_base_ = ['./normtr_mmmo.py']
 
 data_root = 'data/mmmo_3class'
 # made by selection_study.py, not by a converter (see above)
