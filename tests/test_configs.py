@@ -19,9 +19,8 @@ from normtr_plugin.registry import DATASETS, MODELS, RUNNERS
 
 CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
                                       recursive=True)
-                 # configs/tune: search spaces (tests/test_tune.py)
                  if osp.relpath(p, osp.join(ROOT, 'configs')).split(
-                     osp.sep)[0] not in ('_base_', 'tune'))
+                     osp.sep)[0] != '_base_')
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 

@@ -67,7 +67,7 @@ def test_space_file_and_params(setup, tmp_path):
     assert (end, cfg.param_scheduler[1].end) == (4, 2)
     assert cfg.param_scheduler[1].T_max == 2 and cfg.max_epochs == 2
     # named choices: the sampler sees the name, the config the value
-    shipped = load_space(osp.join(ROOT, 'configs', 'tune',
+    shipped = load_space(osp.join(ROOT, 'tools', 'tune_spaces',
                                   'normtr_space.py'))
     cfg = Config.fromfile(DEMO)
     apply_params(cfg, shipped, dict(noise_probs='clean_half', N=64))
@@ -87,7 +87,7 @@ def test_shipped_spaces_fit_their_configs():
                           ('ablations/mmmo/standard_transformer.py',
                            'transformer_space.py')):
         cfg = Config.fromfile(osp.join(ROOT, 'configs', config))
-        params = load_space(osp.join(ROOT, 'configs', 'tune', space))
+        params = load_space(osp.join(ROOT, 'tools', 'tune_spaces', space))
         for name, spec in params.items():
             for key in spec['key']:
                 node = cfg

@@ -4,7 +4,7 @@
         [--storage URL] [--study-name NAME] [--sampler tpe|random]
         [--seed S] [--work-dir DIR] [--cfg-options KEY=VALUE ...]
 
-Each trial samples the space (``configs/tune/*.py``; format in
+Each trial samples the space (``tools/tune_spaces/*.py``; format in
 ``normtr_plugin/engine/search_space.py``), trains the config with
 mmengine's Runner and scores it on validation by the config's selection
 metric (``default_hooks.checkpoint.save_best``; its ``rule`` gives the
@@ -53,7 +53,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Tune NORM-TR with Optuna')
     parser.add_argument('config', help='config file to tune')
     parser.add_argument('--space', required=True,
-                        help='search space file (configs/tune/*.py)')
+                        help='search space file (tools/tune_spaces/*.py)')
     parser.add_argument('--trials', type=int, required=True,
                         help="the study's total number of trials")
     parser.add_argument('--cv', type=int, metavar='K',

@@ -29,13 +29,13 @@ import readme_numbers as rn  # noqa: E402  (the README numbers' one runner)
 
 # variant -> (config, search space); same budget for each
 VARIANTS = {
-    'NORM-TR': ('configs/normtr_mmmo.py', 'configs/tune/normtr_space.py'),
+    'NORM-TR': ('configs/normtr_mmmo.py', 'tools/tune_spaces/normtr_space.py'),
     'w/o noise-aware': ('configs/ablations/mmmo/wo_noise_aware.py',
-                        'configs/tune/transformer_space.py'),
+                        'tools/tune_spaces/transformer_space.py'),
     'noise only': ('configs/ablations/mmmo/noise_only.py',
-                   'configs/tune/normtr_space.py'),
+                   'tools/tune_spaces/normtr_space.py'),
     'standard Transformer': ('configs/ablations/mmmo/standard_transformer.py',
-                             'configs/tune/transformer_space.py'),
+                             'tools/tune_spaces/transformer_space.py'),
 }
 MASKERS = ('random', 'window')
 

@@ -1,7 +1,7 @@
 # The search space of NORM-TR for tools/tune.py (plain data: one dict per
 # parameter; format in normtr_plugin/engine/search_space.py).
 #   python tools/tune.py configs/normtr_mmmo.py \
-#       --space configs/tune/normtr_space.py --trials 30 --cv 5
+#       --space tools/tune_spaces/normtr_space.py --trials 30 --cv 5
 # Ranges around the paper's recipe (SPEC: lr 1e-4, N = 256, 8 heads,
 # alpha = beta = 0.01, noise kinds equally likely): the standard
 # Transformer's space (lr, weight decay, dropout, N, depth, heads, epochs)

@@ -4,7 +4,7 @@
 # noise-aware task and the adversarial losses. Format in
 # normtr_plugin/engine/search_space.py.
 #   python tools/tune.py configs/ablations/mmmo/standard_transformer.py \
-#       --space configs/tune/transformer_space.py --trials 30 --cv 5
+#       --space tools/tune_spaces/transformer_space.py --trials 30 --cv 5
 lr = dict(key='optim_wrapper.optimizer.lr', type='float', low=1e-5,
           high=1e-3, log=True)
 weight_decay = dict(key='optim_wrapper.optimizer.weight_decay',
