@@ -298,6 +298,8 @@ def test_every_tool_reports_errors_through_run_tool():
     tools = sorted(
         osp.join(dirpath, name)
         for dirpath, _, files in os.walk(osp.join(ROOT, 'tools'))
+        # tune_spaces/ holds tune.py's search spaces: data, not tools
+        if osp.basename(dirpath) != 'tune_spaces'
         for name in files if name.endswith('.py'))
     missing, picked = [], []
     for path in tools:
